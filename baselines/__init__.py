@@ -1,0 +1,1 @@
+"""Baseline retrieval methods shipped with clirbench (installed as ``clirbench.baselines``)."""

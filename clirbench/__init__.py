@@ -1,0 +1,34 @@
+"""clirbench: a benchmark harness and leaderboard for cross-lingual information retrieval.
+
+The public names below load lazily, so ``import clirbench`` (and ``clirbench --help``) stay fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "register_method": "clirbench.registry",
+    "MethodBase": "clirbench.method",
+    "MethodOptions": "clirbench.method",
+    "DenseEncoder": "clirbench.method",
+    "Method": "clirbench.method",
+    "Run": "clirbench.method",
+    "Task": "clirbench.tasks.task",
+    "TaskCard": "clirbench.tasks.card",
+    "Document": "clirbench.tasks.task",
+    "load_task": "clirbench.tasks",
+    "evaluate": "clirbench.evaluation",
+    "ResultStore": "clirbench.store",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'clirbench' has no attribute {name!r}")

@@ -1,0 +1,3 @@
+from clirbench.cli import main
+
+main()

@@ -1,0 +1,46 @@
+"""Method options from a YAML file and ``--set method.option=value`` flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from clirbench.errors import InputError, OptionsError
+
+
+def parse_assignments(assignments: list[str]) -> dict[str, dict[str, Any]]:
+    """``["me5.batch_size=64"]`` -> ``{"me5": {"batch_size": 64}}``; values are YAML scalars."""
+    import yaml
+
+    options: dict[str, dict[str, Any]] = {}
+    for assignment in assignments:
+        key, sep, raw = assignment.partition("=")
+        method, dot, option = key.strip().partition(".")
+        if not sep or not dot or not method or not option:
+            raise OptionsError(f"--set {assignment!r}: expected METHOD.OPTION=VALUE, e.g. me5.batch_size=64")
+        options.setdefault(method, {})[option] = yaml.safe_load(raw) if raw.strip() else ""
+    return options
+
+
+def read_options_file(path: Path) -> dict[str, dict[str, Any]]:
+    """A YAML mapping of method name -> option mapping."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise InputError(path, None, "file not found") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        raise InputError(path, mark.line + 1 if mark else None, f"malformed YAML ({error})") from None
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise InputError(path, None, "expected a mapping of method name -> {option: value}")
+    return data
+
+
+def merge_options(*layers: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    merged: dict[str, dict[str, Any]] = {}
+    for layer in layers:
+        for method, values in layer.items():
+            merged.setdefault(method, {}).update(values)
+    return merged

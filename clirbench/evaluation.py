@@ -1,0 +1,54 @@
+"""Scoring runs against qrels, per query, through ir_measures (pytrec_eval back end).
+
+This is the only module that imports ir_measures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from clirbench.errors import ClirbenchError
+
+PerQueryScores = dict[str, dict[str, float]]
+"""measure name -> query id -> value."""
+
+
+def parse_measure(name: str) -> Any:
+    """An ir_measures measure from its name (``nDCG@10``, ``MRR@10``, ``AP``, ``R@100``)."""
+    import ir_measures
+
+    try:
+        return ir_measures.parse_measure(name)
+    except (NameError, ValueError, SyntaxError, TypeError) as error:
+        raise ClirbenchError(f"unknown measure {name!r} ({error}); see ir_measures' measure names") from None
+
+
+def canonical_measure(name: str) -> str:
+    """The one printed form of a measure: ``MRR@10`` -> ``RR@10``, ``MAP`` -> ``AP``."""
+    return str(parse_measure(name))
+
+
+def evaluate(
+    run: Mapping[str, Mapping[str, float]],
+    qrels: Mapping[str, Mapping[str, int]],
+    measures: Iterable[str],
+) -> PerQueryScores:
+    """Per-query scores of ``run`` for every query in ``qrels``.
+
+    A judged query the run does not answer scores 0 on every measure (it is never dropped).
+    """
+    import ir_measures
+
+    parsed = {str(measure): measure for measure in map(parse_measure, measures)}
+    scores: PerQueryScores = {name: dict.fromkeys(qrels, 0.0) for name in parsed}
+    answered = {qid: dict(hits) for qid, hits in run.items() if qid in qrels and hits}
+    if answered:
+        for metric in ir_measures.pytrec_eval.iter_calc(list(parsed.values()), qrels, answered):
+            scores[str(metric.measure)][metric.query_id] = float(metric.value)
+    return scores
+
+
+def aggregate(per_query: PerQueryScores) -> dict[str, float]:
+    """Mean over queries of each measure."""
+    return {name: (sum(values.values()) / len(values) if values else 0.0) for name, values in per_query.items()}

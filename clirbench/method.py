@@ -1,0 +1,103 @@
+"""The method interface: what every retrieval method implements, and bases that do the rest.
+
+A method is a class with a typed ``Options`` model and ``retrieve(task, k) -> Run``. Dense
+methods subclass :class:`DenseEncoder` and only implement ``encode``; the core batches the
+texts and runs exact top-k search.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from clirbench.tasks.task import Task
+
+Run = dict[str, dict[str, float]]
+"""query id -> document id -> score (higher is better), as ir_measures and pytrec_eval take it."""
+
+Role = Literal["query", "document"]
+
+
+class MethodOptions(BaseModel):
+    """Base of every method's options: typed, defaulted, and unknown keys are an error."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@runtime_checkable
+class Method(Protocol):
+    name: ClassVar[str]
+    options: MethodOptions
+
+    def retrieve(self, task: Task, k: int) -> Run:
+        """Rank the task's corpus for each of its queries; at most ``k`` hits per query."""
+        ...
+
+
+class MethodBase:
+    """Convenience base: holds the options and describes the method for the run manifest.
+
+    Subclasses set ``Options`` (a subclass of :class:`MethodOptions`), ``requires`` (packages the
+    method imports, so a missing one is reported with its pip command) and implement
+    ``retrieve``. Methods that learn may also define ``fit``.
+    """
+
+    name: ClassVar[str] = ""
+    Options: ClassVar[type[MethodOptions]] = MethodOptions
+    requires: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, options: MethodOptions | None = None) -> None:
+        self.options = options if options is not None else self.Options()
+
+    def describe(self) -> dict[str, Any]:
+        """Facts for the manifest (model id, revision, ...). Override to add more."""
+        return {}
+
+    def retrieve(self, task: Task, k: int) -> Run:
+        raise NotImplementedError
+
+
+class DenseEncoderOptions(MethodOptions):
+    batch_size: int = 32
+
+
+class DenseEncoder(MethodBase):
+    """A bi-encoder: implement ``encode``; similarity is the dot product of the vectors.
+
+    Normalise the vectors in ``encode`` for cosine similarity.
+    """
+
+    Options: ClassVar[type[MethodOptions]] = DenseEncoderOptions
+
+    def encode(self, texts: Sequence[str], lang: str, role: Role) -> np.ndarray:
+        """Return one float32 row per text. ``lang`` is the task card's code for these texts."""
+        raise NotImplementedError
+
+    def encode_all(self, texts: Sequence[str], lang: str, role: Role) -> np.ndarray:
+        """Encode in batches of ``options.batch_size``, with a progress bar."""
+        import numpy as np
+
+        from clirbench.progress import progress
+
+        batch_size = getattr(self.options, "batch_size", 32)
+        batches: list[np.ndarray] = []
+        with progress(f"{self.name}: encoding {len(texts)} {role}s", total=len(texts)) as advance:
+            for start in range(0, len(texts), batch_size):
+                batch = texts[start : start + batch_size]
+                batches.append(np.asarray(self.encode(batch, lang, role), dtype=np.float32))
+                advance(len(batch))
+        return np.concatenate(batches) if batches else np.zeros((0, 0), dtype=np.float32)
+
+    def retrieve(self, task: Task, k: int) -> Run:
+        from clirbench.search import exact_search
+
+        doc_ids = list(task.corpus)
+        query_ids = list(task.queries)
+        docs = self.encode_all([task.corpus[d].full_text for d in doc_ids], task.card.doc_lang, "document")
+        queries = self.encode_all([task.queries[q] for q in query_ids], task.card.query_lang, "query")
+        return exact_search(queries, docs, query_ids, doc_ids, k)

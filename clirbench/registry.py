@@ -1,0 +1,97 @@
+"""Which methods exist: built-ins by import string, plugins through entry points.
+
+Nothing is imported until a method is asked for, so listing names stays cheap. A plugin
+package declares, in its pyproject.toml::
+
+    [project.entry-points."clirbench.methods"]
+    my-method = "my_package.module:MyMethod"
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import entry_points
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+
+from clirbench.errors import ClirbenchError, MissingDependencyError, OptionsError, UnknownNameError
+from clirbench.method import MethodBase, MethodOptions
+
+ENTRY_POINT_GROUP = "clirbench.methods"
+
+# Methods shipped in this repository: name -> "module:Class".
+BUILTIN_METHODS = {
+    "bm25": "clirbench.baselines.bm25:BM25",
+    "me5": "clirbench.baselines.me5:ME5",
+}
+
+_registered: dict[str, type] = {}
+M = TypeVar("M", bound=type)
+
+
+def register_method(name: str):
+    """Class decorator: make ``name`` refer to this method class."""
+
+    def decorate(cls: M) -> M:
+        known = _registered.get(name)
+        if known is not None and known is not cls and known.__qualname__ != cls.__qualname__:
+            raise ClirbenchError(f"method name {name!r} is taken by {known.__module__}.{known.__qualname__}")
+        cls.name = name
+        _registered[name] = cls
+        return cls
+
+    return decorate
+
+
+def available_methods() -> dict[str, str]:
+    """Every method name -> the import string of its class (built-ins, then plugins)."""
+    methods = dict(BUILTIN_METHODS)
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        if entry.name in methods and methods[entry.name] != entry.value:
+            raise ClirbenchError(
+                f"plugin method {entry.name!r} ({entry.value}) clashes with {methods[entry.name]}"
+            )
+        methods[entry.name] = entry.value
+    return methods
+
+
+def get_method_class(name: str) -> type[MethodBase]:
+    if name in _registered:
+        return _registered[name]
+    methods = available_methods()
+    if name not in methods:
+        raise UnknownNameError("method", name, methods)
+    module_name, _, attribute = methods[name].partition(":")
+    cls = getattr(importlib.import_module(module_name), attribute)
+    if getattr(cls, "name", "") != name:  # an entry point to a class not decorated with this name
+        register_method(name)(cls)
+    return cls
+
+
+def missing_requirements(cls: type[MethodBase]) -> list[str]:
+    """The packages in ``cls.requires`` that cannot be imported here."""
+    from importlib.util import find_spec
+
+    return [package for package in getattr(cls, "requires", ()) if find_spec(package.replace("-", "_")) is None]
+
+
+def build_options(name: str, values: dict[str, Any]) -> MethodOptions:
+    """Validate option values for method ``name``; errors name the option and the problem."""
+    cls = get_method_class(name)
+    try:
+        return cls.Options(**values)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or '(options)'}: {e['msg']}" for e in error.errors()
+        )
+        fields = ", ".join(cls.Options.model_fields) or "none"
+        raise OptionsError(f"invalid options for method {name!r}: {problems} (options: {fields})") from None
+
+
+def instantiate(name: str, options: MethodOptions) -> MethodBase:
+    cls = get_method_class(name)
+    missing = missing_requirements(cls)
+    if missing:
+        raise MissingDependencyError(name, missing)
+    return cls(options)

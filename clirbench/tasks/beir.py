@@ -1,0 +1,161 @@
+"""Tasks read from a BEIR folder: ``corpus.jsonl``, ``queries.jsonl``, ``qrels/<split>.tsv``.
+
+Everything read is validated, and each problem is reported with its file and line. An optional
+``task.yaml`` beside the files holds the task card (at least ``name``, ``query_lang``,
+``doc_lang``); card values given on the command line override it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from clirbench.errors import InputError
+from clirbench.tasks.card import TaskCard
+from clirbench.tasks.task import Document, Qrels, Task, TaskData
+from clirbench.trec import iter_qrels
+
+CARD_FILE = "task.yaml"
+
+
+def _iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    if not path.is_file():
+        raise InputError(path, None, "file not found (a BEIR folder needs corpus.jsonl, queries.jsonl and qrels/<split>.tsv)")
+    with path.open(encoding="utf-8") as lines:
+        for line_no, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise InputError(path, line_no, f"malformed JSON ({error.msg} at column {error.colno})") from None
+            if not isinstance(record, dict):
+                raise InputError(path, line_no, "expected a JSON object")
+            yield line_no, record
+
+
+def _field(path: Path, line_no: int, record: dict[str, Any], key: str) -> str:
+    if key not in record:
+        raise InputError(path, line_no, f"missing {key!r}")
+    value = record[key]
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise InputError(path, line_no, f"{key!r} must be a string, got {type(value).__name__}")
+    return str(value)
+
+
+def read_corpus(path: Path) -> dict[str, Document]:
+    corpus: dict[str, Document] = {}
+    for line_no, record in _iter_jsonl(path):
+        doc_id = _field(path, line_no, record, "_id")
+        text = _field(path, line_no, record, "text")
+        title = str(record.get("title") or "")
+        if not text.strip() and not title.strip():
+            raise InputError(path, line_no, f"document {doc_id!r} has empty text")
+        if doc_id in corpus:
+            raise InputError(path, line_no, f"duplicate document id {doc_id!r}")
+        corpus[doc_id] = Document(text=text, title=title)
+    if not corpus:
+        raise InputError(path, None, "the corpus is empty")
+    return corpus
+
+
+def read_queries(path: Path) -> dict[str, str]:
+    queries: dict[str, str] = {}
+    for line_no, record in _iter_jsonl(path):
+        query_id = _field(path, line_no, record, "_id")
+        text = _field(path, line_no, record, "text")
+        if not text.strip():
+            raise InputError(path, line_no, f"query {query_id!r} has empty text")
+        if query_id in queries:
+            raise InputError(path, line_no, f"duplicate query id {query_id!r}")
+        queries[query_id] = text
+    return queries
+
+
+def read_split_qrels(path: Path, queries: dict[str, str], corpus: dict[str, Document]) -> Qrels:
+    """Read one split's qrels, checking every id against the queries and the corpus.
+
+    A query id that equals a document id is fine: clirbench never drops such a hit.
+    """
+    qrels: Qrels = {}
+    for line_no, qid, docid, rel in iter_qrels(path):
+        if qid not in queries:
+            raise InputError(path, line_no, f"unknown query id {qid!r} (not in queries.jsonl)")
+        if docid not in corpus:
+            raise InputError(path, line_no, f"unknown document id {docid!r} (not in corpus.jsonl)")
+        judged = qrels.setdefault(qid, {})
+        if docid in judged:
+            raise InputError(path, line_no, f"query {qid!r} judges document {docid!r} twice")
+        judged[docid] = rel
+    if not qrels:
+        raise InputError(path, None, "the split has no relevance judgements")
+    return qrels
+
+
+def qrels_path(folder: Path, split: str) -> Path:
+    path = folder / "qrels" / f"{split}.tsv"
+    if not path.is_file():
+        available = sorted(p.stem for p in (folder / "qrels").glob("*.tsv"))
+        raise InputError(path, None, f"split {split!r} not found; available splits: {', '.join(available) or 'none'}")
+    return path
+
+
+def load_beir_folder(folder: Path, split: str) -> TaskData:
+    corpus = read_corpus(folder / "corpus.jsonl")
+    all_queries = read_queries(folder / "queries.jsonl")
+    qrels = read_split_qrels(qrels_path(folder, split), all_queries, corpus)
+    queries = {qid: all_queries[qid] for qid in qrels}
+    return TaskData(queries=queries, corpus=corpus, qrels=qrels)
+
+
+def folder_checksum(folder: Path, split: str) -> str:
+    """SHA-256 (first 16 hex digits) over the corpus, the queries and the split's qrels."""
+    digest = hashlib.sha256()
+    for path in (folder / "corpus.jsonl", folder / "queries.jsonl", qrels_path(folder, split)):
+        with path.open("rb") as data:
+            for block in iter(lambda: data.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def read_card_file(folder: Path) -> dict[str, Any]:
+    path = folder / CARD_FILE
+    if not path.is_file():
+        return {}
+    import yaml
+
+    try:
+        values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        raise InputError(path, mark.line + 1 if mark else None, f"malformed YAML ({error})") from None
+    if not isinstance(values, dict):
+        raise InputError(path, None, "expected a mapping of card fields")
+    return values
+
+
+def beir_task(folder: str | Path, split: str | None = None, **card_overrides: Any) -> Task:
+    """A task from a BEIR folder; the card comes from ``task.yaml``, then ``card_overrides``.
+
+    The split is ``split``, else the card's, else ``test``.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(folder, None, "not a directory")
+    values: dict[str, Any] = {"name": folder.resolve().name, "source": f"beir-folder:{folder.resolve()}"}
+    values.update(read_card_file(folder))
+    values.update({key: value for key, value in card_overrides.items() if value is not None})
+    split = split or values.get("split") or "test"
+    values["split"] = split
+    values["checksum"] = folder_checksum(folder, split)
+    try:
+        card = TaskCard(**values)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise InputError(folder / CARD_FILE, None, f"invalid task card: {problems}") from None
+    return Task(card, lambda: load_beir_folder(folder, split))

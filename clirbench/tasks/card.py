@@ -1,0 +1,59 @@
+"""The task card: what a task is, in which languages, under which licence, scored how."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+DEFAULT_MEASURES = ("nDCG@10", "nDCG@20", "AP", "RR@10", "R@100")
+UNKNOWN_LANGUAGE = "unknown"
+_LANGUAGE = re.compile(r"^[a-z]{3}_[A-Z][a-z]{3}$")
+
+
+class TaskCard(BaseModel):
+    """Metadata of one evaluation task (one query language, one document language, one split).
+
+    Languages are ISO 639-3 code plus ISO 15924 script (``eng_Latn``, ``nya_Latn``), or
+    ``unknown`` when a folder comes without a card. Measures are ir_measures names, stored in
+    their canonical form (``MRR@10`` becomes ``RR@10``, ``MAP`` becomes ``AP``).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    query_lang: str = UNKNOWN_LANGUAGE
+    doc_lang: str = UNKNOWN_LANGUAGE
+    split: str = "test"
+    source: str
+    license: str = "unknown"
+    citation: str = ""
+    checksum: str = ""
+    low_resource: bool = False
+    measures: tuple[str, ...] = DEFAULT_MEASURES
+    description: str = ""
+
+    @field_validator("query_lang", "doc_lang")
+    @classmethod
+    def _language_code(cls, value: str) -> str:
+        if value != UNKNOWN_LANGUAGE and not _LANGUAGE.match(value):
+            raise ValueError(
+                f"{value!r} is not a language code of the form xxx_Xxxx "
+                "(ISO 639-3 + script, e.g. eng_Latn) or 'unknown'"
+            )
+        return value
+
+    @field_validator("measures")
+    @classmethod
+    def _canonical_measures(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from clirbench.errors import ClirbenchError
+        from clirbench.evaluation import canonical_measure
+
+        try:
+            return tuple(dict.fromkeys(canonical_measure(name) for name in value))
+        except ClirbenchError as error:
+            raise ValueError(str(error)) from None
+
+    @property
+    def languages(self) -> str:
+        return f"{self.query_lang}->{self.doc_lang}"

@@ -1,0 +1,1 @@
+"""Research methods shipped with clirbench (installed as ``clirbench.methods``)."""
