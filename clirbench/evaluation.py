@@ -1,5 +1,8 @@
-"""Scoring runs against qrels, per query, through ir_measures (pytrec_eval back end).
+"""Scoring runs against qrels, per query, through ir_measures.
 
+ir_measures' default pipeline computes each measure with pytrec_eval when pytrec_eval supports
+it, and otherwise with the next provider that does. Forcing pytrec_eval is wrong: asked
+directly for ``RR@10``, its provider silently drops the cut-off and returns plain RR.
 This is the only module that imports ir_measures.
 """
 
@@ -44,7 +47,7 @@ def evaluate(
     scores: PerQueryScores = {name: dict.fromkeys(qrels, 0.0) for name in parsed}
     answered = {qid: dict(hits) for qid, hits in run.items() if qid in qrels and hits}
     if answered:
-        for metric in ir_measures.pytrec_eval.iter_calc(list(parsed.values()), qrels, answered):
+        for metric in ir_measures.iter_calc(list(parsed.values()), qrels, answered):
             scores[str(metric.measure)][metric.query_id] = float(metric.value)
     return scores
 

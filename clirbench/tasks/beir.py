@@ -23,9 +23,14 @@ from clirbench.trec import iter_qrels
 CARD_FILE = "task.yaml"
 
 
-def _iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+def _require_file(path: Path) -> Path:
     if not path.is_file():
         raise InputError(path, None, "file not found (a BEIR folder needs corpus.jsonl, queries.jsonl and qrels/<split>.tsv)")
+    return path
+
+
+def _iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    _require_file(path)
     with path.open(encoding="utf-8") as lines:
         for line_no, line in enumerate(lines, start=1):
             if not line.strip():
@@ -117,7 +122,7 @@ def folder_checksum(folder: Path, split: str) -> str:
     """SHA-256 (first 16 hex digits) over the corpus, the queries and the split's qrels."""
     digest = hashlib.sha256()
     for path in (folder / "corpus.jsonl", folder / "queries.jsonl", qrels_path(folder, split)):
-        with path.open("rb") as data:
+        with _require_file(path).open("rb") as data:
             for block in iter(lambda: data.read(1 << 20), b""):
                 digest.update(block)
     return digest.hexdigest()[:16]

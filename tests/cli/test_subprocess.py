@@ -1,0 +1,94 @@
+"""The installed ``clirbench`` command in real subprocesses: plugins, start-up, interrupted runs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PLUGIN_SITE, TINY
+
+CLI = [sys.executable, "-m", "clirbench"]
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PLUGIN_SITE), env.get("PYTHONPATH")]))
+    env["COLUMNS"] = "200"  # rich would otherwise truncate table cells
+    return env
+
+
+def test_entry_point_plugin_is_listed_and_runs(tmp_path: Path):
+    listed = subprocess.run([*CLI, "list", "methods"], env=_env(), capture_output=True, text=True, check=True)
+    assert "overlap" in listed.stdout and "clirbench_overlap_plugin:Overl" in listed.stdout
+    ran = subprocess.run(
+        [*CLI, "run", "-m", "overlap", "-t", str(TINY), "--out", str(tmp_path)], env=_env(), capture_output=True, text=True
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert "computed overlap on tiny-en-ny" in ran.stdout
+    (cell,) = tmp_path.glob("tiny-en-ny/overlap@*")
+    assert (cell / "per_query.tsv").read_text().count("\n") > 4
+
+
+def test_import_and_help_load_no_heavy_modules():
+    heavy = ["torch", "transformers", "scipy", "jinja2", "sentence_transformers", "ir_measures", "numpy"]
+    code = (
+        "import sys, clirbench\n"
+        "from clirbench.cli import app\n"
+        "from typer.testing import CliRunner\n"
+        "assert CliRunner().invoke(app, ['--help']).exit_code == 0\n"
+        "assert CliRunner().invoke(app, ['run', '--help']).exit_code == 0\n"
+        f"print([m for m in {heavy!r} if m in sys.modules])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def _tasks(tmp_path: Path, n: int) -> list[str]:
+    folders = []
+    for i in range(n):
+        folder = tmp_path / f"task{i}"
+        shutil.copytree(TINY, folder)
+        (folder / "task.yaml").write_text(f"name: tiny-{i}\nquery_lang: eng_Latn\ndoc_lang: nya_Latn\n")
+        folders.append(str(folder))
+    return folders
+
+
+def _cells(store: Path) -> dict[str, dict[str, bytes]]:
+    return {
+        str(cell.relative_to(store)): {f: (cell / f).read_bytes() for f in ("run.trec", "per_query.tsv", "aggregate.json")}
+        for cell in sorted(store.glob("*/*@*"))
+        if not cell.name.startswith(".")
+    }
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_and_matches_an_uninterrupted_one(tmp_path: Path):
+    tasks = ",".join(_tasks(tmp_path, 4))
+    args = ["run", "-m", "bm25,overlap", "-t", tasks, "--set", "overlap.delay=1.5"]
+    store = tmp_path / "interrupted"
+    process = subprocess.Popen([*CLI, *args, "--out", str(store)], env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    # Kill once bm25's four cells and the first overlap cell exist, while the second sleeps.
+    while len(_cells(store)) < 5 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    finished = _cells(store)
+    assert 5 <= len(finished) < 8, "the kill should land midway"
+
+    rerun = subprocess.run([*CLI, *args, "--out", str(store)], env=_env(), capture_output=True, text=True, check=True)
+    assert rerun.stdout.count("reused") == len(finished)
+    assert rerun.stdout.count("computed") == 8 - len(finished)
+    resumed = _cells(store)
+    assert {k: v for k, v in resumed.items() if k in finished} == finished  # finished cells untouched
+
+    clean = tmp_path / "clean"
+    subprocess.run([*CLI, *args, "--out", str(clean)], env=_env(), capture_output=True, text=True, check=True)
+    assert resumed == _cells(clean)

@@ -1,0 +1,26 @@
+"""A third-party clirbench method, installed only through the clirbench.methods entry point."""
+
+import re
+import time
+
+from clirbench import MethodBase, MethodOptions
+
+
+class OverlapOptions(MethodOptions):
+    delay: float = 0.0  # seconds to sleep per task, so tests can interrupt a run midway
+
+
+class Overlap(MethodBase):
+    """Counts the lower-cased words a query shares with a document."""
+
+    Options = OverlapOptions
+
+    def retrieve(self, task, k):
+        time.sleep(self.options.delay)
+        words = {doc_id: set(re.findall(r"\w+", doc.full_text.lower())) for doc_id, doc in task.corpus.items()}
+        run = {}
+        for qid, text in task.queries.items():
+            query = set(re.findall(r"\w+", text.lower()))
+            scores = {doc_id: float(len(query & terms)) for doc_id, terms in words.items() if query & terms}
+            run[qid] = dict(sorted(scores.items(), key=lambda hit: (-hit[1], hit[0]))[:k])
+        return run

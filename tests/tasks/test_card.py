@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from clirbench.tasks import BUILTIN_TASKS, load_task
+from clirbench.tasks.card import TaskCard
+
+
+def test_measures_are_canonical():
+    card = TaskCard(name="t", source="s", measures=("MRR@10", "MAP", "nDCG@10", "RR@10"))
+    assert card.measures == ("RR@10", "AP", "nDCG@10")
+
+
+@pytest.mark.parametrize("code", ["eng", "en_Latn", "eng_latn", "English"])
+def test_language_codes_are_checked(code):
+    with pytest.raises(ValidationError, match="xxx_Xxxx"):
+        TaskCard(name="t", source="s", query_lang=code)
+
+
+def test_unknown_measure_and_field():
+    with pytest.raises(ValidationError, match="unknown measure 'nDCG@ten'"):
+        TaskCard(name="t", source="s", measures=("nDCG@ten",))
+    with pytest.raises(ValidationError, match="extra"):
+        TaskCard(name="t", source="s", languages="x")
+
+
+@pytest.mark.parametrize("name", sorted(BUILTIN_TASKS))
+def test_builtin_cards_are_complete(name):
+    card = load_task(name).card
+    assert card.name == name
+    assert card.query_lang != "unknown" and card.doc_lang != "unknown"
+    assert card.license and card.citation and card.source and card.description
+    assert len(card.checksum) == 16

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import pytest
+
+from clirbench.config import merge_options, parse_assignments, read_options_file
+from clirbench.errors import InputError, OptionsError, UnknownNameError
+from clirbench.registry import build_options, get_method_class
+
+
+def test_builtin_methods_resolve():
+    assert get_method_class("bm25").name == "bm25"
+    assert get_method_class("me5").Options().batch_size == 64
+
+
+def test_unknown_method_suggests():
+    with pytest.raises(UnknownNameError, match="Did you mean 'bm25'"):
+        get_method_class("bm52")
+
+
+def test_options_are_typed_and_checked():
+    assert build_options("bm25", {"k1": "0.9"}).k1 == 0.9
+    with pytest.raises(OptionsError, match="k1: Input should be a valid number"):
+        build_options("bm25", {"k1": "high"})
+    with pytest.raises(OptionsError, match=r"k2: Extra inputs are not permitted \(options: k1, b, variant\)"):
+        build_options("bm25", {"k2": 1})
+
+
+def test_set_flags_and_yaml(tmp_path):
+    assert parse_assignments(["me5.batch_size=8", "bm25.variant=bm25+", "bm25.k1=1.2"]) == {
+        "me5": {"batch_size": 8},
+        "bm25": {"variant": "bm25+", "k1": 1.2},
+    }
+    with pytest.raises(OptionsError, match="METHOD.OPTION=VALUE"):
+        parse_assignments(["batch_size=8"])
+    path = tmp_path / "options.yaml"
+    path.write_text("bm25:\n  k1: 0.8\n  b: 0.4\n")
+    assert merge_options(read_options_file(path), parse_assignments(["bm25.k1=1.0"])) == {"bm25": {"k1": 1.0, "b": 0.4}}
+    path.write_text("bm25: [unclosed\n")
+    with pytest.raises(InputError, match="options.yaml:"):
+        read_options_file(path)
