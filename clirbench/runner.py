@@ -32,8 +32,11 @@ class MethodSpec:
     name: str
     options: MethodOptions
 
+    def config_hash(self, k: int) -> str:
+        return config_hash(self.name, self.options.model_dump(mode="json"), k)
+
     def key(self, task: Task, k: int) -> CellKey:
-        return CellKey(task.name, self.name, config_hash(self.name, self.options.model_dump(mode="json"), k))
+        return CellKey(task.name, self.name, self.config_hash(k))
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,7 @@ def run_cells(
     instances = _Instances()
     outcomes = []
     for spec in methods:
+        not_run: list[str] = []
         for task in tasks:
             cached = None if overwrite else store.get(spec.key(task, k), task.card.checksum)
             if cached is not None:
@@ -122,6 +126,12 @@ def run_cells(
                 except (MethodUnavailableError, MissingDependencyError) as error:
                     instances.failures[spec.name] = str(error)
                     outcome = CellOutcome(task, spec, "not run", reason=str(error))
+                    not_run.append(task.name)
             outcomes.append(outcome)
             on_outcome(outcome)
+        if not_run:
+            reason = instances.failures[spec.name]
+            store.record_not_run(spec.name, spec.config_hash(k), reason, not_run, spec.options.model_dump(mode="json"))
+        else:
+            store.clear_not_run(spec.name, spec.config_hash(k))
     return outcomes

@@ -7,6 +7,7 @@ Layout under the store's root::
         per_query.tsv    query_id, measure, value
         aggregate.json   measure -> mean
         manifest.json    task card, options, versions, commit, seed, timings, machine
+    _not_run/<method>@<config hash>.json   why a method could not run, on which tasks
 
 A cell folder appears in one rename, complete, so a killed run never leaves half a cell, and
 a finished cell is reused on the next run.
@@ -31,6 +32,7 @@ from clirbench.method import Run
 from clirbench.trec import format_run, read_run
 
 RUN_FILE, PER_QUERY_FILE, AGGREGATE_FILE, MANIFEST_FILE = "run.trec", "per_query.tsv", "aggregate.json", "manifest.json"
+NOT_RUN_DIR = "_not_run"  # methods that could not run here, with the reason, for the leaderboard
 
 
 def config_hash(method: str, options: Mapping[str, Any], k: int) -> str:
@@ -118,10 +120,23 @@ class ResultStore:
             shutil.rmtree(tmp, ignore_errors=True)
         return self._read(final)
 
+    def record_not_run(self, method: str, config_hash: str, reason: str, tasks: list[str], options: Mapping[str, Any]) -> None:
+        atomic_write_json(
+            self.root / NOT_RUN_DIR / f"{method}@{config_hash}.json",
+            {"method": method, "config_hash": config_hash, "reason": reason, "tasks": tasks, "options": dict(options)},
+        )
+
+    def clear_not_run(self, method: str, config_hash: str) -> None:
+        (self.root / NOT_RUN_DIR / f"{method}@{config_hash}.json").unlink(missing_ok=True)
+
+    def not_run(self) -> list[dict[str, Any]]:
+        """Methods recorded as unable to run: method, config_hash, reason, tasks, options."""
+        return [json.loads(p.read_text(encoding="utf-8")) for p in sorted((self.root / NOT_RUN_DIR).glob("*.json"))]
+
     def cells(self) -> Iterator[Cell]:
         """Every finished cell in the store, in path order."""
         for manifest in sorted(self.root.glob(f"*/*/{MANIFEST_FILE}")):
-            if not manifest.parent.name.startswith("."):
+            if not manifest.parent.name.startswith(".") and manifest.parent.parent.name != NOT_RUN_DIR:
                 yield self._read(manifest.parent)
 
     @staticmethod

@@ -56,3 +56,12 @@ def test_config_hash_depends_on_every_part():
     base = config_hash("m", {"a": 1}, 100)
     assert base == config_hash("m", {"a": 1}, 100)
     assert len({base, config_hash("n", {"a": 1}, 100), config_hash("m", {"a": 2}, 100), config_hash("m", {"a": 1}, 10)}) == 4
+
+
+def test_not_run_records(tmp_path: Path):
+    store = ResultStore(tmp_path)
+    store.record_not_run("mbert", "abc", "weights not available", ["t1"], {"model": "x"})
+    assert store.not_run() == [{"method": "mbert", "config_hash": "abc", "reason": "weights not available", "tasks": ["t1"], "options": {"model": "x"}}]
+    assert list(store.cells()) == []
+    store.clear_not_run("mbert", "abc")
+    assert store.not_run() == []
