@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from clirbench.cli import evaluate, listing, run
+from clirbench.cli import describe, evaluate, listing, run
 
 app = typer.Typer(
     name="clirbench",
@@ -17,6 +17,7 @@ app = typer.Typer(
 )
 app.command("run")(run.run)
 app.command("evaluate")(evaluate.evaluate)
+app.command("describe")(describe.describe)
 app.add_typer(listing.app, name="list")
 
 

@@ -27,14 +27,20 @@ def methods() -> None:
 
 @app.command("tasks")
 def tasks() -> None:
-    """Built-in tasks with their languages, licence and source."""
+    """Built-in tasks with languages, size, licence; then the suites that group them."""
     from rich.console import Console
     from rich.table import Table
 
-    from clirbench.tasks import BUILTIN_TASKS, load_task
+    from clirbench.tasks import BUILTIN_TASKS, SUITES, load_task
 
-    table = Table("task", "queries", "documents", "low-resource", "split", "license", "description")
+    table = Table("task", "query lang", "doc lang", "size (test)", "low-resource", "license")
     for name in BUILTIN_TASKS:
-        card = load_task(name).card
-        table.add_row(name, card.query_lang, card.doc_lang, "yes" if card.low_resource else "no", card.split, card.license, card.description)
-    Console().print(table)
+        task = load_task(name)
+        card = task.card
+        size = f"{len(task.queries)} x {len(task.corpus)}"
+        table.add_row(name, card.query_lang, card.doc_lang, size, "yes" if card.low_resource else "no", card.license)
+    console = Console()
+    console.print(table)
+    for suite, names in SUITES.items():
+        console.print(f"suite:{suite} = {', '.join(names)}")
+    console.print("Also: lang:CODE (built-in tasks in that language), a BEIR folder path.")

@@ -14,7 +14,7 @@ def _names(value: str) -> list[str]:
 
 def run(
     methods: str = typer.Option("bm25,me5", "--methods", "-m", help="Comma-separated method names (see `clirbench list methods`)."),
-    tasks: str = typer.Option("bible-en-ny/verse", "--tasks", "-t", help="Comma-separated built-in task names or BEIR folder paths."),
+    tasks: str = typer.Option("bible-en-ny/verse", "--tasks", "-t", help="Comma-separated built-in task names, BEIR folder paths, suite:NAME or lang:CODE."),
     k: int = typer.Option(100, "--k", min=1, help="Hits kept per query."),
     out: Path = typer.Option(Path("results"), "--out", "-o", help="Result store folder."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show the cells that would run, and stop."),
@@ -37,7 +37,7 @@ def run(
     from clirbench.registry import build_options
     from clirbench.runner import MethodSpec, run_cells
     from clirbench.store import ResultStore
-    from clirbench.tasks import load_task
+    from clirbench.tasks import expand_task_specs, load_task
 
     method_names = _names(methods)
     option_values = merge_options(read_options_file(options_file) if options_file else {}, parse_assignments(set_options))
@@ -45,7 +45,7 @@ def run(
         if name not in method_names:
             raise OptionsError(f"options given for {name!r}, which is not among --methods ({', '.join(method_names)})")
     specs = [MethodSpec(name, build_options(name, option_values.get(name, {}))) for name in method_names]
-    loaded = [load_task(spec, split, query_lang=query_lang, doc_lang=doc_lang) for spec in _names(tasks)]
+    loaded = [load_task(spec, split, query_lang=query_lang, doc_lang=doc_lang) for spec in expand_task_specs(_names(tasks))]
     store = ResultStore(out)
     console = Console()
     if dry_run:

@@ -1,27 +1,67 @@
-"""Tasks: the card, the BEIR-folder source, and the built-in tasks, resolved by name or path."""
+"""Tasks: the card, the sources, the built-in suite, resolved from names, paths and groups."""
 
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from clirbench.errors import UnknownNameError
 from clirbench.tasks.task import Task
 
-# Built-in task name -> "module:function(split) -> Task", imported only when asked for.
+
+@dataclass(frozen=True)
+class BuiltinTask:
+    """What is known of a built-in task before its data is generated."""
+
+    factory: str  # "module:function", called as function(name, split) -> Task
+    query_lang: str
+    doc_lang: str
+    low_resource: bool
+
+
+_BIBLE = "clirbench.tasks.builtin.bible:bible_task"
 BUILTIN_TASKS = {
-    "bible-en-ny/verse": "clirbench.tasks.builtin.bible:verse_task",
+    "bible-en-ny/verse": BuiltinTask(_BIBLE, "eng_Latn", "nya_Latn", True),
+    "bible-en-ny/passage": BuiltinTask(_BIBLE, "eng_Latn", "nya_Latn", True),
+    "bible-ny-en/verse": BuiltinTask(_BIBLE, "nya_Latn", "eng_Latn", True),
+    "bible-ny-en/passage": BuiltinTask(_BIBLE, "nya_Latn", "eng_Latn", True),
 }
 DEFAULT_TASKS = ("bible-en-ny/verse",)
+SUITES = {
+    "lowres": tuple(name for name, task in BUILTIN_TASKS.items() if task.low_resource),
+    "bible": tuple(name for name in BUILTIN_TASKS if name.startswith("bible-")),
+    "default": DEFAULT_TASKS,
+}
+
+
+def expand_task_specs(specs: list[str]) -> list[str]:
+    """Replace ``suite:NAME`` and ``lang:CODE`` by the built-in tasks they stand for."""
+    expanded: list[str] = []
+    for spec in specs:
+        kind, _, value = spec.partition(":")
+        if kind == "suite":
+            if value not in SUITES:
+                raise UnknownNameError("suite", value, SUITES)
+            expanded.extend(SUITES[value])
+        elif kind == "lang":
+            names = [n for n, t in BUILTIN_TASKS.items() if value in (t.query_lang, t.doc_lang)]
+            if not names:
+                languages = {lang for t in BUILTIN_TASKS.values() for lang in (t.query_lang, t.doc_lang)}
+                raise UnknownNameError("language among the built-in tasks", value, languages)
+            expanded.extend(names)
+        else:
+            expanded.append(spec)
+    return list(dict.fromkeys(expanded))
 
 
 def load_task(spec: str, split: str | None = None, **card_overrides: Any) -> Task:
     """A built-in task by name, or a BEIR folder by path (card values from ``card_overrides``)."""
     if spec in BUILTIN_TASKS:
-        module, function = BUILTIN_TASKS[spec].split(":")
+        module, function = BUILTIN_TASKS[spec].factory.split(":")
         factory = getattr(importlib.import_module(module), function)
-        return factory(split or "test")
+        return factory(spec, split or "test")
     if Path(spec).is_dir():
         from clirbench.tasks.beir import beir_task
 

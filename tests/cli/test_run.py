@@ -66,3 +66,14 @@ def test_list_methods():
     result = runner.invoke(app, ["list", "methods"])
     assert result.exit_code == 0
     assert "bm25" in result.output and "me5" in result.output
+
+
+def test_list_tasks_and_describe():
+    listed = runner.invoke(app, ["list", "tasks"], env={"COLUMNS": "200"})
+    assert listed.exit_code == 0, listed.output
+    assert "bible-ny-en/passage" in listed.output and "300 x 3000" in listed.output
+    assert "suite:lowres" in listed.output
+    described = runner.invoke(app, ["describe", str(TINY)], env={"COLUMNS": "200"})
+    assert described.exit_code == 0, described.output
+    assert "tiny-en-ny" in described.output and "CC0-1.0" in described.output
+    assert "5 (1.25 per query)" in described.output

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from clirbench.paths import cache_dir
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 DEV_BOOKS = frozenset({8, 21, 32, 37})  # Ruth, Ecclesiastes, Jonah, Haggai
 TEST_BOOKS = frozenset(range(40, 67))  # the New Testament
 SPLIT_SIZES = {"dev": (100, 3000), "test": (300, 3000)}  # (queries, documents) at most
@@ -101,17 +101,69 @@ def _write_jsonl(path: Path, records: list[dict[str, str]]) -> None:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
-def _generate_verse_task(folder: Path, split: str) -> None:
+PASSAGE_VERSES = 5
+LANGUAGES = {"en": ("eng_Latn", "English"), "ny": ("nya_Latn", "Chichewa")}
+TASK_NAMES = tuple(f"bible-{q}-{d}/{unit}" for q, d in (("en", "ny"), ("ny", "en")) for unit in ("verse", "passage"))
+
+
+@dataclass(frozen=True)
+class BibleTask:
+    """A direction (query side, document side) and a document unit (verse or passage)."""
+
+    query_side: str
+    doc_side: str
+    unit: str
+
+    @classmethod
+    def parse(cls, name: str) -> BibleTask:
+        if name not in TASK_NAMES:
+            raise ValueError(f"no built-in Bible task {name!r}; tasks: {', '.join(TASK_NAMES)}")
+        sides, unit = name.removeprefix("bible-").split("/")
+        query_side, doc_side = sides.split("-")
+        return cls(query_side, doc_side, unit)
+
+    @property
+    def name(self) -> str:
+        return f"bible-{self.query_side}-{self.doc_side}/{self.unit}"
+
+
+def _text(pair: VersePair, side: str) -> str:
+    return pair.eng if side == "en" else pair.nya
+
+
+def _documents(pairs: list[VersePair], side: str, unit: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Document texts by id, and the id of the document holding each verse.
+
+    A passage is up to ``PASSAGE_VERSES`` consecutive verses of one chapter.
+    """
+    if unit == "verse":
+        return {p.ref: _text(p, side) for p in pairs}, {p.ref: p.ref for p in pairs}
+    chapters: dict[str, list[VersePair]] = {}
+    for pair in pairs:
+        chapters.setdefault(pair.ref[:5], []).append(pair)
+    docs, holder = {}, {}
+    for verses in chapters.values():
+        for start in range(0, len(verses), PASSAGE_VERSES):
+            block = verses[start : start + PASSAGE_VERSES]
+            doc_id = f"{block[0].ref}-{block[-1].ref[5:]}"
+            docs[doc_id] = " ".join(_text(p, side) for p in block)
+            holder.update({p.ref: doc_id for p in block})
+    return docs, holder
+
+
+def _generate(folder: Path, task: BibleTask, split: str) -> None:
     n_queries, n_docs = SPLIT_SIZES[split]
-    by_ref = {pair.ref: pair for pair in split_pairs(split)}
-    doc_refs = sorted(_stable_order(list(by_ref), "documents")[:n_docs])
-    query_refs = sorted(_stable_order(doc_refs, "queries")[:n_queries])
+    pairs = split_pairs(split)
+    docs, holder = _documents(pairs, task.doc_side, task.unit)
+    doc_ids = set(_stable_order(list(docs), "documents")[:n_docs])
+    by_ref = {p.ref: p for p in pairs}
+    query_refs = sorted(_stable_order([ref for ref in by_ref if holder[ref] in doc_ids], "queries")[:n_queries])
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
     try:
-        _write_jsonl(tmp / "corpus.jsonl", [{"_id": ref, "title": "", "text": by_ref[ref].nya} for ref in doc_refs])
-        _write_jsonl(tmp / "queries.jsonl", [{"_id": ref, "text": by_ref[ref].eng} for ref in query_refs])
+        _write_jsonl(tmp / "corpus.jsonl", [{"_id": d, "title": "", "text": docs[d]} for d in sorted(doc_ids)])
+        _write_jsonl(tmp / "queries.jsonl", [{"_id": ref, "text": _text(by_ref[ref], task.query_side)} for ref in query_refs])
         (tmp / "qrels").mkdir()
-        qrels = "".join(f"{ref}\t{ref}\t1\n" for ref in query_refs)
+        qrels = "".join(f"{ref}\t{holder[ref]}\t1\n" for ref in query_refs)
         (tmp / "qrels" / f"{split}.tsv").write_text("query-id\tcorpus-id\tscore\n" + qrels, encoding="utf-8")
         tmp.rename(folder)
     except OSError:
@@ -120,14 +172,15 @@ def _generate_verse_task(folder: Path, split: str) -> None:
             raise
 
 
-def verse_task_folder(split: str) -> Path:
-    """The BEIR folder of ``bible-en-ny/verse`` for ``split``, generated on first use."""
+def task_folder(name: str, split: str) -> Path:
+    """The BEIR folder of built-in task ``name`` for ``split``, generated on first use."""
+    task = BibleTask.parse(name)
     if split not in SPLIT_SIZES:
-        raise ValueError(f"bible-en-ny/verse has no split {split!r}; splits: {', '.join(SPLIT_SIZES)}")
-    folder = cache_dir() / "tasks" / f"bible-en-ny-verse-v{GENERATOR_VERSION}" / split
+        raise ValueError(f"{name} has no split {split!r}; splits: {', '.join(SPLIT_SIZES)} (train is bitext)")
+    folder = cache_dir() / "tasks" / f"bible-v{GENERATOR_VERSION}" / name.replace("/", "-") / split
     if not folder.is_dir():
         folder.parent.mkdir(parents=True, exist_ok=True)
-        _generate_verse_task(folder, split)
+        _generate(folder, task, split)
     return folder
 
 
@@ -136,22 +189,27 @@ def _source() -> str:
     return f"builtin:bible ({versions}; generator v{GENERATOR_VERSION})"
 
 
-def verse_task(split: str = "test"):
-    """English verses as queries, Chichewa verses as documents; the aligned verse is relevant."""
+def bible_task(name: str, split: str = "test"):
+    """A built-in Bible task: verses of one language as queries, verses or passages of the other."""
     from clirbench.tasks.beir import beir_task
 
-    n_queries, n_docs = SPLIT_SIZES[split] if split in SPLIT_SIZES else (0, 0)
+    task = BibleTask.parse(name)
+    folder = task_folder(name, split)
+    (query_lang, query_name), (doc_lang, doc_name) = LANGUAGES[task.query_side], LANGUAGES[task.doc_side]
+    documents = sum(1 for _ in (folder / "corpus.jsonl").open(encoding="utf-8"))
+    queries = sum(1 for _ in (folder / "qrels" / f"{split}.tsv").open(encoding="utf-8")) - 1
+    unit = "verses" if task.unit == "verse" else f"passages (up to {PASSAGE_VERSES} consecutive verses)"
     return beir_task(
-        verse_task_folder(split),
+        folder,
         split,
-        name="bible-en-ny/verse",
-        query_lang="eng_Latn",
-        doc_lang="nya_Latn",
+        name=name,
+        query_lang=query_lang,
+        doc_lang=doc_lang,
         source=_source(),
         license=LICENSE,
         citation=CITATION,
         low_resource=True,
         measures=("nDCG@10", "nDCG@20", "AP", "RR@10", "R@1", "R@100"),
-        description=f"{n_queries} English verses against {n_docs} Chichewa verses of the same books; "
-        "the aligned verse is the one relevant document.",
+        description=f"{queries} {query_name} verses against {documents} {doc_name} {unit} of the {split} books; "
+        "the document holding the aligned verse is the one relevant document.",
     )

@@ -1,0 +1,82 @@
+"""Parallel sentences for methods that learn (OPTICAL, lexical and neural translation).
+
+Bitext comes from the built-in suite's ``train`` split (books disjoint from every dev and test
+task) or from a user's file: TSV (``source<TAB>target`` per line) or JSONL
+(``{"source": ..., "target": ...}`` per line), with the two languages stated.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from clirbench.errors import InputError, UnknownNameError
+from clirbench.tasks.card import TaskCard
+
+BUILTIN_BITEXTS = ("bible-en-ny",)
+
+
+@dataclass(frozen=True)
+class Bitext:
+    source_lang: str
+    target_lang: str
+    pairs: tuple[tuple[str, str], ...]
+    origin: str
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def reversed(self) -> Bitext:
+        """The same pairs with source and target swapped."""
+        return Bitext(self.target_lang, self.source_lang, tuple((t, s) for s, t in self.pairs), self.origin)
+
+
+def _check_languages(path: Path, source_lang: str, target_lang: str) -> None:
+    try:
+        TaskCard(name="bitext", source=str(path), query_lang=source_lang, doc_lang=target_lang)
+    except ValueError as error:
+        raise InputError(path, None, f"bad language code: {error}") from None
+
+
+def builtin_bitext(name: str = "bible-en-ny", split: str = "train") -> Bitext:
+    """English-Chichewa verse pairs of ``split`` (``train`` by default: never evaluated on)."""
+    if name not in BUILTIN_BITEXTS:
+        raise UnknownNameError("built-in bitext", name, BUILTIN_BITEXTS)
+    from clirbench.tasks.builtin.bible import split_pairs
+
+    pairs = tuple((p.eng, p.nya) for p in split_pairs(split))
+    return Bitext("eng_Latn", "nya_Latn", pairs, f"builtin:{name}/{split}")
+
+
+def read_bitext(path: str | Path, source_lang: str, target_lang: str) -> Bitext:
+    """Read a TSV or JSONL bitext file; every problem names the file and line."""
+    path = Path(path)
+    _check_languages(path, source_lang, target_lang)
+    if not path.is_file():
+        raise InputError(path, None, "file not found")
+    jsonl = path.suffix == ".jsonl"
+    pairs = []
+    with path.open(encoding="utf-8") as lines:
+        for line_no, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            if jsonl:
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as error:
+                    raise InputError(path, line_no, f"malformed JSON ({error.msg})") from None
+                if not isinstance(record, dict) or not {"source", "target"} <= record.keys():
+                    raise InputError(path, line_no, "expected an object with 'source' and 'target'")
+                source, target = str(record["source"]), str(record["target"])
+            else:
+                fields = line.rstrip("\n").split("\t")
+                if len(fields) != 2:
+                    raise InputError(path, line_no, f"expected 2 tab-separated columns (source, target), got {len(fields)}")
+                source, target = fields
+            if not source.strip() or not target.strip():
+                raise InputError(path, line_no, "empty sentence")
+            pairs.append((source.strip(), target.strip()))
+    if not pairs:
+        raise InputError(path, None, "no sentence pairs")
+    return Bitext(source_lang, target_lang, tuple(pairs), f"file:{path.resolve()}")
