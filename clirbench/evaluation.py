@@ -3,6 +3,8 @@
 ir_measures' default pipeline computes each measure with pytrec_eval when pytrec_eval supports
 it, and otherwise with the next provider that does. Forcing pytrec_eval is wrong: asked
 directly for ``RR@10``, its provider silently drops the cut-off and returns plain RR.
+Providers break score ties differently, so the run is first given a strict order: by score,
+then by document id, the order of the stored TREC run. Every measure then sees one ranking.
 This is the only module that imports ir_measures.
 """
 
@@ -45,11 +47,17 @@ def evaluate(
 
     parsed = {str(measure): measure for measure in map(parse_measure, measures)}
     scores: PerQueryScores = {name: dict.fromkeys(qrels, 0.0) for name in parsed}
-    answered = {qid: dict(hits) for qid, hits in run.items() if qid in qrels and hits}
+    answered = {qid: _strict_order(hits) for qid, hits in run.items() if qid in qrels and hits}
     if answered:
         for metric in ir_measures.iter_calc(list(parsed.values()), qrels, answered):
             scores[str(metric.measure)][metric.query_id] = float(metric.value)
     return scores
+
+
+def _strict_order(hits: Mapping[str, float]) -> dict[str, float]:
+    """Scores replaced by descending ranks, ties broken by document id."""
+    ranked = sorted(hits.items(), key=lambda hit: (-hit[1], hit[0]))
+    return {doc_id: float(len(ranked) - rank) for rank, (doc_id, _) in enumerate(ranked)}
 
 
 def aggregate(per_query: PerQueryScores) -> dict[str, float]:

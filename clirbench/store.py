@@ -139,6 +139,23 @@ class ResultStore:
             if not manifest.parent.name.startswith(".") and manifest.parent.parent.name != NOT_RUN_DIR:
                 yield self._read(manifest.parent)
 
+    def find(self, task: str, system: str) -> Cell:
+        """The one cell of ``task`` for ``system``: a method name, or ``name@config_hash``."""
+        from clirbench.errors import ClirbenchError
+
+        method, _, wanted_hash = system.partition("@")
+        matches = [
+            cell for cell in self.cells()
+            if cell.manifest["task"]["name"] == task and cell.manifest["method"]["name"] == method
+            and wanted_hash in ("", cell.manifest["method"]["config_hash"])
+        ]
+        if not matches:
+            raise ClirbenchError(f"no result for {system!r} on task {task!r} in {self.root}; run `clirbench run` first")
+        if len(matches) > 1:
+            labels = ", ".join(f"{method}@{c.manifest['method']['config_hash']}" for c in matches)
+            raise ClirbenchError(f"{system!r} has several configurations on {task!r}: name one of {labels}")
+        return matches[0]
+
     @staticmethod
     def _read(path: Path) -> Cell:
         try:

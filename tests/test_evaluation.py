@@ -38,3 +38,9 @@ def test_unanswered_query_scores_zero_and_counts():
 def test_unknown_measure():
     with pytest.raises(ClirbenchError, match="unknown measure 'P@x'"):
         evaluate({}, {"q": {"d": 1}}, ["P@x"])
+
+
+def test_ties_are_broken_by_doc_id_for_every_measure():
+    # d1 and d2 tie; the stored run ranks d1 first, so RR@10 and AP must both see rank 2 for d2.
+    scores = evaluate({"q": {"d2": 1.0, "d1": 1.0}}, {"q": {"d2": 1}}, ["RR@10", "AP", "R@1"])
+    assert scores == {"RR@10": {"q": 0.5}, "AP": {"q": 0.5}, "R@1": {"q": 0.0}}

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from clirbench.cli import describe, evaluate, listing, run
+from clirbench.cli import compare, describe, evaluate, listing, repro, run
 
 app = typer.Typer(
     name="clirbench",
@@ -18,7 +18,9 @@ app = typer.Typer(
 app.command("run")(run.run)
 app.command("evaluate")(evaluate.evaluate)
 app.command("describe")(describe.describe)
+app.command("compare")(compare.compare)
 app.add_typer(listing.app, name="list")
+app.add_typer(repro.app, name="repro")
 
 
 def main() -> None:

@@ -1,0 +1,46 @@
+"""``clirbench repro check``: rerun (or reuse) pinned conditions and compare with expected scores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(help="Pinned expected scores: the reproduction matrix.", no_args_is_help=True)
+
+
+@app.command("check")
+def check(
+    condition: list[str] = typer.Option([], "--condition", "-c", help="Condition name (repeatable; default: all)."),
+    cheap: bool = typer.Option(False, "--cheap", help="Only the conditions cheap enough for CI."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="List the conditions and whether the store has them."),
+    store: Path = typer.Option(Path("results"), "--store", help="Result store to reuse and fill."),
+    matrix: Optional[Path] = typer.Option(None, "--matrix", help="Matrix YAML (default: the one shipped)."),
+) -> None:
+    """Print OK or FAIL per condition and measure; exit 1 on any FAIL."""
+    from rich.console import Console
+
+    from clirbench.repro.matrix import MATRIX_FILE, is_stored, load_matrix
+    from clirbench.repro.matrix import check as run_check
+    from clirbench.store import ResultStore
+
+    console = Console()
+    conditions = load_matrix(matrix or MATRIX_FILE).select(condition, cheap_only=cheap)
+    results = ResultStore(store)
+    if dry_run:
+        for c in conditions:
+            action = "reuse" if is_stored(c, results) else "compute"
+            console.print(f"{c.name}: {c.method} on {c.task} ({c.split}) -> {action}; expected {c.expected}, tolerance {c.tolerance}")
+        return
+
+    def show(v) -> None:
+        colour = "green" if v.status == "OK" else "red"
+        origin = "reused" if v.reused else "computed"
+        console.print(f"[{colour}][{v.status}][/] {v.condition.name} {v.measure}: expected {v.expected:.4f}, observed {v.observed:.4f} ({origin})")
+
+    verdicts = run_check(conditions, results, on_verdict=show)
+    failed = sum(v.status == "FAIL" for v in verdicts)
+    console.print(f"{len(verdicts) - failed} OK, {failed} FAIL")
+    if failed:
+        raise typer.Exit(1)

@@ -1,0 +1,1 @@
+"""Pinned expected scores (a reproduction matrix) and the check that reruns them."""
