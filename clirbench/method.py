@@ -58,12 +58,18 @@ class MethodBase:
         """Facts for the manifest (model id, revision, ...). Override to add more."""
         return {}
 
+    def label(self) -> str:
+        """The system's name on a leaderboard; e.g. ``nmt[lexical]`` names its translator."""
+        return self.name
+
     def retrieve(self, task: Task, k: int) -> Run:
         raise NotImplementedError
 
 
 class DenseEncoderOptions(MethodOptions):
     batch_size: int = 32
+    cache: bool = True
+    """Keep embeddings in clirbench's cache, keyed by model, options, role, language and text."""
 
 
 class DenseEncoder(MethodBase):
@@ -73,25 +79,36 @@ class DenseEncoder(MethodBase):
     """
 
     Options: ClassVar[type[MethodOptions]] = DenseEncoderOptions
+    cache_ignores: ClassVar[tuple[str, ...]] = ("batch_size", "cache", "num_threads")
+    """Options that do not change a vector, left out of the cache key."""
 
     def encode(self, texts: Sequence[str], lang: str, role: Role) -> np.ndarray:
         """Return one float32 row per text. ``lang`` is the task card's code for these texts."""
         raise NotImplementedError
 
+    def cache_namespace(self, lang: str, role: Role) -> dict[str, Any]:
+        options = {k: v for k, v in self.options.model_dump(mode="json").items() if k not in self.cache_ignores}
+        return {"method": self.name, "options": options, **self.describe(), "role": role, "lang": lang}
+
     def encode_all(self, texts: Sequence[str], lang: str, role: Role) -> np.ndarray:
-        """Encode in batches of ``options.batch_size``, with a progress bar."""
+        """Encode in batches of ``options.batch_size``, through the cache, with a progress bar."""
+        from functools import partial
+
         import numpy as np
 
+        from clirbench.cache import EmbeddingCache
         from clirbench.progress import progress
 
         batch_size = getattr(self.options, "batch_size", 32)
-        batches: list[np.ndarray] = []
+        encode = partial(self.encode, lang=lang, role=role)
         with progress(f"{self.name}: encoding {len(texts)} {role}s", total=len(texts)) as advance:
+            if getattr(self.options, "cache", False):
+                return EmbeddingCache(self.cache_namespace(lang, role)).encode(texts, encode, batch_size, advance)
+            batches = []
             for start in range(0, len(texts), batch_size):
-                batch = texts[start : start + batch_size]
-                batches.append(np.asarray(self.encode(batch, lang, role), dtype=np.float32))
-                advance(len(batch))
-        return np.concatenate(batches) if batches else np.zeros((0, 0), dtype=np.float32)
+                batches.append(np.asarray(encode(list(texts[start : start + batch_size])), dtype=np.float32))
+                advance(len(batches[-1]))
+        return np.concatenate(batches)
 
     def retrieve(self, task: Task, k: int) -> Run:
         from clirbench.search import exact_search
@@ -101,3 +118,16 @@ class DenseEncoder(MethodBase):
         docs = self.encode_all([task.corpus[d].full_text for d in doc_ids], task.card.doc_lang, "document")
         queries = self.encode_all([task.queries[q] for q in query_ids], task.card.query_lang, "query")
         return exact_search(queries, docs, query_ids, doc_ids, k)
+
+
+@runtime_checkable
+class Translator(Protocol):
+    """Machine translation for translate-then-retrieve; languages are card codes (eng_Latn)."""
+
+    name: str
+
+    def translate(self, texts: Sequence[str], source_lang: str, target_lang: str) -> list[str]: ...
+
+    def describe(self) -> dict[str, Any]:
+        """Model id and revision, for the manifest and the translation cache key."""
+        ...

@@ -86,7 +86,7 @@ def compute_cell(
     key = spec.key(task, k)
     manifest = {
         "task": task.card.model_dump(mode="json"),
-        "method": {"name": spec.name, "options": spec.options.model_dump(mode="json"), "config_hash": key.config_hash, "k": k, **method.describe()},
+        "method": {"name": spec.name, "label": method.label(), "options": spec.options.model_dump(mode="json"), "config_hash": key.config_hash, "k": k, **method.describe()},
         "seed": seed,
         "queries": len(task.queries),
         "documents": len(task.corpus),

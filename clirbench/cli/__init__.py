@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from clirbench.cli import compare, describe, evaluate, listing, repro, run
+from clirbench.cli import cache, compare, describe, evaluate, listing, report, repro, run
 
 app = typer.Typer(
     name="clirbench",
@@ -18,9 +18,11 @@ app = typer.Typer(
 app.command("run")(run.run)
 app.command("evaluate")(evaluate.evaluate)
 app.command("describe")(describe.describe)
+app.command("report")(report.report)
 app.command("compare")(compare.compare)
 app.add_typer(listing.app, name="list")
 app.add_typer(repro.app, name="repro")
+app.add_typer(cache.app, name="cache")
 
 
 def main() -> None:

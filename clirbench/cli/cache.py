@@ -1,0 +1,34 @@
+"""``clirbench cache list`` and ``clirbench cache clear``."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+app = typer.Typer(help="Cached embeddings and translations.", no_args_is_help=True)
+
+
+@app.command("list")
+def list_cache() -> None:
+    """Every cache namespace with its entries and size."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from clirbench.cache import list_namespaces
+    from clirbench.paths import cache_dir
+
+    table = Table("kind", "method", "role / direction", "language", "entries", "MiB", "folder", title=f"Cache in {cache_dir()}")
+    for entry in list_namespaces():
+        ns = entry["namespace"]
+        table.add_row(entry["kind"], str(ns.get("method")), str(ns.get("role", ns.get("direction", ""))), str(ns.get("lang", "")),
+                      str(entry["entries"]), f"{entry['bytes'] / 2**20:.1f}", entry["path"].name)
+    Console().print(table)
+
+
+@app.command("clear")
+def clear_cache(method: Optional[str] = typer.Option(None, "--method", help="Only this method's entries.")) -> None:
+    """Delete cached embeddings and translations."""
+    from clirbench.cache import clear
+
+    print(f"removed {clear(method)} cache namespace(s)")

@@ -1,0 +1,31 @@
+"""``clirbench report``: the leaderboard (Markdown and one HTML page) from a result store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+NO_BASELINE = "none"
+
+
+def report(
+    store: Path = typer.Option(Path("results"), "--store", help="Result store folder (what `clirbench run --out` wrote)."),
+    out: Path = typer.Option(Path("reports"), "--out", "-o", help="Folder for leaderboard.md and leaderboard.html."),
+    baseline: str = typer.Option("bm25", "--baseline", help=f"System every other is tested against; '{NO_BASELINE}' for no baseline."),
+    measure: Optional[str] = typer.Option(None, "--measure", help="Primary measure (default: the first measure of the task cards)."),
+    correction: str = typer.Option("holm", "--correction", help="Multiple-comparison correction over the whole report: holm, bh or none."),
+    alpha: float = typer.Option(0.05, "--alpha", help="Significance level."),
+    resamples: int = typer.Option(10_000, "--resamples", help="Randomization and bootstrap resamples."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the resampling."),
+) -> None:
+    """Write the leaderboard with significance tests and confidence intervals; print the two paths."""
+    from clirbench.report import write_report
+
+    paths = write_report(
+        store, out, baseline=None if baseline == NO_BASELINE else baseline, measure=measure,
+        correction=correction, alpha=alpha, n_resamples=resamples, seed=seed,
+    )
+    for path in paths:
+        typer.echo(str(path))

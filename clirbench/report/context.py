@@ -1,0 +1,336 @@
+"""The leaderboard's content as plain dicts and lists, built from a result store only.
+
+Templates receive what this module returns and only loop and format numbers: every choice
+(ranking, significance marks, which systems tie) is made here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, get_args
+
+from clirbench.errors import ClirbenchError, UnknownNameError
+from clirbench.store import Cell, ResultStore
+
+TEST = "randomization"
+CONFIDENCE = 0.95
+BELOW_BEST, ABOVE_BASELINE, BELOW_BASELINE = "†", "↑", "↓"
+NOT_RECORDED = "not recorded"
+
+
+class ReportError(ClirbenchError):
+    """The store cannot make a leaderboard (empty, or results that do not fit together)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    measure: str | None = None
+    baseline: str | None = "bm25"
+    correction: str = "holm"
+    alpha: float = 0.05
+    n_resamples: int = 10_000
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class _TaskResults:
+    card: dict[str, Any]
+    cells: dict[str, Cell]  # system label -> cell
+    primary: dict[str, dict[str, float]]  # system label -> query id -> primary measure
+
+
+def build_context(store: ResultStore, settings: Settings) -> dict[str, Any]:
+    """Everything the Markdown and HTML templates show."""
+    _check_settings(settings)
+    cells = list(store.cells())
+    if not cells:
+        raise ReportError(f"no results in {store.root}; run `clirbench run` first")
+    labels = _labels(cells)
+    measure = _primary_measure([cell.manifest["task"] for cell in cells], settings.measure)
+    tasks = _group_by_task(cells, labels, measure)
+    systems = sorted(set(labels.values()))
+    baseline = _resolve_baseline(settings.baseline, systems)
+    comparisons = _compare(tasks, baseline, settings)
+    task_views = [_task_view(name, results, comparisons.get(name, {}), baseline, measure, settings) for name, results in tasks.items()]
+    low_resource = [view for view in task_views if view["low_resource"]]
+    return {
+        "settings": {
+            **dataclasses.asdict(settings), "measure": measure, "baseline": baseline, "test": TEST, "confidence": CONFIDENCE,
+            "comparisons": sum(len(pairs) for pairs in comparisons.values()),
+        },
+        "legend": _legend(baseline),
+        "systems": systems,
+        "overall": _score_table([(view["name"], [view]) for view in task_views], systems),
+        "languages": _score_table(_language_columns(task_views), systems),
+        "low_resource": _score_table([(view["name"], [view]) for view in low_resource], systems) if low_resource else None,
+        "tasks": task_views,
+        "not_run": store.not_run(),
+        **_provenance(cells, labels),
+    }
+
+
+def _check_settings(settings: Settings) -> None:
+    from clirbench.stats.correction import Correction
+
+    if settings.correction not in get_args(Correction):
+        raise UnknownNameError("correction", settings.correction, get_args(Correction))
+    if not 0.0 < settings.alpha < 1.0:
+        raise ReportError(f"alpha must be between 0 and 1, got {settings.alpha}")
+    if settings.n_resamples < 1:
+        raise ReportError(f"the number of resamples must be at least 1, got {settings.n_resamples}")
+
+
+def _labels(cells: Sequence[Cell]) -> dict[Path, str]:
+    """Cell path -> system label: the method name, or ``name@hash`` when a method has several configurations."""
+    configs: dict[str, set[str]] = {}
+    for cell in cells:
+        method, _, config = cell.path.name.rpartition("@")
+        configs.setdefault(method, set()).add(config)
+    return {cell.path: _label(cell.path.name, configs) for cell in cells}
+
+
+def _label(folder: str, configs: dict[str, set[str]]) -> str:
+    method = folder.rpartition("@")[0]
+    return folder if len(configs[method]) > 1 else method
+
+
+def _primary_measure(cards: Sequence[dict[str, Any]], requested: str | None) -> str:
+    """``requested``, or the first measure of the first card that every task is scored by."""
+    first = list(cards[0].get("measures", []))
+    common = [m for m in first if all(m in card.get("measures", []) for card in cards)]
+    if requested is None:
+        if not common:
+            raise ReportError("the tasks in the store share no measure; pass --measure with one they all have")
+        return common[0]
+    from clirbench.evaluation import canonical_measure
+
+    measure = canonical_measure(requested)
+    if measure not in common:
+        raise ReportError(f"measure {requested!r} is not scored on every task; the tasks share {', '.join(common) or 'no measure'}")
+    return measure
+
+
+def _group_by_task(cells: Sequence[Cell], labels: dict[Path, str], measure: str) -> dict[str, _TaskResults]:
+    by_task: dict[str, list[Cell]] = {}
+    for cell in cells:
+        by_task.setdefault(cell.manifest["task"]["name"], []).append(cell)
+    return {name: _task_results(name, by_task[name], labels, measure) for name in sorted(by_task)}
+
+
+def _task_results(name: str, cells: list[Cell], labels: dict[Path, str], measure: str) -> _TaskResults:
+    checksums = sorted({str(cell.manifest["task"].get("checksum", "")) for cell in cells})
+    if len(checksums) > 1:
+        raise ReportError(
+            f"task {name!r} has results made from different task data (checksums {', '.join(checksums)}); "
+            "rerun its stale cells with --overwrite"
+        )
+    primary = {labels[cell.path]: cell.per_query[measure] for cell in cells}
+    query_sets = {frozenset(scores) for scores in primary.values()}
+    if len(query_sets) > 1:
+        raise ReportError(f"systems on task {name!r} were scored on different queries; rerun its cells with --overwrite")
+    return _TaskResults(card=cells[0].manifest["task"], cells={labels[cell.path]: cell for cell in cells}, primary=primary)
+
+
+def _resolve_baseline(baseline: str | None, systems: list[str]) -> str | None:
+    """``baseline`` checked against the system labels (``name@hash`` when a method has several configurations)."""
+    if baseline is None or baseline in systems:
+        return baseline
+    raise ReportError(f"baseline {baseline!r} is not among the systems in the store ({', '.join(systems)}); pick one, or none")
+
+
+Comparisons = dict[str, dict[frozenset[str], Any]]  # task -> {system pair -> stats Comparison}
+
+
+def _compare(tasks: dict[str, _TaskResults], baseline: str | None, settings: Settings) -> Comparisons:
+    """Each system against the task's best and against the baseline, corrected as one family over all tasks."""
+    from clirbench.stats import adjust, compare_systems
+
+    found: list[tuple[str, Any]] = []
+    for name, results in tasks.items():
+        pairs = _pairs(results.primary, baseline)
+        if not pairs:
+            continue
+        try:
+            comparisons = compare_systems(
+                results.primary, pairs=pairs, test=TEST, correction="none", alpha=settings.alpha,
+                n_resamples=settings.n_resamples, seed=settings.seed,
+            )
+        except ValueError as error:
+            raise ReportError(f"cannot compare systems on task {name!r}: {error}") from None
+        found.extend((name, comparison) for comparison in comparisons)
+    adjusted = adjust([c.p_value for _, c in found], settings.correction) if found else []
+    by_task: Comparisons = {}
+    for (name, comparison), p_adjusted in zip(found, adjusted):
+        corrected = dataclasses.replace(comparison, p_adjusted=float(p_adjusted), significant=bool(p_adjusted <= settings.alpha))
+        by_task.setdefault(name, {})[frozenset((comparison.system_a, comparison.system_b))] = corrected
+    return by_task
+
+
+def _means(primary: dict[str, dict[str, float]]) -> dict[str, float]:
+    """Mean per system, computed as ``clirbench.stats.tied_with_best`` does so both pick the same best."""
+    import numpy as np
+
+    return {system: float(np.mean(list(scores.values()))) for system, scores in primary.items()}
+
+
+def _best(primary: dict[str, dict[str, float]]) -> str:
+    means = _means(primary)
+    return max(means, key=means.__getitem__)
+
+
+def _pairs(primary: dict[str, dict[str, float]], baseline: str | None) -> list[tuple[str, str]]:
+    """(system, best) and (system, baseline) for every other system, each pair once."""
+    best = _best(primary)
+    references = [best] + ([baseline] if baseline in primary and baseline != best else [])
+    pairs: dict[frozenset[str], tuple[str, str]] = {}
+    for reference in references:
+        for system in primary:
+            if system != reference:
+                pairs.setdefault(frozenset((system, reference)), (system, reference))
+    return list(pairs.values())
+
+
+def _versus(comparisons: dict[frozenset[str], Any], system: str, other: str | None) -> dict[str, Any]:
+    """``system`` minus ``other`` on the primary measure, with the corrected p-value (None: not compared)."""
+    comparison = comparisons.get(frozenset((system, other))) if other is not None else None
+    if comparison is None:
+        return {"difference": None, "effect_size": None, "p_adjusted": None, "significant": False}
+    sign = 1.0 if comparison.system_a == system else -1.0
+    return {
+        "difference": sign * comparison.difference,
+        "effect_size": sign * comparison.effect_size,
+        "p_adjusted": comparison.p_adjusted,
+        "significant": comparison.significant,
+    }
+
+
+def _marks(vs_best: dict[str, Any], vs_baseline: dict[str, Any]) -> str:
+    marks = BELOW_BEST if vs_best["significant"] and vs_best["difference"] < 0 else ""
+    if vs_baseline["significant"]:
+        marks += ABOVE_BASELINE if vs_baseline["difference"] > 0 else BELOW_BASELINE
+    return marks
+
+
+def _task_view(
+    name: str, results: _TaskResults, comparisons: dict[frozenset[str], Any], baseline: str | None, measure: str, settings: Settings
+) -> dict[str, Any]:
+    from clirbench.stats import bootstrap_ci, tied_with_best
+
+    card = results.card
+    means = _means(results.primary)
+    best = _best(results.primary)
+    tied = tied_with_best(results.primary, list(comparisons.values()), settings.alpha)
+    rows = []
+    for system in sorted(results.primary, key=lambda s: (-means[s], s)):
+        vs_best = _versus(comparisons, system, best)
+        vs_baseline = _versus(comparisons, system, baseline)
+        low, high = bootstrap_ci(list(results.primary[system].values()), confidence=CONFIDENCE, n_resamples=settings.n_resamples, seed=settings.seed)
+        rows.append({
+            "system": system,
+            "primary": means[system],
+            "ci_low": low,
+            "ci_high": high,
+            "scores": [results.cells[system].aggregate.get(m) for m in card["measures"]],
+            "marks": _marks(vs_best, vs_baseline),
+            "vs_best": vs_best,
+            "vs_baseline": vs_baseline,
+            "is_best": system == best,
+            "is_baseline": system == baseline,
+            "tied_at_top": system in tied,
+        })
+    return {
+        "name": name,
+        "query_lang": card.get("query_lang", "unknown"),
+        "doc_lang": card.get("doc_lang", "unknown"),
+        "languages": f"{card.get('query_lang', 'unknown')}→{card.get('doc_lang', 'unknown')}",
+        "low_resource": bool(card.get("low_resource", False)),
+        "measures": list(card["measures"]),
+        "primary_index": list(card["measures"]).index(measure),
+        "queries": len(next(iter(results.primary.values()))),
+        "split": card.get("split", ""),
+        "source": card.get("source", ""),
+        "license": card.get("license", ""),
+        "best": best,
+        "tied": tied,
+        "rows": rows,
+    }
+
+
+def _language_columns(task_views: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for view in task_views:
+        groups.setdefault(view["languages"], []).append(view)
+    return sorted(groups.items())
+
+
+def _score_table(columns: list[tuple[str, list[dict[str, Any]]]], systems: list[str]) -> dict[str, Any]:
+    """Systems x columns of the primary measure; a column is one task or the macro average of several.
+
+    A system's macro average (per column and over all columns) is shown only when it has every
+    task in it, so a partial system never ranks on an easier subset; its worst column is over
+    what it has.
+    """
+    rows = []
+    for system in systems:
+        cells = [_column_cell(views, system) for _, views in columns]
+        scored = [(label, cell["value"]) for (label, _), cell in zip(columns, cells) if cell["value"] is not None]
+        if not scored:
+            continue
+        complete = len(scored) == len(columns)
+        worst_label, worst_value = min(scored, key=lambda item: item[1])
+        rows.append({
+            "system": system,
+            "cells": cells,
+            "mean": sum(value for _, value in scored) / len(scored) if complete else None,
+            "covered": len(scored),
+            "worst": {"label": worst_label, "value": worst_value},
+        })
+    rows.sort(key=lambda row: (row["mean"] is None, -(row["mean"] or 0.0), row["system"]))
+    return {"columns": [{"label": label, "tasks": [view["name"] for view in views]} for label, views in columns], "rows": rows}
+
+
+def _column_cell(views: list[dict[str, Any]], system: str) -> dict[str, Any]:
+    found = [row for view in views for row in view["rows"] if row["system"] == system]
+    if len(found) < len(views):
+        return {"value": None, "marks": "", "is_best": False}
+    if len(views) == 1:
+        return {"value": found[0]["primary"], "marks": found[0]["marks"], "is_best": found[0]["is_best"]}
+    return {"value": sum(row["primary"] for row in found) / len(found), "marks": "", "is_best": False}
+
+
+def _legend(baseline: str | None) -> list[dict[str, str]]:
+    legend = [{"mark": BELOW_BEST, "meaning": "significantly worse than the best system on the task"}]
+    if baseline is not None:
+        legend += [
+            {"mark": ABOVE_BASELINE, "meaning": f"significantly better than the baseline ({baseline})"},
+            {"mark": BELOW_BASELINE, "meaning": f"significantly worse than the baseline ({baseline})"},
+        ]
+    return legend
+
+
+def _provenance(cells: Sequence[Cell], labels: dict[Path, str]) -> dict[str, Any]:
+    """Each run's date, commit and command, and the distinct environments they ran in."""
+    environments: list[dict[str, Any]] = []
+    runs = []
+    for cell in sorted(cells, key=lambda c: (c.manifest["task"]["name"], labels[c.path])):
+        env = cell.manifest.get("environment", {})
+        facts = {
+            "packages": sorted(env.get("packages", {}).items()),
+            "git_commit": env.get("git_commit") or NOT_RECORDED,
+            "machine": env.get("machine", {}),
+        }
+        if facts not in environments:
+            environments.append(facts)
+        runs.append({
+            "task": cell.manifest["task"]["name"],
+            "system": labels[cell.path],
+            "options": cell.manifest.get("method", {}).get("options", {}),
+            "created": cell.manifest.get("created") or NOT_RECORDED,
+            "git_commit": (env.get("git_commit") or NOT_RECORDED)[:12],
+            "environment": environments.index(facts) + 1,
+            "command": cell.manifest.get("command") or NOT_RECORDED,
+        })
+    return {"runs": runs, "environments": [{"id": i + 1, **facts} for i, facts in enumerate(environments)]}

@@ -1,0 +1,56 @@
+"""A small result store for report tests: 2 tasks x 3 systems and a method that could not run."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from clirbench.store import CellKey, ResultStore, config_hash
+
+MEASURES = ("nDCG@10", "RR@10")
+TASKS = {
+    "toy-en-ny": {"query_lang": "eng_Latn", "doc_lang": "nya_Latn", "low_resource": True},
+    "toy-en-fr": {"query_lang": "eng_Latn", "doc_lang": "fra_Latn", "low_resource": False},
+}
+COMMAND = "clirbench run -m bm25,clone,strong,mbert -t toy-en-ny,toy-en-fr"
+NOT_RUN_REASON = "weights of bert-base-multilingual-cased are not available offline"
+
+
+def _scores(seed: int, queries: int = 40) -> dict[str, dict[str, float]]:
+    """Per-query scores: ``clone`` equals ``bm25``; ``strong`` is far better on every query."""
+    rng = random.Random(seed)
+    weak = {f"q{i}": rng.uniform(0.1, 0.5) for i in range(queries)}
+    strong = {qid: min(1.0, value + 0.3 + rng.uniform(0.0, 0.1)) for qid, value in weak.items()}
+    return {"bm25": weak, "clone": dict(weak), "strong": strong}
+
+
+def _manifest(task: str, method: str, chash: str) -> dict:
+    card = {"name": task, "split": "test", "source": "synthetic", "license": "CC0-1.0", "checksum": "c0ffee", "measures": list(MEASURES), **TASKS[task]}
+    return {
+        "task": card,
+        "method": {"name": method, "options": {}, "config_hash": chash, "k": 100},
+        "created": "2026-11-25T12:00:00+00:00",
+        "command": COMMAND,
+        "environment": {"packages": {"clirbench": "0.1.0", "numpy": "2.4.6"}, "git_commit": "f870ddcd0417e3c40826917317c5f4645fe0c621", "machine": {"platform": "Linux", "python": "3.11.2", "cpus": 2}},
+    }
+
+
+def build_store(root: Path) -> ResultStore:
+    store = ResultStore(root)
+    for seed, task in enumerate(TASKS):
+        for method, primary in _scores(seed).items():
+            chash = config_hash(method, {}, 100)
+            per_query = {"nDCG@10": primary, "RR@10": {qid: value / 2 for qid, value in primary.items()}}
+            aggregate = {measure: sum(values.values()) / len(values) for measure, values in per_query.items()}
+            run = {qid: {"d1": 1.0} for qid in primary}
+            store.save(CellKey(task, method, chash), run, per_query, aggregate, _manifest(task, method, chash))
+    store.record_not_run("mbert", config_hash("mbert", {}, 100), NOT_RUN_REASON, list(TASKS), {})
+    return store
+
+
+@pytest.fixture
+def report_store(tmp_path: Path) -> Path:
+    build_store(tmp_path / "results")
+    return tmp_path / "results"

@@ -1,0 +1,130 @@
+"""The leaderboard from a small synthetic store: tables, significance marks, provenance, errors."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from clirbench.cli import app
+from clirbench.errors import ClirbenchError
+from clirbench.report import write_report
+from clirbench.report.context import ReportError
+from clirbench.store import CellKey, ResultStore
+from tests.reports.conftest import COMMAND, NOT_RUN_REASON, TASKS
+
+RESAMPLES = 2000
+
+
+def _task_section(markdown: str, task: str) -> str:
+    return markdown.split(f"### {task}\n", 1)[1].split("\n#", 1)[0]
+
+
+def _row(table: str, system: str) -> list[str]:
+    (line,) = [line for line in table.splitlines() if line.startswith(f"| {system} |")]
+    return [cell.strip() for cell in line.strip("|").split("|")]
+
+
+@pytest.fixture
+def report(report_store: Path, tmp_path: Path) -> tuple[str, str]:
+    markdown_path, html_path = write_report(report_store, tmp_path / "out", n_resamples=RESAMPLES)
+    assert (markdown_path.name, html_path.name) == ("leaderboard.md", "leaderboard.html")
+    return markdown_path.read_text(encoding="utf-8"), html_path.read_text(encoding="utf-8")
+
+
+def test_markdown_tables_and_best_system(report: tuple[str, str]):
+    markdown, _ = report
+    for heading in ("## Overall", "## By language", "## Low-resource tasks", "## Not run", "## Reproduce"):
+        assert heading in markdown
+    overall = markdown.split("## Overall", 1)[1].split("\n## ", 1)[0]
+    first_row = next(line for line in overall.splitlines() if line.startswith("| ") and not line.startswith("| System"))
+    assert first_row.startswith("| strong | **")
+    for task in TASKS:
+        assert f"- {task}: strong\n" in markdown  # alone at the top: the others are far worse
+    assert "| eng_Latn→nya_Latn |" in markdown.split("## By language", 1)[1]
+    low_resource = markdown.split("## Low-resource tasks", 1)[1].split("\n## ", 1)[0]
+    assert "toy-en-ny" in low_resource and "toy-en-fr" not in low_resource
+    assert "holm correction over the whole report (6 comparisons)" in markdown
+
+
+def test_significance_marks(report: tuple[str, str]):
+    markdown, _ = report
+    for task in TASKS:
+        table = _task_section(markdown, task)
+        strong, bm25, clone = _row(table, "strong"), _row(table, "bm25"), _row(table, "clone")
+        assert strong[1].startswith("**") and strong[1].endswith("↑")  # better than the baseline
+        assert bm25[1].endswith("†") and clone[1].endswith("†")  # worse than the best
+        assert "↑" not in "".join(clone) and "↓" not in "".join(clone)  # clone is identical to the baseline
+        assert clone[-2:] == ["+0.0000", "1.0000"]
+        assert re.fullmatch(r"\[0\.\d{4}, 0\.\d{4}\]", strong[3])
+
+
+def test_not_run_and_provenance(report: tuple[str, str]):
+    markdown, html = report
+    not_run = markdown.split("## Not run", 1)[1].split("\n## ", 1)[0]
+    assert "| mbert |" in not_run and NOT_RUN_REASON in not_run
+    assert f"`{COMMAND}`" in markdown
+    assert "f870ddcd0417" in markdown and "2026-11-25T12:00:00+00:00" in markdown and "numpy 2.4.6" in markdown
+    assert NOT_RUN_REASON in html and COMMAND in html
+
+
+def test_html_is_self_contained(report: tuple[str, str]):
+    _, html = report
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", html, flags=re.IGNORECASE)
+    assert "<script>" in html and "<style>" in html and html.count("<svg") == len(TASKS)
+    assert html.count('<table class="sortable">') == 3 + len(TASKS) + 2
+
+
+def test_labels_carry_the_config_hash_when_a_method_has_several(report_store: Path, tmp_path: Path):
+    store = ResultStore(report_store)
+    cell = next(c for c in store.cells() if c.path.name.startswith("bm25@"))
+    key = CellKey(cell.manifest["task"]["name"], "bm25", "0" * 12)
+    store.save(key, cell.run, cell.per_query, cell.aggregate, cell.manifest)
+    markdown_path, _ = write_report(report_store, tmp_path / "out", baseline=None, n_resamples=100)
+    markdown = markdown_path.read_text(encoding="utf-8")
+    assert f"| bm25@{'0' * 12} |" in markdown and f"| {cell.path.name} |" in markdown
+    assert "↑" not in markdown and "(bm25)" not in markdown  # no baseline: no baseline marks
+
+
+def test_html_escapes_names(report_store: Path, tmp_path: Path):
+    store = ResultStore(report_store)
+    cell = next(store.cells())
+    store.save(CellKey(cell.manifest["task"]["name"], "<b>x", "1" * 12), cell.run, cell.per_query, cell.aggregate, cell.manifest)
+    _, html_path = write_report(report_store, tmp_path / "out", n_resamples=100)
+    html = html_path.read_text(encoding="utf-8")
+    assert "<b>x" not in html and "&lt;b&gt;x" in html
+
+
+def test_empty_store_is_a_clear_error(tmp_path: Path):
+    with pytest.raises(ReportError, match=r"no results in .*; run `clirbench run` first"):
+        write_report(tmp_path / "empty", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"baseline": "bm2"}, "baseline 'bm2' is not among the systems"),
+        ({"measure": "AP"}, "measure 'AP' is not scored on every task"),
+        ({"correction": "bonferroni"}, "unknown correction 'bonferroni'"),
+        ({"alpha": 1.5}, "alpha must be between 0 and 1"),
+    ],
+)
+def test_bad_settings(report_store: Path, tmp_path: Path, options: dict, message: str):
+    with pytest.raises(ClirbenchError, match=re.escape(message)):
+        write_report(report_store, tmp_path / "out", n_resamples=100, **options)
+
+
+def test_other_primary_measure(report_store: Path, tmp_path: Path):
+    markdown_path, _ = write_report(report_store, tmp_path / "out", measure="MRR@10", correction="bh", n_resamples=100)
+    markdown = markdown_path.read_text(encoding="utf-8")
+    assert "Primary measure: **RR@10**" in markdown and "bh correction" in markdown
+
+
+def test_cli_prints_both_paths(report_store: Path, tmp_path: Path):
+    out = tmp_path / "reports"
+    result = CliRunner().invoke(app, ["report", "--store", str(report_store), "--out", str(out), "--resamples", "100"])
+    assert result.exit_code == 0, result.output
+    assert result.output.split() == [str(out / "leaderboard.md"), str(out / "leaderboard.html")]
