@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 from clirbench.method import MethodBase, MethodOptions, Run
 from clirbench.registry import register_method
@@ -36,29 +37,82 @@ class BM25(MethodBase):
         return {"tokenizer": "lowercase \\w+ (Unicode)"}
 
     def retrieve(self, task: Task, k: int) -> Run:
-        import bm25s
-        import numpy as np
-        from bm25s.tokenization import Tokenized
+        doc_ids, query_ids = list(task.corpus), list(task.queries)
+        hits = bm25_search([task.corpus[d].full_text for d in doc_ids], [task.queries[q] for q in query_ids], k, self.options)
+        return hits_to_run(hits, query_ids, doc_ids)
 
-        doc_ids = list(task.corpus)
-        vocab: dict[str, int] = {}
-        doc_tokens = [[vocab.setdefault(t, len(vocab)) for t in tokenize(task.corpus[d].full_text)] for d in doc_ids]
-        index = bm25s.BM25(k1=self.options.k1, b=self.options.b, method=self.options.variant)
-        index.index(Tokenized(ids=doc_tokens, vocab=vocab), show_progress=False)
 
-        query_ids = list(task.queries)
-        query_tokens = [[vocab[t] for t in tokenize(task.queries[q]) if t in vocab] for q in query_ids]
-        answerable = [i for i, tokens in enumerate(query_tokens) if tokens]  # bm25s fails on empty queries
-        run: Run = {qid: {} for qid in query_ids}
-        if not answerable:
-            return run
-        found, scores = index.retrieve(
-            Tokenized(ids=[query_tokens[i] for i in answerable], vocab=vocab),
-            k=min(k, len(doc_ids)),
-            show_progress=False,
-            n_threads=1,
-        )
-        for row, i in enumerate(answerable):
-            hits = np.flatnonzero(scores[row] > 0)  # a document sharing no term is not a hit
-            run[query_ids[i]] = {doc_ids[found[row, j]]: float(scores[row, j]) for j in hits}
-        return run
+def hits_to_run(hits: list[dict[int, float]], query_ids: list[str], doc_ids: list[str]) -> Run:
+    """Turn per-query {document position: score} into a run keyed by ids."""
+    return {qid: {doc_ids[d]: score for d, score in found.items()} for qid, found in zip(query_ids, hits)}
+
+
+def _index(doc_texts: Sequence[str], options: BM25Options) -> tuple[Any, dict[str, int]]:
+    """A bm25s index over the documents' tokens, and its vocabulary (token -> id)."""
+    import bm25s
+    from bm25s.tokenization import Tokenized
+
+    vocab: dict[str, int] = {}
+    doc_tokens = [[vocab.setdefault(t, len(vocab)) for t in tokenize(text)] for text in doc_texts]
+    index = bm25s.BM25(k1=options.k1, b=options.b, method=options.variant)
+    index.index(Tokenized(ids=doc_tokens, vocab=dict(vocab)), show_progress=False)  # bm25s adds "" to its copy
+    return index, vocab
+
+
+def bm25_search(doc_texts: Sequence[str], query_texts: Sequence[str], k: int, options: BM25Options) -> list[dict[int, float]]:
+    """The top ``k`` documents of each query as {document position: score}.
+
+    Only documents sharing a term with the query are hits; a query without any known term has none.
+    """
+    import numpy as np
+    from bm25s.tokenization import Tokenized
+
+    index, vocab = _index(doc_texts, options)
+    query_tokens = [[vocab[t] for t in tokenize(text) if t in vocab] for text in query_texts]
+    answerable = [i for i, tokens in enumerate(query_tokens) if tokens]  # bm25s fails on empty queries
+    hits: list[dict[int, float]] = [{} for _ in query_texts]
+    if not answerable:
+        return hits
+    found, scores = index.retrieve(
+        Tokenized(ids=[query_tokens[i] for i in answerable], vocab=vocab),
+        k=min(k, len(doc_texts)),
+        show_progress=False,
+        n_threads=1,
+    )
+    for row, i in enumerate(answerable):
+        matched = np.flatnonzero(scores[row] > 0)  # a document sharing no term is not a hit
+        hits[i] = {int(found[row, j]): float(scores[row, j]) for j in matched}
+    return hits
+
+
+def bm25_weighted_search(
+    doc_texts: Sequence[str], queries: Sequence[Mapping[str, float]], k: int, options: BM25Options
+) -> list[dict[int, float]]:
+    """Like :func:`bm25_search` for weighted bags of terms: a document scores sum(weight * BM25(term)).
+
+    Terms are matched as :func:`tokenize` writes them (lower-cased word characters).
+    """
+    import numpy as np
+    from scipy.sparse import csr_matrix
+
+    index, vocab = _index(doc_texts, options)
+    rows, cols, weights = [], [], []
+    for row, query in enumerate(queries):
+        for term, weight in query.items():
+            if term in vocab:
+                rows.append(row)
+                cols.append(vocab[term])
+                weights.append(weight)
+    stored = index.scores  # per term, the BM25 score of each document holding it
+    term_scores = csr_matrix((stored["data"], stored["indices"], stored["indptr"]), shape=(len(vocab), len(doc_texts)))
+    weighted = csr_matrix((weights, (rows, cols)), shape=(len(queries), len(vocab)), dtype=np.float32)
+    scores = (weighted @ term_scores).tocsr()
+    if index.nonoccurrence_array is not None:  # bm25l and bm25+ give every document a floor per term
+        scores.data += np.repeat(weighted @ index.nonoccurrence_array, np.diff(scores.indptr))
+    hits: list[dict[int, float]] = []
+    for row in range(len(queries)):
+        start, end = scores.indptr[row], scores.indptr[row + 1]
+        docs, values = scores.indices[start:end], scores.data[start:end]
+        best = np.argsort(-values, kind="stable")[:k]
+        hits.append({int(docs[j]): float(values[j]) for j in best if values[j] > 0})
+    return hits

@@ -46,6 +46,7 @@ class EmbeddingCache:
         self.path = _namespace_dir("embeddings", namespace, root)
         self._rows: dict[bytes, int] = {}
         self._vectors = np.zeros((0, 0), dtype=np.float32)
+        self._pending: list[np.ndarray] = []  # rows appended since the last concatenation
         self._load()
 
     def _load(self) -> None:
@@ -71,13 +72,17 @@ class EmbeddingCache:
         keys = [text_key(t) for t in texts]
         counts = Counter(keys)
         first_text = dict(zip(reversed(keys), reversed(texts)))
-        missing = [k for k in counts if k not in self._rows]
+        # Similar lengths batch together: less padding for encoders that pad.
+        missing = sorted((k for k in counts if k not in self._rows), key=lambda k: len(first_text[k]))
         advance(len(texts) - sum(counts[k] for k in missing))
         for start in range(0, len(missing), batch_size):
             batch = missing[start : start + batch_size]
             vectors = np.ascontiguousarray(encode([first_text[k] for k in batch]), dtype=np.float32)
             self._append(batch, vectors)
             advance(sum(counts[k] for k in batch))
+        if self._pending:
+            self._vectors = np.concatenate([self._vectors.reshape(-1, self._pending[0].shape[1]), *self._pending])
+            self._pending = []
         return self._vectors[[self._rows[k] for k in keys]] if keys else np.zeros((0, 0), dtype=np.float32)
 
     def _append(self, keys: list[bytes], vectors: np.ndarray) -> None:
@@ -90,8 +95,8 @@ class EmbeddingCache:
             out.write(vectors.tobytes())
         with (self.path / "keys.bin").open("ab") as out:
             out.write(b"".join(keys))
-        start = len(self._vectors)
-        self._vectors = np.concatenate([self._vectors.reshape(-1, vectors.shape[1]), vectors])
+        start = len(self._rows)
+        self._pending.append(vectors)
         self._rows.update({key: start + i for i, key in enumerate(keys)})
 
 

@@ -24,6 +24,13 @@ ENTRY_POINT_GROUP = "clirbench.methods"
 BUILTIN_METHODS = {
     "bm25": "clirbench.baselines.bm25:BM25",
     "me5": "clirbench.baselines.me5:ME5",
+    "optical": "clirbench.methods.optical.method:Optical",
+    "distill-mse": "clirbench.methods.optical.method:DistillMSE",
+    "optical+mse": "clirbench.methods.optical.method:OpticalMSE",
+    "untrained-student": "clirbench.methods.optical.method:UntrainedStudent",
+    "nmt": "clirbench.baselines.nmt:NMT",
+    "st": "clirbench.baselines.st:SentenceTransformerEncoder",
+    "mbert": "clirbench.baselines.mbert:MBERT",
 }
 
 _registered: dict[str, type] = {}

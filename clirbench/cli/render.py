@@ -39,6 +39,7 @@ def summary_tables(outcomes: Sequence[CellOutcome]) -> list[Table]:
             if outcome.cell is None:
                 table.add_row(outcome.method.name, *("—" for _ in measures))
             else:
-                table.add_row(outcome.method.name, *(f"{outcome.cell.aggregate[m]:.4f}" for m in measures))
+                label = outcome.cell.manifest["method"].get("label", outcome.method.name)
+                table.add_row(label, *(f"{outcome.cell.aggregate[m]:.4f}" for m in measures))
         tables.append(table)
     return tables

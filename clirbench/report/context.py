@@ -84,17 +84,20 @@ def _check_settings(settings: Settings) -> None:
 
 
 def _labels(cells: Sequence[Cell]) -> dict[Path, str]:
-    """Cell path -> system label: the method name, or ``name@hash`` when a method has several configurations."""
+    """Cell path -> system label: the method's own label (e.g. ``nmt[lexical]``), with
+    ``@config_hash`` added when one label has several configurations in the store."""
+
+    def base(cell: Cell) -> str:
+        method = cell.manifest["method"]
+        return method.get("label") or method["name"]
+
     configs: dict[str, set[str]] = {}
     for cell in cells:
-        method, _, config = cell.path.name.rpartition("@")
-        configs.setdefault(method, set()).add(config)
-    return {cell.path: _label(cell.path.name, configs) for cell in cells}
-
-
-def _label(folder: str, configs: dict[str, set[str]]) -> str:
-    method = folder.rpartition("@")[0]
-    return folder if len(configs[method]) > 1 else method
+        configs.setdefault(base(cell), set()).add(cell.path.name.rpartition("@")[2])
+    return {
+        cell.path: base(cell) if len(configs[base(cell)]) == 1 else f"{base(cell)}@{cell.path.name.rpartition('@')[2]}"
+        for cell in cells
+    }
 
 
 def _primary_measure(cards: Sequence[dict[str, Any]], requested: str | None) -> str:

@@ -56,8 +56,23 @@ def expand_task_specs(specs: list[str]) -> list[str]:
     return list(dict.fromkeys(expanded))
 
 
+# Spec prefix -> "module:function(name, split, **card_overrides) -> Task", imported when used.
+EXTERNAL_SOURCES = {
+    "irds:": "clirbench.tasks.irds:irds_task",
+    "hf:": "clirbench.tasks.hf:hf_task",
+    "mteb:": "clirbench.tasks.mteb_source:mteb_task",
+}
+
+
 def load_task(spec: str, split: str | None = None, **card_overrides: Any) -> Task:
-    """A built-in task by name, or a BEIR folder by path (card values from ``card_overrides``)."""
+    """A built-in task by name, a BEIR folder by path, or ``irds:ID``, ``hf:REPO``, ``mteb:TASK``.
+
+    Card values in ``card_overrides`` (None means not given) override what the source says.
+    """
+    for prefix, source in EXTERNAL_SOURCES.items():
+        if spec.startswith(prefix):
+            module, function = source.split(":")
+            return getattr(importlib.import_module(module), function)(spec[len(prefix) :], split, **card_overrides)
     if spec in BUILTIN_TASKS:
         module, function = BUILTIN_TASKS[spec].factory.split(":")
         factory = getattr(importlib.import_module(module), function)
@@ -66,4 +81,4 @@ def load_task(spec: str, split: str | None = None, **card_overrides: Any) -> Tas
         from clirbench.tasks.beir import beir_task
 
         return beir_task(spec, split, **card_overrides)
-    raise UnknownNameError("task (neither a built-in name nor a folder)", spec, BUILTIN_TASKS)
+    raise UnknownNameError("task (not a built-in name, a folder, or an irds:, hf: or mteb: spec)", spec, BUILTIN_TASKS)

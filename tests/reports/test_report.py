@@ -91,7 +91,8 @@ def test_labels_carry_the_config_hash_when_a_method_has_several(report_store: Pa
 def test_html_escapes_names(report_store: Path, tmp_path: Path):
     store = ResultStore(report_store)
     cell = next(store.cells())
-    store.save(CellKey(cell.manifest["task"]["name"], "<b>x", "1" * 12), cell.run, cell.per_query, cell.aggregate, cell.manifest)
+    manifest = {**cell.manifest, "method": {**cell.manifest["method"], "name": "<b>x"}}
+    store.save(CellKey(cell.manifest["task"]["name"], "<b>x", "1" * 12), cell.run, cell.per_query, cell.aggregate, manifest)
     _, html_path = write_report(report_store, tmp_path / "out", n_resamples=100)
     html = html_path.read_text(encoding="utf-8")
     assert "<b>x" not in html and "&lt;b&gt;x" in html
@@ -128,3 +129,12 @@ def test_cli_prints_both_paths(report_store: Path, tmp_path: Path):
     result = CliRunner().invoke(app, ["report", "--store", str(report_store), "--out", str(out), "--resamples", "100"])
     assert result.exit_code == 0, result.output
     assert result.output.split() == [str(out / "leaderboard.md"), str(out / "leaderboard.html")]
+
+
+def test_method_label_names_the_system(report_store: Path, tmp_path: Path):
+    store = ResultStore(report_store)
+    cell = next(store.cells())
+    manifest = {**cell.manifest, "method": {**cell.manifest["method"], "name": "nmt", "label": "nmt[lexical]"}}
+    store.save(CellKey(cell.manifest["task"]["name"], "nmt", "2" * 12), cell.run, cell.per_query, cell.aggregate, manifest)
+    markdown_path, _ = write_report(report_store, tmp_path / "out", n_resamples=100)
+    assert "nmt[lexical]" in markdown_path.read_text(encoding="utf-8")

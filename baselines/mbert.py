@@ -1,0 +1,81 @@
+"""Multilingual BERT (or any transformers encoder) as a dense retriever, zero-shot."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal
+
+from clirbench.errors import MethodUnavailableError
+from clirbench.method import DenseEncoder, DenseEncoderOptions, Role
+from clirbench.registry import register_method
+
+if TYPE_CHECKING:
+    import numpy as np
+
+DEFAULT_MODEL = "bert-base-multilingual-cased"
+
+
+class MBERTOptions(DenseEncoderOptions):
+    model: str = DEFAULT_MODEL
+    """A hub id or a local folder readable by transformers' AutoModel/AutoTokenizer."""
+    pooling: Literal["mean", "cls"] = "mean"
+    max_length: int = 256
+    normalize: bool = True
+
+
+@register_method("mbert")
+class MBERT(DenseEncoder):
+    """Multilingual BERT through transformers AutoModel; mean or [CLS] pooling, zero-shot."""
+
+    Options = MBERTOptions
+    requires = ("transformers", "torch")
+
+    @cached_property
+    def _loaded(self) -> tuple[Any, Any]:
+        from transformers import AutoModel, AutoTokenizer
+
+        def load(local_only: bool) -> tuple[Any, Any]:
+            tokenizer = AutoTokenizer.from_pretrained(self.options.model, local_files_only=local_only)
+            model = AutoModel.from_pretrained(self.options.model, local_files_only=local_only)
+            return tokenizer, model.eval()
+
+        try:
+            return load(local_only=True)
+        except OSError as local_error:
+            if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false"):
+                reason = str(local_error).splitlines()[0]
+            else:
+                try:
+                    return load(local_only=False)
+                except OSError as error:
+                    reason = str(error).splitlines()[0]
+        raise MethodUnavailableError(
+            f"mbert: weights of {self.options.model!r} not available on this machine ({reason}); "
+            "give a local folder with --set mbert.model=PATH"
+        )
+
+    def describe(self) -> dict[str, Any]:
+        from clirbench.baselines.models import model_revision
+
+        return {"model": self.options.model, "model_revision": model_revision(self.options.model, self.options.model)}
+
+    def label(self) -> str:
+        return self.name if self.options.model == DEFAULT_MODEL else f"mbert[{self.options.model.rstrip('/').split('/')[-1]}]"
+
+    def encode(self, texts: Sequence[str], lang: str, role: Role) -> np.ndarray:
+        import torch
+
+        tokenizer, model = self._loaded
+        batch = tokenizer(list(texts), padding=True, truncation=True, max_length=self.options.max_length, return_tensors="pt")
+        with torch.inference_mode():
+            tokens = model(**batch).last_hidden_state
+        if self.options.pooling == "cls":
+            pooled = tokens[:, 0]
+        else:
+            mask = batch["attention_mask"].unsqueeze(-1).to(tokens.dtype)
+            pooled = (tokens * mask).sum(1) / mask.sum(1).clamp(min=1)
+        if self.options.normalize:
+            pooled = torch.nn.functional.normalize(pooled, dim=-1)
+        return pooled.float().numpy()

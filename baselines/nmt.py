@@ -1,0 +1,224 @@
+"""Translate-then-retrieve: machine translation into one language, then BM25 in that language.
+
+Document mode translates every document into the query language; query mode translates the
+queries into the document language. With several translators, their outputs are joined: a
+document is the concatenation of its translations, a query the union of its translations.
+
+The ``lexical`` translator gives more than one translation per word. In document mode each
+word becomes its ``document_translations`` most probable translations, unweighted. In query
+mode it gives a structured query: each query word becomes its ``query_translations`` most
+probable translations, weighted by their probabilities normalised to sum to one (so every
+source word weighs as much as in the original query), and BM25 scores are summed with those
+weights. A word the translator never saw (often a name) stays as it is. On the built-in dev
+split, 4 translations per word beat 1 in both modes (R@1 0.88 against 0.79 for documents).
+
+``mode="both"`` fuses the query-mode and document-mode rankings by reciprocal rank fusion.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from clirbench.baselines.bm25 import BM25Options, bm25_search, bm25_weighted_search, hits_to_run, tokenize
+from clirbench.errors import MethodUnavailableError
+from clirbench.method import MethodBase, MethodOptions, Run
+from clirbench.registry import register_method
+
+if TYPE_CHECKING:
+    from clirbench.baselines.translators import TranslatorSettings
+    from clirbench.bitext import Bitext
+    from clirbench.method import Translator
+    from clirbench.tasks.task import Task
+
+LEARNS_FROM_BITEXT = frozenset({"lexical", "marian-local"})
+RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al., 2009)
+_MODE_LABELS = {"document": "", "query": ",qt", "both": ",qt+dt"}
+
+
+class NMTOptions(MethodOptions):
+    translators: list[str] = Field(default_factory=lambda: ["marian-local", "lexical"], min_length=1)
+    """Translators (clirbench.baselines.translators.TRANSLATORS) whose outputs are joined."""
+    mode: Literal["query", "document", "both"] = "document"
+    """Translate the queries, the documents, or both (rankings fused by reciprocal rank)."""
+    query_translations: int = Field(4, ge=1)
+    """Translations per query word in the lexical translator's structured queries."""
+    document_translations: int = Field(4, ge=1)
+    """Translations per document word from the lexical translator (each kept, unweighted)."""
+    preset: Literal["quick", "full"] = "quick"
+    """Training budget of translators that learn from the bitext."""
+    model: str | None = None
+    """Hub id or local folder, for the hf and ct2 translators."""
+    bitext: str = "bible-en-ny"
+    """Built-in bitext (its train split) for translators that learn; ignored with bitext_file."""
+    bitext_file: str | None = None
+    """A TSV or JSONL bitext of your own, with bitext_source_lang and bitext_target_lang."""
+    bitext_source_lang: str | None = None
+    bitext_target_lang: str | None = None
+    batch_size: int = Field(32, ge=1)
+    k1: float = 1.5
+    b: float = 0.75
+    seed: int = 0
+
+    @field_validator("translators")
+    @classmethod
+    def _known_translators(cls, names: list[str]) -> list[str]:
+        from clirbench.baselines.translators import TRANSLATORS
+
+        unknown = [name for name in names if name not in TRANSLATORS]
+        if unknown:
+            raise ValueError(f"unknown translator(s) {', '.join(unknown)}; known: {', '.join(TRANSLATORS)}")
+        if len(set(names)) != len(names):
+            raise ValueError("a translator is listed twice")
+        return names
+
+    @model_validator(mode="after")
+    def _bitext_languages(self) -> NMTOptions:
+        languages = (self.bitext_source_lang, self.bitext_target_lang)
+        if self.bitext_file is not None and None in languages:
+            raise ValueError("bitext_file needs bitext_source_lang and bitext_target_lang (e.g. eng_Latn, nya_Latn)")
+        if self.bitext_file is None and languages != (None, None):
+            raise ValueError("bitext_source_lang and bitext_target_lang describe a bitext_file; none is given")
+        return self
+
+
+@register_method("nmt")
+class NMT(MethodBase):
+    """Translate-then-retrieve: machine-translated documents (or queries), then BM25."""
+
+    Options = NMTOptions
+    requires = ("bm25s",)
+
+    def __init__(self, options: NMTOptions | None = None) -> None:
+        super().__init__(options)
+        self._translators: dict[str, Translator] = {}
+
+    def label(self) -> str:
+        return f"nmt[{'+'.join(self.options.translators)}{_MODE_LABELS[self.options.mode]}]"
+
+    def describe(self) -> dict[str, Any]:
+        return {"translators": [self.translator(name).describe() for name in self.options.translators]}
+
+    @cached_property
+    def bitext(self) -> Bitext:
+        from clirbench.bitext import builtin_bitext, read_bitext
+
+        options = self.options
+        if options.bitext_file is not None:
+            return read_bitext(options.bitext_file, options.bitext_source_lang, options.bitext_target_lang)
+        return builtin_bitext(options.bitext)
+
+    def _settings(self, name: str) -> TranslatorSettings:
+        from clirbench.baselines.translators import TranslatorSettings
+
+        options = self.options
+        return TranslatorSettings(
+            bitext=self.bitext if name in LEARNS_FROM_BITEXT else None,
+            preset=options.preset,
+            model=options.model,
+            batch_size=options.batch_size,
+            seed=options.seed,
+        )
+
+    def translator(self, name: str) -> Translator:
+        """The translator ``name``, built (and trained, if it learns) on first use."""
+        from clirbench.baselines.translators import load_translator
+
+        if name not in self._translators:
+            self._translators[name] = load_translator(name, self._settings(name))
+        return self._translators[name]
+
+    def _check_languages(self, task: Task) -> None:
+        """Translators that learn can only translate between the bitext's two languages."""
+        if not LEARNS_FROM_BITEXT & set(self.options.translators):
+            return
+        pair = {task.card.query_lang, task.card.doc_lang}
+        covered = {self.bitext.source_lang, self.bitext.target_lang}
+        if pair != covered:
+            raise MethodUnavailableError(
+                f"nmt: task {task.name} needs translation {task.card.query_lang}->{task.card.doc_lang}, but the "
+                f"bitext {self.bitext.origin} covers {self.bitext.source_lang}<->{self.bitext.target_lang}; "
+                "give a bitext of that pair with bitext_file, bitext_source_lang and bitext_target_lang"
+            )
+
+    def _translations(self, name: str, texts: list[str], source_lang: str, target_lang: str) -> list[str]:
+        """Translations through clirbench's cache: a text translated once is never sent again.
+
+        The lexical translator gives each word's ``document_translations`` best translations.
+        """
+        from clirbench.baselines.translators.lexical import LexicalTranslator
+        from clirbench.cache import TranslationCache
+        from clirbench.progress import progress
+
+        translator = self.translator(name)
+        direction = f"{source_lang}->{target_lang}"
+        extra = {"alternatives": self.options.document_translations} if isinstance(translator, LexicalTranslator) else {}
+        cache = TranslationCache({"method": "nmt", "translator": name, **translator.describe(), "direction": direction, **extra})
+
+        def translate(batch: list[str]) -> list[str]:
+            return translator.translate(batch, source_lang, target_lang, **extra)
+
+        with progress(f"nmt: {name} translating {len(texts)} texts {direction}", total=len(texts)) as advance:
+            return cache.translate(texts, translate, self.options.batch_size, advance)
+
+    def _query_bags(self, queries: list[str], source_lang: str, target_lang: str) -> list[Counter[str]]:
+        """Each query as weighted document-language terms, summed over the translators."""
+        from clirbench.baselines.translators.lexical import LexicalTranslator
+
+        bags: list[Counter[str]] = [Counter() for _ in queries]
+        for name in self.options.translators:
+            translator = self.translator(name)
+            if isinstance(translator, LexicalTranslator):
+                table = translator.translation_table(source_lang, target_lang)
+                for bag, query in zip(bags, queries):
+                    bag.update(structured_query(tokenize(query), table.top, self.options.query_translations))
+            else:
+                for bag, text in zip(bags, self._translations(name, queries, source_lang, target_lang)):
+                    bag.update(tokenize(text))
+        return bags
+
+    def retrieve(self, task: Task, k: int) -> Run:
+        self._check_languages(task)
+        query_lang, doc_lang = task.card.query_lang, task.card.doc_lang
+        doc_ids, query_ids = list(task.corpus), list(task.queries)
+        docs = [task.corpus[d].full_text for d in doc_ids]
+        queries = [task.queries[q] for q in query_ids]
+        bm25 = BM25Options(k1=self.options.k1, b=self.options.b)
+        rankings = []
+        if self.options.mode in ("document", "both"):
+            translations = [self._translations(name, docs, doc_lang, query_lang) for name in self.options.translators]
+            rankings.append(bm25_search([" ".join(parts) for parts in zip(*translations)], queries, k, bm25))
+        if self.options.mode in ("query", "both"):
+            rankings.append(bm25_weighted_search(docs, self._query_bags(queries, query_lang, doc_lang), k, bm25))
+        hits = rankings[0] if len(rankings) == 1 else reciprocal_rank_fusion(rankings, k)
+        return hits_to_run(hits, query_ids, doc_ids)
+
+
+def structured_query(words: list[str], top: Callable[[str, int], list[tuple[str, float]]], n: int) -> Counter[str]:
+    """Each word's top ``n`` translations, weighted by probability normalised per word.
+
+    ``top(word, n)`` gives [(translation, probability), ...]; a word without any keeps itself.
+    """
+    bag: Counter[str] = Counter()
+    for word in words:
+        translations = top(word, n) or [(word, 1.0)]
+        total = sum(p for _, p in translations)
+        for translation, p in translations:
+            bag[translation] += p / total
+    return bag
+
+
+def reciprocal_rank_fusion(rankings: list[list[dict[int, float]]], k: int) -> list[dict[int, float]]:
+    """Per query, sum 1 / (RRF_K + rank) over the rankings; keep the top ``k``."""
+    fused = []
+    for per_query in zip(*rankings):
+        scores: Counter[int] = Counter()
+        for hits in per_query:
+            for rank, doc in enumerate(sorted(hits, key=hits.__getitem__, reverse=True), start=1):
+                scores[doc] += 1 / (RRF_K + rank)
+        fused.append(dict(scores.most_common(k)))
+    return fused

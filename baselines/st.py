@@ -1,0 +1,91 @@
+"""Any sentence-transformers model as a dense retriever, with the model's own role prompts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from clirbench.errors import MethodUnavailableError
+from clirbench.method import DenseEncoder, DenseEncoderOptions, Role
+from clirbench.registry import register_method
+
+if TYPE_CHECKING:
+    import numpy as np
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+_DOCUMENT_PROMPT_NAMES = ("document", "passage", "corpus")
+
+
+class STOptions(DenseEncoderOptions):
+    model: str = DEFAULT_MODEL
+    """A short offline name (all-MiniLM-L6-v2, multilingual-e5-small), a hub id or a folder."""
+    query_prompt: str | None = None
+    """Text put before queries; None uses the model's own "query" prompt, if it has one."""
+    document_prompt: str | None = None
+    """Text put before documents; None uses the model's "document"/"passage" prompt."""
+    normalize: bool = True
+    max_length: int | None = None
+    device: str = "cpu"
+
+
+@register_method("st")
+class SentenceTransformerEncoder(DenseEncoder):
+    """Any sentence-transformers model (default all-MiniLM-L6-v2, English-only); prompts by role."""
+
+    Options = STOptions
+    requires = ("sentence_transformers",)
+    cache_ignores = (*DenseEncoder.cache_ignores, "device")
+
+    @cached_property
+    def folder(self) -> str:
+        from clirbench.baselines.models import resolve_model
+
+        return resolve_model(self.options.model)
+
+    @cached_property
+    def model(self) -> Any:
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            model = SentenceTransformer(self.folder, device=self.options.device)
+        except OSError as error:
+            raise MethodUnavailableError(
+                f"st: model {self.options.model!r} is not available here ({str(error).splitlines()[0]}); "
+                "give a local folder with --set st.model=PATH"
+            ) from None
+        if self.options.max_length:
+            model.max_seq_length = self.options.max_length
+        return model
+
+    def prompt(self, role: Role) -> str:
+        """The option if given, else the model's own prompt for the role, else nothing."""
+        chosen = self.options.query_prompt if role == "query" else self.options.document_prompt
+        if chosen is not None:
+            return chosen
+        prompts = getattr(self.model, "prompts", None) or {}
+        names = ("query",) if role == "query" else _DOCUMENT_PROMPT_NAMES
+        return next((prompts[n] for n in names if prompts.get(n)), "")
+
+    def describe(self) -> dict[str, Any]:
+        from clirbench.baselines.models import OFFLINE_MODELS, model_revision
+
+        known = OFFLINE_MODELS.get(self.options.model)
+        return {
+            "model": known.hub_id if known else self.options.model,
+            "model_revision": model_revision(self.options.model, self.folder),
+            "prompts": {"query": self.prompt("query"), "document": self.prompt("document")},
+        }
+
+    def label(self) -> str:
+        return self.name if self.options.model == DEFAULT_MODEL else f"st[{self.options.model.rstrip('/').split('/')[-1]}]"
+
+    def encode(self, texts: Sequence[str], lang: str, role: Role) -> np.ndarray:
+        return self.model.encode(
+            list(texts),
+            prompt=self.prompt(role) or None,
+            batch_size=self.options.batch_size,
+            normalize_embeddings=self.options.normalize,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )

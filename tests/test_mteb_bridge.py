@@ -1,0 +1,189 @@
+"""One deterministic encoder scored three ways: clirbench, MTEB (through the adapter) and BEIR.
+
+The three must agree. BEIR's exact search drops every hit whose document id equals the query id,
+and tiny's q3 is relevant to the document also called q3, so BEIR can never find it there. The
+three-way comparison therefore runs on a copy of tiny with that document renamed (d3), which
+changes nothing else; on tiny itself clirbench and MTEB (which keeps such hits by default) must
+still agree, and BEIR must score lower.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from clirbench.evaluation import aggregate, evaluate
+from clirbench.method import DenseEncoder
+from clirbench.mteb_model import MTEBEncoder, task_language
+from clirbench.tasks.beir import beir_task
+from clirbench.tasks.task import Task
+from tests.conftest import TINY
+
+pytest.importorskip("mteb")
+pytest.importorskip("beir")
+
+DIMENSIONS = 1024
+K = 100
+# clirbench measure -> (MTEB score name, BEIR score name); with K >= the corpus size, AP@100 is MAP.
+MEASURES = {"nDCG@10": ("ndcg_at_10", "NDCG@10"), "AP@100": ("map_at_100", "MAP@100"), "R@100": ("recall_at_100", "Recall@100")}
+
+
+class KeywordEncoder(DenseEncoder):
+    """Hashed bag of words, L2-normalised; records the (lang, role) of every call."""
+
+    name = "keyword"
+
+    def __init__(self) -> None:
+        super().__init__(self.Options(cache=False))  # every text reaches encode
+        self.calls: set[tuple[str, str]] = set()
+
+    def encode(self, texts, lang, role):
+        self.calls.add((lang, role))
+        vectors = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for token in re.findall(r"\w+", text.lower()):
+                vectors[row, zlib.crc32(token.encode()) % DIMENSIONS] += 1.0
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.maximum(norms, 1e-12)
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args, **kwargs):
+        raise AssertionError("network access attempted")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+
+
+@pytest.fixture
+def renamed_copy(tiny_copy: Path) -> Path:
+    """tiny with document q3 renamed d3, so that no document id equals a query id."""
+    for file in ("corpus.jsonl", "qrels/test.tsv"):
+        path = tiny_copy / file
+        path.write_text(path.read_text().replace('"_id": "q3"', '"_id": "d3"').replace("q3\tq3\t", "q3\td3\t"))
+    return tiny_copy
+
+
+def _clirbench_scores(task: Task) -> dict[str, float]:
+    run = KeywordEncoder().retrieve(task, K)
+    return aggregate(evaluate(run, task.qrels, MEASURES))
+
+
+def _mteb_task(task: Task):
+    """An MTEB retrieval task over a clirbench task's data (its split, its languages)."""
+    from datasets import Dataset
+    from mteb.abstasks.retrieval import AbsTaskRetrieval
+    from mteb.abstasks.retrieval_dataset_loaders import RetrievalSplitData
+    from mteb.abstasks.task_metadata import TaskMetadata
+
+    class TinyRetrieval(AbsTaskRetrieval):
+        metadata = TaskMetadata(
+            name="ClirbenchTinyRetrieval",
+            description="tests/data/tiny, an English -> Chichewa toy task.",
+            reference="https://example.org/clirbench",
+            dataset={"path": "clirbench/tiny", "revision": "local"},
+            type="Retrieval",
+            category="t2t",
+            modalities=["text"],
+            eval_splits=[task.card.split],
+            eval_langs=[lang.replace("_", "-") for lang in (task.card.query_lang, task.card.doc_lang)],
+            main_score="ndcg_at_10",
+            date=("2024-01-01", "2024-01-01"),
+            domains=["Written"],
+            task_subtypes=[],
+            license="cc0-1.0",
+            annotations_creators="derived",
+            dialect=[],
+            sample_creation="created",
+            bibtex_citation="",
+        )
+
+        def load_data(self, **kwargs) -> None:
+            corpus = Dataset.from_list([{"id": i, "title": d.title, "text": d.text} for i, d in task.corpus.items()])
+            queries = Dataset.from_list([{"id": i, "text": text} for i, text in task.queries.items()])
+            split = RetrievalSplitData(corpus=corpus, queries=queries, relevant_docs=task.qrels, top_ranked=None)
+            self.dataset = {"default": {task.card.split: split}}
+            self.data_loaded = True
+
+    return TinyRetrieval()
+
+
+def _mteb_scores(task: Task, encoder: KeywordEncoder | None = None) -> dict[str, float]:
+    import mteb
+
+    result = mteb.evaluate(
+        MTEBEncoder(encoder or KeywordEncoder()), _mteb_task(task), cache=None, show_progress_bar=False,
+        encode_kwargs={"batch_size": 4},
+    )
+    scores = result.task_results[0].scores[task.card.split][0]
+    return {measure: scores[name] for measure, (name, _) in MEASURES.items()}
+
+
+class _BeirModel:
+    """BEIR's model interface over the encoder: documents are read as clirbench reads them."""
+
+    def __init__(self, encoder: DenseEncoder, task: Task) -> None:
+        self.encoder, self.card = encoder, task.card
+
+    def encode_queries(self, queries, batch_size, **kwargs):
+        return self.encoder.encode_all(list(queries), self.card.query_lang, "query")
+
+    def encode_corpus(self, corpus, batch_size, **kwargs):
+        texts = [f"{doc.get('title') or ''} {doc['text']}".strip() for doc in corpus]
+        return self.encoder.encode_all(texts, self.card.doc_lang, "document")
+
+
+def _beir_scores(task: Task) -> dict[str, float]:
+    from beir.retrieval.evaluation import EvaluateRetrieval
+    from beir.retrieval.search.dense import DenseRetrievalExactSearch
+
+    search = DenseRetrievalExactSearch(_BeirModel(KeywordEncoder(), task), batch_size=4)
+    retriever = EvaluateRetrieval(search, score_function="dot", k_values=[10, K])
+    corpus = {i: {"title": d.title, "text": d.text} for i, d in task.corpus.items()}
+    results = retriever.retrieve(corpus, dict(task.queries))
+    ndcg, map_, recall, _ = retriever.evaluate(task.qrels, results, [10, K], ignore_identical_ids=False)
+    beir = {**ndcg, **map_, **recall}
+    return {measure: beir[name] for measure, (_, name) in MEASURES.items()}
+
+
+def test_clirbench_mteb_and_beir_agree(renamed_copy: Path):
+    task = beir_task(renamed_copy)
+    clirbench, mteb, beir = _clirbench_scores(task), _mteb_scores(task), _beir_scores(task)
+    assert clirbench["nDCG@10"] > 0.5  # the keyword encoder finds most relevant documents
+    for measure in MEASURES:
+        assert mteb[measure] == pytest.approx(clirbench[measure], abs=1e-4), measure
+        assert beir[measure] == pytest.approx(clirbench[measure], abs=1e-4), measure
+
+
+def test_a_document_named_like_its_query_counts_in_clirbench_and_mteb_not_beir():
+    task = beir_task(TINY)
+    clirbench, mteb, beir = _clirbench_scores(task), _mteb_scores(task), _beir_scores(task)
+    for measure in MEASURES:
+        assert mteb[measure] == pytest.approx(clirbench[measure], abs=1e-4), measure
+    assert beir["nDCG@10"] < clirbench["nDCG@10"] - 0.1  # q3's only relevant document is dropped
+
+
+def test_adapter_passes_role_and_task_languages():
+    encoder = KeywordEncoder()
+    _mteb_scores(beir_task(TINY), encoder)
+    assert encoder.calls == {("eng_Latn", "query"), ("nya_Latn", "document")}
+    from mteb.models.models_protocols import EncoderProtocol
+
+    adapter = MTEBEncoder(encoder)
+    assert isinstance(adapter, EncoderProtocol)
+    assert adapter.mteb_model_meta.name == "clirbench/keyword"
+    assert adapter.mteb_model_meta.similarity_fn_name.value == "dot"
+
+
+def test_task_language_of_multilingual_subsets():
+    import mteb
+
+    metadata = mteb.get_task("BelebeleRetrieval").metadata
+    assert task_language(metadata, "eng_Latn-hau_Latn", "query") == "hau_Latn"
+    assert task_language(metadata, "eng_Latn-hau_Latn", "document") == "eng_Latn"
+    assert task_language(metadata, "no-such-subset", "query") == "unknown"
