@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from clirbench.errors import InputError
 from clirbench.tasks.card import TaskCard
+from clirbench.tasks.records import collect_corpus, collect_qrels, collect_queries
 from clirbench.tasks.task import Document, Qrels, Task, TaskData
 from clirbench.trec import iter_qrels
 
@@ -54,32 +55,15 @@ def _field(path: Path, line_no: int, record: dict[str, Any], key: str) -> str:
 
 
 def read_corpus(path: Path) -> dict[str, Document]:
-    corpus: dict[str, Document] = {}
-    for line_no, record in _iter_jsonl(path):
-        doc_id = _field(path, line_no, record, "_id")
-        text = _field(path, line_no, record, "text")
-        title = str(record.get("title") or "")
-        if not text.strip() and not title.strip():
-            raise InputError(path, line_no, f"document {doc_id!r} has empty text")
-        if doc_id in corpus:
-            raise InputError(path, line_no, f"duplicate document id {doc_id!r}")
-        corpus[doc_id] = Document(text=text, title=title)
-    if not corpus:
-        raise InputError(path, None, "the corpus is empty")
-    return corpus
+    records = (
+        (path, n, _field(path, n, r, "_id"), str(r.get("title") or ""), _field(path, n, r, "text"))
+        for n, r in _iter_jsonl(path)
+    )
+    return collect_corpus(records, path)
 
 
 def read_queries(path: Path) -> dict[str, str]:
-    queries: dict[str, str] = {}
-    for line_no, record in _iter_jsonl(path):
-        query_id = _field(path, line_no, record, "_id")
-        text = _field(path, line_no, record, "text")
-        if not text.strip():
-            raise InputError(path, line_no, f"query {query_id!r} has empty text")
-        if query_id in queries:
-            raise InputError(path, line_no, f"duplicate query id {query_id!r}")
-        queries[query_id] = text
-    return queries
+    return collect_queries((path, n, _field(path, n, r, "_id"), _field(path, n, r, "text")) for n, r in _iter_jsonl(path))
 
 
 def read_split_qrels(path: Path, queries: dict[str, str], corpus: dict[str, Document]) -> Qrels:
@@ -87,19 +71,7 @@ def read_split_qrels(path: Path, queries: dict[str, str], corpus: dict[str, Docu
 
     A query id that equals a document id is fine: clirbench never drops such a hit.
     """
-    qrels: Qrels = {}
-    for line_no, qid, docid, rel in iter_qrels(path):
-        if qid not in queries:
-            raise InputError(path, line_no, f"unknown query id {qid!r} (not in queries.jsonl)")
-        if docid not in corpus:
-            raise InputError(path, line_no, f"unknown document id {docid!r} (not in corpus.jsonl)")
-        judged = qrels.setdefault(qid, {})
-        if docid in judged:
-            raise InputError(path, line_no, f"query {qid!r} judges document {docid!r} twice")
-        judged[docid] = rel
-    if not qrels:
-        raise InputError(path, None, "the split has no relevance judgements")
-    return qrels
+    return collect_qrels(((path, n, qid, docid, rel) for n, qid, docid, rel in iter_qrels(path)), queries, corpus, path)
 
 
 def qrels_path(folder: Path, split: str) -> Path:
