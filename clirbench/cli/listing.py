@@ -17,7 +17,11 @@ def methods() -> None:
 
     table = Table("method", "description", "class", "status")
     for name, target in sorted(available_methods().items()):
-        cls = get_method_class(name)
+        try:
+            cls = get_method_class(name)
+        except Exception as error:  # a broken plugin must not hide the other methods
+            table.add_row(name, "", target, f"cannot load: {type(error).__name__}: {error}")
+            continue
         missing = missing_requirements(cls)
         status = f"needs: pip install {' '.join(missing)}" if missing else "ready"
         summary = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""

@@ -27,6 +27,8 @@ def _env() -> dict[str, str]:
 def test_entry_point_plugin_is_listed_and_runs(tmp_path: Path):
     listed = subprocess.run([*CLI, "list", "methods"], env=_env(), capture_output=True, text=True, check=True)
     assert "overlap" in listed.stdout and "clirbench_overlap_plugin:Overl" in listed.stdout
+    # A plugin that fails to import is shown with its error; it does not hide the others.
+    assert "cannot load: ModuleNotFoundError" in listed.stdout
     ran = subprocess.run(
         [*CLI, "run", "-m", "overlap", "-t", str(TINY), "--out", str(tmp_path)], env=_env(), capture_output=True, text=True
     )
