@@ -1,0 +1,219 @@
+"""The hf, ct2 and marian-local translators on tiny models built here (offline, seconds)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+from pathlib import Path
+from typing import Any, get_args, get_type_hints
+
+import pytest
+
+from clirbench.baselines.translators import TranslatorSettings, load_translator, marian_local
+from clirbench.bitext import Bitext
+from clirbench.errors import MethodUnavailableError
+from clirbench.paths import cache_dir
+
+pytestmark = pytest.mark.filterwarnings("ignore:Recommended. pip install sacremoses")  # MarianTokenizer's
+PAIRS = tuple(
+    (f"the man saw {animal} number {n}", f"munthu anaona {nyama} nambala {n}")
+    for animal, nyama in (("the dog", "galu"), ("a goat", "mbuzi"), ("the lion", "mkango"))
+    for n in range(10)
+) + (("In the beginning God created the heavens and the earth.", "Pachiyambi Mulungu adalenga kumwamba ndi dziko lapansi."),)
+BITEXT = Bitext("eng_Latn", "nya_Latn", PAIRS, "test:tiny")
+TEXTS = ["the man saw the dog", "In the beginning", "a goat", ""]
+TINY = marian_local.MarianLocalConfig(
+    steps=8, warmup_steps=2, vocab_size=80, d_model=16, layers=1, heads=2, ffn_dim=32, max_length=24, batch_tokens=400
+)
+
+
+@pytest.fixture(scope="module")
+def tiny_spm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with ``spm.model``: a SentencePiece model of about 60 pieces trained on PAIRS."""
+    import sentencepiece
+
+    work = tmp_path_factory.mktemp("tiny-spm")
+    sentencepiece.SentencePieceTrainer.train(
+        sentence_iterator=iter([text for pair in PAIRS for text in pair]),
+        model_prefix=str(work / "spm"),
+        vocab_size=60,
+        hard_vocab_limit=False,
+        minloglevel=2,
+    )
+    return work
+
+
+@pytest.fixture(scope="module")
+def tiny_marian(tiny_spm: Path) -> Path:
+    """A random Marian model with a real MarianTokenizer, saved as transformers saves it."""
+    import sentencepiece
+    import torch
+    from transformers import MarianConfig, MarianMTModel, MarianTokenizer
+
+    work = tiny_spm
+    pieces = sentencepiece.SentencePieceProcessor(model_file=str(work / "spm.model"))
+    # Marian's layout: one vocabulary for both sides, <pad> (the decoder's start token) last
+    words = [pieces.id_to_piece(i) for i in range(pieces.get_piece_size())]
+    vocab = ["</s>", "<unk>", *(w for w in words if w not in {"<unk>", "<s>", "</s>"}), "<pad>"]
+    (work / "vocab.json").write_text(json.dumps({word: i for i, word in enumerate(vocab)}), encoding="utf-8")
+    for side in ("source", "target"):
+        shutil.copy(work / "spm.model", work / f"{side}.spm")
+    tokenizer = MarianTokenizer(str(work / "source.spm"), str(work / "target.spm"), str(work / "vocab.json"))
+    config = MarianConfig(
+        vocab_size=len(vocab),
+        d_model=16,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=32,
+        decoder_ffn_dim=32,
+        max_position_embeddings=128,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        decoder_start_token_id=tokenizer.pad_token_id,
+        forced_eos_token_id=None,  # CTranslate2 does not force </s> at the length limit
+        init_std=0.5,  # peaked outputs: greedy choices far from ties
+    )
+    torch.manual_seed(0)
+    folder = work / "model"
+    MarianMTModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def test_hf_translates_a_local_marian_model(tiny_marian: Path) -> None:
+    translator = load_translator("hf", TranslatorSettings(model=str(tiny_marian), batch_size=2))
+    first = translator.translate(TEXTS, "eng_Latn", "nya_Latn")
+    assert len(first) == len(TEXTS) and all(isinstance(text, str) for text in first)
+    assert any(first)
+    assert translator.translate(TEXTS, "eng_Latn", "nya_Latn") == first
+    assert translator.translate(TEXTS[1:2], "eng_Latn", "nya_Latn") == first[1:2]  # batch-independent
+    description = translator.describe()
+    assert description["translator"] == "hf" and description["model"] == str(tiny_marian) and description["revision"]
+
+
+def test_language_codes_of_nllb_and_m2m100_tokenizers(tiny_spm: Path, tiny_marian: Path) -> None:
+    from transformers import AutoTokenizer, M2M100Tokenizer, NllbTokenizer
+
+    from clirbench.baselines.translators.hf import model_family, set_languages
+
+    nllb = NllbTokenizer(vocab_file=str(tiny_spm / "spm.model"))
+    assert model_family(nllb) == "nllb"
+    assert set_languages(nllb, "nllb", "eng_Latn", "nya_Latn") == "nya_Latn"  # card codes as they are
+    assert nllb.convert_ids_to_tokens(nllb("the dog")["input_ids"])[0] == "eng_Latn"
+
+    m2m100 = M2M100Tokenizer(str(tiny_marian / "vocab.json"), str(tiny_spm / "spm.model"))
+    assert model_family(m2m100) == "m2m100"
+    assert set_languages(m2m100, "m2m100", "swh_Latn", "eng_Latn") == "__en__"  # two-letter codes
+    assert m2m100.convert_ids_to_tokens(m2m100("the dog")["input_ids"])[0] == "__sw__"
+    with pytest.raises(MethodUnavailableError, match="no language code for nya_Latn"):
+        set_languages(m2m100, "m2m100", "eng_Latn", "nya_Latn")  # M2M100 has no Chichewa
+
+    marian = AutoTokenizer.from_pretrained(tiny_marian)
+    assert model_family(marian) == "plain" and set_languages(marian, "plain", "eng_Latn", "nya_Latn") is None
+
+
+def test_hf_without_a_model_is_unavailable() -> None:
+    with pytest.raises(MethodUnavailableError, match="needs a model"):
+        load_translator("hf", TranslatorSettings())
+
+
+def test_hf_model_missing_offline_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(MethodUnavailableError, match="clirbench-test/no-such-model.*not available offline"):
+        load_translator("hf", TranslatorSettings(model="clirbench-test/no-such-model"))
+
+
+def test_ct2_greedy_equals_hf_greedy(tiny_marian: Path, tmp_path: Path) -> None:
+    pytest.importorskip("ctranslate2")
+    from clirbench.baselines.translators.ct2 import CT2Translator, convert_to_ct2
+    from clirbench.baselines.translators.hf import HFTranslator
+
+    folder = convert_to_ct2(tiny_marian, tmp_path / "ct2")
+    settings = TranslatorSettings(model=str(folder), batch_size=2)
+    ct2 = CT2Translator(settings, beam_size=1).translate(TEXTS, "eng_Latn", "nya_Latn")
+    hf = HFTranslator(TranslatorSettings(model=str(tiny_marian), batch_size=2), num_beams=1)
+    assert ct2 == hf.translate(TEXTS, "eng_Latn", "nya_Latn")
+    assert load_translator("ct2", settings).describe()["revision"]
+
+
+def test_ct2_without_a_model_folder_is_unavailable(tmp_path: Path) -> None:
+    pytest.importorskip("ctranslate2")
+    with pytest.raises(MethodUnavailableError, match="not a CTranslate2 model folder"):
+        load_translator("ct2", TranslatorSettings(model=str(tmp_path / "missing")))
+
+
+def test_marian_local_presets_cover_the_settings() -> None:
+    presets = get_args(get_type_hints(TranslatorSettings, localns={"Bitext": Bitext})["preset"])
+    assert set(marian_local.PRESETS) == set(presets)
+    assert marian_local.PRESETS["quick"].steps < marian_local.PRESETS["full"].steps
+
+
+def test_marian_local_needs_a_bitext() -> None:
+    with pytest.raises(MethodUnavailableError, match="bitext"):
+        load_translator("marian-local", TranslatorSettings())
+
+
+def _state(folder: Path) -> dict[str, Any]:
+    from safetensors.torch import load_file
+
+    return load_file(folder / "model" / "model.safetensors")
+
+
+def test_marian_local_checkpoints_resumes_and_reuses(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import torch
+
+    settings = TranslatorSettings(bitext=BITEXT, seed=3)
+    folder = cache_dir() / "models" / "marian-local" / marian_local.training_key(BITEXT, "custom", TINY, 3)
+    monkeypatch.setattr(marian_local, "CHECKPOINT_SECONDS", 0.0)
+    saved, real_save, real_step = [], marian_local._save_checkpoint, marian_local._train_step
+
+    def save(*args: Any) -> None:
+        saved.append(args[4])  # the step
+        real_save(*args)
+
+    def step_then_ctrl_c(*args: Any) -> float:
+        loss = real_step(*args)
+        if len(saved) == 2:
+            signal.raise_signal(signal.SIGINT)  # Ctrl-C during the third step
+        return loss
+
+    monkeypatch.setattr(marian_local, "_save_checkpoint", save)
+    monkeypatch.setattr(marian_local, "_train_step", step_then_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        marian_local.MarianLocalTranslator(settings, config=TINY)
+    assert saved == [1, 2, 3] and not (folder / "model").exists()
+    assert torch.load(folder / "checkpoint.pt", weights_only=True)["step"] == 3
+
+    monkeypatch.setattr(marian_local, "_train_step", real_step)
+    translator = marian_local.MarianLocalTranslator(settings, config=TINY)
+    assert saved == [1, 2, 3, *range(4, TINY.steps + 1)]  # continued from step 3, not from 0
+    facts = json.loads((folder / "model" / "clirbench.json").read_text(encoding="utf-8"))
+    assert [(s["start"], s["end"]) for s in facts["sessions"]] == [(0, 3), (3, TINY.steps)]
+    assert not (folder / "checkpoint.pt").exists()
+    assert translator.describe() == {
+        "translator": "marian-local",
+        "model": "marian (trained on test:tiny)",
+        "revision": folder.name,
+        "preset": "custom",
+        "steps": TINY.steps,
+        "num_beams": marian_local.NUM_BEAMS,
+    }
+
+    marian_local.train(BITEXT, TINY, 3, tmp_path / "straight")  # the same training, not interrupted
+    resumed, straight = _state(folder), _state(tmp_path / "straight")
+    assert all(torch.equal(resumed[name], straight[name]) for name in straight)
+
+    def no_training(*args: Any) -> None:
+        raise AssertionError("trained again instead of reusing the model")
+
+    monkeypatch.setattr(marian_local, "train", no_training)
+    again = marian_local.MarianLocalTranslator(settings, config=TINY)
+    long_text = " ".join(["The man saw the dog."] * 6)  # beyond max_length: translated in pieces
+    outputs = again.translate([*TEXTS, long_text], "eng_Latn", "nya_Latn")
+    assert len(outputs) == len(TEXTS) + 1 and all(isinstance(text, str) for text in outputs)
+    assert again.translate(TEXTS, "nya_Latn", "eng_Latn") == translator.translate(TEXTS, "nya_Latn", "eng_Latn")
+    with pytest.raises(MethodUnavailableError, match="eng_Latn and nya_Latn only"):
+        again.translate(TEXTS, "eng_Latn", "swh_Latn")
