@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.markup import escape
 from rich.table import Table
 
 from clirbench.runner import CellOutcome, MethodSpec
@@ -39,7 +40,7 @@ def summary_tables(outcomes: Sequence[CellOutcome]) -> list[Table]:
             if outcome.cell is None:
                 table.add_row(outcome.method.name, *("—" for _ in measures))
             else:
-                label = outcome.cell.manifest["method"].get("label", outcome.method.name)
+                label = escape(outcome.cell.manifest["method"].get("label", outcome.method.name))  # "[...]" is not markup
                 table.add_row(label, *(f"{outcome.cell.aggregate[m]:.4f}" for m in measures))
         tables.append(table)
     return tables
