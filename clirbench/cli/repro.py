@@ -20,6 +20,7 @@ def check(
 ) -> None:
     """Print OK or FAIL per condition and measure; exit 1 on any FAIL."""
     from rich.console import Console
+    from rich.markup import escape
 
     from clirbench.repro.matrix import MATRIX_FILE, is_stored, load_matrix
     from clirbench.repro.matrix import check as run_check
@@ -31,13 +32,13 @@ def check(
     if dry_run:
         for c in conditions:
             action = "reuse" if is_stored(c, results) else "compute"
-            console.print(f"{c.name}: {c.method} on {c.task} ({c.split}) -> {action}; expected {c.expected}, tolerance {c.tolerance}")
+            console.print(f"{escape(c.name)}: {c.method} on {c.task} ({c.split}) -> {action}; expected {c.expected}, tolerance {c.tolerance}")
         return
 
     def show(v) -> None:
         colour = "green" if v.status == "OK" else "red"
         origin = "reused" if v.reused else "computed"
-        console.print(f"[{colour}][{v.status}][/] {v.condition.name} {v.measure}: expected {v.expected:.4f}, observed {v.observed:.4f} ({origin})")
+        console.print(f"[{colour}]\\[{v.status}][/] {escape(v.condition.name)} {v.measure}: expected {v.expected:.4f}, observed {v.observed:.4f} ({origin})")
 
     verdicts = run_check(conditions, results, on_verdict=show)
     failed = sum(v.status == "FAIL" for v in verdicts)
