@@ -246,9 +246,11 @@ def test_options_are_checked():
     assert build_options("distill-mse", {}).training_config().ot_weight == 0.0
     config = build_options("optical", {"preset": "default", "lr": 1e-5}).training_config()
     assert (config.lr, config.steps) == (1e-5, PRESETS["default"]["steps"])
+    # The preset's values are options themselves, so the store's config hash follows them.
+    assert build_options("optical", {}).model_dump()["steps"] == PRESETS["quick"]["steps"]
 
 
-def test_bitext_without_the_teacher_language_is_an_error(world, tmp_path):
+def test_bitext_without_the_teacher_language_is_an_error(world):
     method = _method("optical", world, bitext_source_lang="fra_Latn")
     with pytest.raises(OptionsError, match="teacher_lang eng_Latn"):
         method.bitext
