@@ -20,7 +20,7 @@ import hashlib
 import json
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -164,3 +164,21 @@ class ResultStore:
         except (OSError, json.JSONDecodeError) as error:
             raise InputError(path, None, f"damaged result cell ({error}); rerun with --overwrite") from None
         return Cell(path=path, manifest=manifest, aggregate=aggregate)
+
+
+def system_labels(cells: Iterable[Cell]) -> dict[Path, str]:
+    """Cell path -> system label: the method's own label (e.g. ``nmt[lexical]``), with
+    ``@config_hash`` added when one label has several configurations among ``cells``."""
+    cells = list(cells)
+
+    def base(cell: Cell) -> str:
+        method = cell.manifest["method"]
+        return method.get("label") or method["name"]
+
+    configs: dict[str, set[str]] = {}
+    for cell in cells:
+        configs.setdefault(base(cell), set()).add(cell.path.name.rpartition("@")[2])
+    return {
+        cell.path: base(cell) if len(configs[base(cell)]) == 1 else f"{base(cell)}@{cell.path.name.rpartition('@')[2]}"
+        for cell in cells
+    }

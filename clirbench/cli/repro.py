@@ -1,4 +1,5 @@
-"""``clirbench repro check``: rerun (or reuse) pinned conditions and compare with expected scores."""
+"""``clirbench repro check``: rerun (or reuse) pinned conditions and compare with expected scores;
+``clirbench repro pin``: write the matrix from a result store."""
 
 from __future__ import annotations
 
@@ -45,3 +46,21 @@ def check(
     console.print(f"{len(verdicts) - failed} OK, {failed} FAIL")
     if failed:
         raise typer.Exit(1)
+
+
+@app.command("pin")
+def pin(
+    store: Path = typer.Option(Path("results"), "--store", help="Result store whose cells become the conditions."),
+    cheap: list[str] = typer.Option([], "--cheap", help="System label to mark cheap, as the leaderboard shows it (repeatable)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Matrix YAML to write (default: the one shipped)."),
+) -> None:
+    """Pin every stored cell's nDCG@10, RR@10 and R@100 as a condition named LABEL.TASK."""
+    from rich.console import Console
+
+    from clirbench.repro.matrix import MATRIX_FILE, pin as pin_matrix, write_matrix
+    from clirbench.store import ResultStore
+
+    matrix = pin_matrix(ResultStore(store), cheap)
+    write_matrix(matrix, out or MATRIX_FILE)
+    n_cheap = sum(c.cheap for c in matrix.conditions)
+    Console().print(f"{len(matrix.conditions)} conditions ({n_cheap} cheap) written to {out or MATRIX_FILE}")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 from clirbench.errors import ClirbenchError, UnknownNameError
-from clirbench.store import Cell, ResultStore
+from clirbench.store import Cell, ResultStore, system_labels
 
 TEST = "randomization"
 CONFIDENCE = 0.95
@@ -48,7 +48,7 @@ def build_context(store: ResultStore, settings: Settings) -> dict[str, Any]:
     cells = list(store.cells())
     if not cells:
         raise ReportError(f"no results in {store.root}; run `clirbench run` first")
-    labels = _labels(cells)
+    labels = system_labels(cells)
     measure = _primary_measure([cell.manifest["task"] for cell in cells], settings.measure)
     tasks = _group_by_task(cells, labels, measure)
     systems = sorted(set(labels.values()))
@@ -81,23 +81,6 @@ def _check_settings(settings: Settings) -> None:
         raise ReportError(f"alpha must be between 0 and 1, got {settings.alpha}")
     if settings.n_resamples < 1:
         raise ReportError(f"the number of resamples must be at least 1, got {settings.n_resamples}")
-
-
-def _labels(cells: Sequence[Cell]) -> dict[Path, str]:
-    """Cell path -> system label: the method's own label (e.g. ``nmt[lexical]``), with
-    ``@config_hash`` added when one label has several configurations in the store."""
-
-    def base(cell: Cell) -> str:
-        method = cell.manifest["method"]
-        return method.get("label") or method["name"]
-
-    configs: dict[str, set[str]] = {}
-    for cell in cells:
-        configs.setdefault(base(cell), set()).add(cell.path.name.rpartition("@")[2])
-    return {
-        cell.path: base(cell) if len(configs[base(cell)]) == 1 else f"{base(cell)}@{cell.path.name.rpartition('@')[2]}"
-        for cell in cells
-    }
 
 
 def _primary_measure(cards: Sequence[dict[str, Any]], requested: str | None) -> str:

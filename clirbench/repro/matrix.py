@@ -2,6 +2,8 @@
 
 ``clirbench repro check`` reuses the result store, computes what is missing, and prints OK or
 FAIL per measure. The tolerance is 5e-4 unless a condition states a wider one with a reason.
+``clirbench repro pin`` writes the matrix from the cells of a result store, so every expected
+score is one that a stored run produced.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from clirbench.errors import InputError, UnknownNameError
-from clirbench.store import ResultStore
+from clirbench.store import Cell, ResultStore, system_labels
+from clirbench.tasks.beir import FOLDER_SOURCE
 
 if TYPE_CHECKING:
     from clirbench.runner import MethodSpec
@@ -22,6 +25,8 @@ if TYPE_CHECKING:
 
 DEFAULT_TOLERANCE = 5e-4
 MATRIX_FILE = Path(__file__).with_name("matrix.yaml")
+PINNED_MEASURES = ("nDCG@10", "RR@10", "R@100")
+PINNED_DIGITS = 4
 
 
 class Condition(BaseModel):
@@ -78,6 +83,73 @@ def load_matrix(path: Path = MATRIX_FILE) -> Matrix:
         raise InputError(path, None, "file not found") from None
     except (yaml.YAMLError, TypeError, ValidationError) as error:
         raise InputError(path, None, f"invalid reproduction matrix: {error}") from None
+
+
+def pin(store: ResultStore, cheap_labels: Sequence[str] = ()) -> Matrix:
+    """A condition per stored cell, named ``label.task``, expecting its stored scores.
+
+    ``cheap_labels``: system labels (as the leaderboard shows them) to mark cheap.
+    """
+    from clirbench.evaluation import canonical_measure
+
+    cells = list(store.cells())
+    labels = system_labels(cells)
+    unknown = set(cheap_labels) - set(labels.values())
+    if unknown:
+        raise UnknownNameError("system label in the store", sorted(unknown)[0], sorted(set(labels.values())))
+    conditions = []
+    for cell in cells:
+        method, task = cell.manifest["method"], cell.manifest["task"]
+        expected = {m: round(cell.aggregate[canonical_measure(m)], PINNED_DIGITS)
+                    for m in PINNED_MEASURES if canonical_measure(m) in cell.aggregate}
+        conditions.append(Condition(
+            name=f"{labels[cell.path]}.{task['name'].replace('/', '.')}", method=method["name"],
+            options=method["options"], task=_task_spec(cell), split=task["split"], k=method["k"],
+            expected=expected, cheap=labels[cell.path] in cheap_labels,
+        ))
+    return Matrix(conditions=tuple(sorted(conditions, key=lambda c: (c.task, c.name))))
+
+
+def _task_spec(cell: Cell) -> str:
+    """What ``--tasks`` takes to load the cell's task again: a built-in name or a BEIR folder."""
+    from clirbench.errors import ClirbenchError
+    from clirbench.tasks import BUILTIN_TASKS
+
+    task = cell.manifest["task"]
+    if task["name"] in BUILTIN_TASKS:
+        return task["name"]
+    if task["source"].startswith(FOLDER_SOURCE):
+        folder = Path(task["source"].removeprefix(FOLDER_SOURCE))
+        return str(folder.relative_to(Path.cwd()) if folder.is_relative_to(Path.cwd()) else folder)
+    raise ClirbenchError(f"{cell.path}: cannot pin task {task['name']!r} from {task['source']!r}; "
+                         "the matrix holds built-in tasks and BEIR folders")
+
+
+MATRIX_HEADER = """\
+# Pinned expected scores: `clirbench repro check` reruns (or reuses) each condition and
+# compares. Written by `clirbench repro pin` from the cells that `bash reports/leaderboard.sh`
+# stored in results/ (the committed leaderboard). Tolerance is 5e-4 unless a condition gives a
+# wider one with its reason. `cheap: true` conditions take seconds and run in CI.
+"""
+
+
+def write_matrix(matrix: Matrix, path: Path) -> None:
+    """One condition per block, options on one line (JSON is valid YAML), written atomically."""
+    import json
+
+    from clirbench.fileio import atomic_write_text
+
+    lines = [MATRIX_HEADER.rstrip("\n"), "conditions:"]
+    for c in matrix.conditions:
+        lines += [f"  - name: {json.dumps(c.name)}", f"    method: {c.method}", f"    task: {c.task}",
+                  f"    split: {c.split}", f"    k: {c.k}", f"    options: {json.dumps(c.options, sort_keys=True)}"]
+        if c.tolerance != DEFAULT_TOLERANCE:
+            lines += [f"    tolerance: {c.tolerance}", f"    reason: {json.dumps(c.reason)}"]
+        if c.cheap:
+            lines.append("    cheap: true")
+        lines.append("    expected:")
+        lines += [f"      {measure}: {value:.{PINNED_DIGITS}f}" for measure, value in c.expected.items()]
+    atomic_write_text(path, "\n".join(lines) + "\n")
 
 
 Status = Literal["OK", "FAIL"]

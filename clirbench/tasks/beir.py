@@ -116,6 +116,9 @@ def read_card_file(folder: Path) -> dict[str, Any]:
     return values
 
 
+FOLDER_SOURCE = "beir-folder:"  # a folder task's card source: this prefix, then the absolute path
+
+
 def beir_task(folder: str | Path, split: str | None = None, **card_overrides: Any) -> Task:
     """A task from a BEIR folder; the card comes from ``task.yaml``, then ``card_overrides``.
 
@@ -124,7 +127,7 @@ def beir_task(folder: str | Path, split: str | None = None, **card_overrides: An
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(folder, None, "not a directory")
-    values: dict[str, Any] = {"name": folder.resolve().name, "source": f"beir-folder:{folder.resolve()}"}
+    values: dict[str, Any] = {"name": folder.resolve().name, "source": f"{FOLDER_SOURCE}{folder.resolve()}"}
     values.update(read_card_file(folder))
     values.update({key: value for key, value in card_overrides.items() if value is not None})
     split = split or values.get("split") or "test"
