@@ -11,7 +11,7 @@ import typer
 def compare(
     system_a: str = typer.Argument(..., help="A method name, or name@config_hash."),
     system_b: str = typer.Argument(..., help="A method name, or name@config_hash."),
-    tasks: str = typer.Option("bible-en-ny/verse", "--tasks", "-t", help="Comma-separated tasks, suite:NAME or lang:CODE."),
+    tasks: str = typer.Option("bible-en-ny/verse", "--tasks", "-t", help="Comma-separated tasks (names or BEIR folders), suite:NAME or lang:CODE."),
     store: Path = typer.Option(Path("results"), "--store", help="Result store folder."),
     measure: Optional[str] = typer.Option(None, "--measure", help="Measure (default: each task card's first)."),
     test: str = typer.Option("randomization", "--test", help="randomization or t-test."),
@@ -28,13 +28,14 @@ def compare(
     from clirbench.evaluation import canonical_measure
     from clirbench.stats import adjust, bootstrap_ci, cohens_dz, paired_t_test, randomization_test
     from clirbench.store import ResultStore
-    from clirbench.tasks import expand_task_specs
+    from clirbench.tasks import expand_task_specs, load_task
 
     if test not in ("randomization", "t-test") or correction not in ("holm", "bh", "none"):
         raise OptionsError(f"--test must be randomization or t-test and --correction holm, bh or none (got {test!r}, {correction!r})")
     results = ResultStore(store)
     rows = []
-    for task in expand_task_specs([t.strip() for t in tasks.split(",") if t.strip()]):
+    for spec in expand_task_specs([t.strip() for t in tasks.split(",") if t.strip()]):
+        task = load_task(spec).card.name if Path(spec).is_dir() else spec  # cells are filed by the card's name
         cell_a, cell_b = results.find(task, system_a), results.find(task, system_b)
         name = canonical_measure(measure) if measure else cell_a.manifest["task"]["measures"][0]
         a_scores, b_scores = cell_a.per_query[name], cell_b.per_query[name]
