@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, get_args, get_type_hints
 
@@ -162,6 +163,15 @@ def _state(folder: Path) -> dict[str, Any]:
     return load_file(folder / "model" / "model.safetensors")
 
 
+@pytest.fixture
+def sigint_as_in_a_terminal() -> Iterator[None]:
+    """A job started in the background inherits SIGINT ignored; Ctrl-C needs Python's handler."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("sigint_as_in_a_terminal")
 def test_marian_local_checkpoints_resumes_and_reuses(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import torch
 
