@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -41,6 +41,7 @@ _MODE_LABELS = {"document": "", "query": ",qt", "both": ",qt+dt"}
 
 
 class NMTOptions(MethodOptions):
+    input_files: ClassVar[tuple[str, ...]] = ("bitext_file",)
     translators: list[str] = Field(default_factory=lambda: ["marian-local", "lexical"], min_length=1)
     """Translators (clirbench.baselines.translators.TRANSLATORS) whose outputs are joined."""
     mode: Literal["query", "document", "both"] = "document"

@@ -1,7 +1,8 @@
-"""Atomic writes: a reader sees the old file or the new one, never half of one."""
+"""Atomic writes (a reader sees the old file or the new one, never half of one) and file digests."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -25,3 +26,11 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 def atomic_write_json(path: Path, data: Any) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()

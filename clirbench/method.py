@@ -8,6 +8,7 @@ texts and runs exact top-k search.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
@@ -27,6 +28,23 @@ class MethodOptions(BaseModel):
     """Base of every method's options: typed, defaulted, and unknown keys are an error."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    input_files: ClassVar[tuple[str, ...]] = ()
+    """Options holding a file path whose content decides the results (a user's bitext)."""
+
+    def input_digests(self) -> dict[str, str]:
+        """SHA-256 of each input file given, so that an edited file is a new configuration."""
+        from clirbench.errors import InputError
+        from clirbench.fileio import file_sha256
+
+        digests = {}
+        for name in self.input_files:
+            if (value := getattr(self, name)) is not None:
+                path = Path(value)
+                if not path.is_file():
+                    raise InputError(path, None, f"file not found (option {name})")
+                digests[name] = file_sha256(path)
+        return digests
 
 
 @runtime_checkable

@@ -33,7 +33,10 @@ class MethodSpec:
     options: MethodOptions
 
     def config_hash(self, k: int) -> str:
-        return config_hash(self.name, self.options.model_dump(mode="json"), k)
+        options = self.options.model_dump(mode="json")
+        if digests := self.options.input_digests():  # only then: hashes without input files stay as they were
+            options["input_digests"] = digests
+        return config_hash(self.name, options, k)
 
     def key(self, task: Task, k: int) -> CellKey:
         return CellKey(task.name, self.name, self.config_hash(k))

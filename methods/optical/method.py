@@ -98,6 +98,7 @@ class StudentOptions(DenseEncoderOptions):
 class OpticalOptions(StudentOptions):
     """Training: the preset's size unless overridden, the loss terms, the OT solver, the bitext."""
 
+    input_files: ClassVar[tuple[str, ...]] = ("bitext_file",)
     preset: Literal["quick", "default", "gpu"] = "quick"
     """Sets the four options below unless they are given (the resolved values are what is stored)."""
     steps: int = Field(PRESETS["quick"]["steps"], ge=0)

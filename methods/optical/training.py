@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from clirbench.bitext import Bitext
+from clirbench.fileio import file_sha256
 from clirbench.paths import cache_dir
 
 from .encoders import Batch, Pooling, TokenEncoder, pool, trainable_state
@@ -93,14 +94,6 @@ def checkpoint_id(config: TrainingConfig, pairing: Pairing, bitext: Bitext) -> s
 
 def checkpoint_dir(identifier: str) -> Path:
     return cache_dir() / "models" / "optical" / identifier
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 22):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _atomic_save(obj: Any, path: Path) -> None:
