@@ -44,6 +44,7 @@ from clirbench.baselines.translators import TranslatorSettings
 from clirbench.baselines.translators.hf import max_new_tokens
 from clirbench.errors import MethodUnavailableError
 from clirbench.paths import cache_dir
+from clirbench.progress import loss_progress
 
 if TYPE_CHECKING:
     import sentencepiece
@@ -236,11 +237,12 @@ def train(bitext: Bitext, config: MarianLocalConfig, seed: int, folder: Path) ->
         sessions.append({"start": step, "end": step, "seconds": 0.0})
         model.train()
         started = saved = time.monotonic()
-        with _TrainingBar(config.steps, step) as bar:
+        what = f"{NAME}: training" if step == 0 else f"{NAME}: resuming at step {step}"
+        with loss_progress(what, config.steps, step) as show_loss:
             while step < config.steps:
                 loss = _train_step(model, optimizer, scheduler, examples, _batch_at(batches, step, seed), config)
                 step += 1
-                bar.update(step, loss)
+                show_loss(step, loss)
                 sessions[-1].update(end=step, seconds=round(time.monotonic() - started, 1))
                 if stop.requested or time.monotonic() - saved >= CHECKPOINT_SECONDS:
                     _save_checkpoint(folder / "checkpoint.pt", model, optimizer, scheduler, step, sessions)
@@ -466,35 +468,3 @@ def _write_model(
         if not (folder / "model").is_dir():  # not a lost race with another process: a real failure
             raise
     (folder / "checkpoint.pt").unlink(missing_ok=True)
-
-
-class _TrainingBar:
-    """A rich progress bar on stderr with the smoothed training loss."""
-
-    def __init__(self, total: int, done: int) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-        columns = (
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("loss {task.fields[loss]}"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-        )
-        self._progress = Progress(*columns, console=Console(stderr=True), transient=True)
-        what = f"{NAME}: training" if done == 0 else f"{NAME}: resuming at step {done}"
-        self._task = self._progress.add_task(what, total=total, completed=done, loss="-")
-        self._loss: float | None = None
-
-    def __enter__(self) -> _TrainingBar:
-        self._progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
-
-    def update(self, step: int, loss: float) -> None:
-        self._loss = loss if self._loss is None else 0.98 * self._loss + 0.02 * loss
-        self._progress.update(self._task, completed=step, loss=f"{self._loss:.3f}")

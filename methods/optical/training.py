@@ -35,6 +35,7 @@ import torch
 from clirbench.bitext import Bitext
 from clirbench.fileio import file_sha256
 from clirbench.paths import cache_dir
+from clirbench.progress import loss_progress
 
 from .encoders import Batch, Pooling, TokenEncoder, pool, trainable_state
 from .sinkhorn import ot_loss
@@ -222,7 +223,7 @@ class Distiller:
         self.student.train()
         started = time.perf_counter()
         try:
-            with _LossBar(f"optical: training {self.folder.name}", self.config.steps, step) as bar:
+            with loss_progress(f"optical: training {self.folder.name}", self.config.steps, step) as show_loss:
                 while step < self.config.steps:
                     loss, terms = self.loss(self.batch(step), self.prompt(step))
                     self.optimizer.zero_grad(set_to_none=True)
@@ -232,7 +233,7 @@ class Distiller:
                     step += 1
                     value = loss.item()
                     log.append({"step": step, "loss": round(value, 6), **{k: round(v, 6) for k, v in terms.items()}})
-                    bar.advance(value)
+                    show_loss(step, value)
                     if step % self.checkpoint_every == 0 and step < self.config.steps:
                         self._save_state(step, log, seconds + time.perf_counter() - started)
                     if on_step is not None:
@@ -304,28 +305,3 @@ class Distiller:
 
 def _mean_loss(log: list[dict[str, float]]) -> float | None:
     return round(sum(entry["loss"] for entry in log) / len(log), 6) if log else None
-
-
-class _LossBar:
-    """A rich progress bar on stderr that shows the running loss."""
-
-    def __init__(self, description: str, total: int, completed: int) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("loss {task.fields[loss]}"), TimeRemainingColumn())
-        self._progress = Progress(*columns, console=Console(stderr=True), transient=True)
-        self._task = self._progress.add_task(description, total=total, completed=completed, loss="-")
-        self._smoothed: float | None = None
-
-    def __enter__(self) -> _LossBar:
-        self._progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
-
-    def advance(self, loss: float) -> None:
-        self._smoothed = loss if self._smoothed is None else 0.9 * self._smoothed + 0.1 * loss
-        self._progress.update(self._task, advance=1, loss=f"{self._smoothed:.4f}")
