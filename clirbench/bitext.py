@@ -7,8 +7,10 @@ task) or from a user's file: TSV (``source<TAB>target`` per line) or JSONL
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from clirbench.errors import InputError, UnknownNameError
@@ -26,6 +28,14 @@ class Bitext:
 
     def __len__(self) -> int:
         return len(self.pairs)
+
+    @cached_property
+    def pairs_sha256(self) -> str:
+        """SHA-256 of the pairs as ``source<TAB>target`` lines: what a model trained on them depends on."""
+        digest = hashlib.sha256()
+        for source, target in self.pairs:
+            digest.update(f"{source}\t{target}\n".encode())
+        return digest.hexdigest()
 
     def reversed(self) -> Bitext:
         """The same pairs with source and target swapped."""

@@ -159,13 +159,10 @@ def train_ibm1(source: Sequence[list[str]], target: Sequence[list[str]], iterati
 
 def revision(bitext: Bitext, iterations: int) -> str:
     """What the trained tables depend on, hashed: bitext origin, size and content; iterations; format."""
-    content = hashlib.sha256()
-    for source, target in bitext.pairs:
-        content.update(f"{source}\t{target}\n".encode())
     key = {
         "origin": bitext.origin,
         "pairs": len(bitext),
-        "pairs_sha256": content.hexdigest(),
+        "pairs_sha256": bitext.pairs_sha256,
         "languages": [bitext.source_lang, bitext.target_lang],
         "iterations": iterations,
         "format": FORMAT_VERSION,

@@ -92,14 +92,11 @@ def language_tag(lang: str) -> str:
 
 def training_key(bitext: Bitext, preset: str, config: MarianLocalConfig, seed: int) -> str:
     """Hash of everything that decides the trained weights."""
-    pairs = hashlib.sha256()
-    for source, target in bitext.pairs:
-        pairs.update(f"{source}\t{target}\n".encode())
     facts = {
         "origin": bitext.origin,
         "languages": [bitext.source_lang, bitext.target_lang],
         "pairs": len(bitext),
-        "pairs_sha256": pairs.hexdigest(),
+        "pairs_sha256": bitext.pairs_sha256,
         "preset": preset,
         "config": asdict(config),
         "seed": seed,
