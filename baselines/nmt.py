@@ -42,6 +42,7 @@ _MODE_LABELS = {"document": "", "query": ",qt", "both": ",qt+dt"}
 
 class NMTOptions(MethodOptions):
     input_files: ClassVar[tuple[str, ...]] = ("bitext_file",)
+    runtime_options: ClassVar[frozenset[str]] = frozenset({"batch_size"})
     translators: list[str] = Field(default_factory=lambda: ["marian-local", "lexical"], min_length=1)
     """Translators (clirbench.baselines.translators.TRANSLATORS) whose outputs are joined."""
     mode: Literal["query", "document", "both"] = "document"
@@ -154,11 +155,14 @@ class NMT(MethodBase):
         from clirbench.baselines.translators.lexical import LexicalTranslator
         from clirbench.cache import TranslationCache
         from clirbench.progress import progress
+        from clirbench.registry import method_identity
 
         translator = self.translator(name)
         direction = f"{source_lang}->{target_lang}"
         extra = {"alternatives": self.options.document_translations} if isinstance(translator, LexicalTranslator) else {}
-        cache = TranslationCache({"method": "nmt", "translator": name, **translator.describe(), "direction": direction, **extra})
+        code = method_identity(type(self)).model_dump()  # a new nmt version translates afresh
+        cache = TranslationCache({**code, "method": "nmt", "translator": name, **translator.describe(),
+                                  "direction": direction, **extra})
 
         def translate(batch: list[str]) -> list[str]:
             return translator.translate(batch, source_lang, target_lang, **extra)

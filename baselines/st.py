@@ -18,6 +18,7 @@ _DOCUMENT_PROMPT_NAMES = ("document", "passage", "corpus")
 
 
 class STOptions(DenseEncoderOptions):
+    runtime_options = DenseEncoderOptions.runtime_options | {"device"}
     model: str = DEFAULT_MODEL
     """A short offline name (all-MiniLM-L6-v2, multilingual-e5-small), a hub id or a folder."""
     query_prompt: str | None = None
@@ -35,7 +36,6 @@ class SentenceTransformerEncoder(DenseEncoder):
 
     Options = STOptions
     requires = ("sentence_transformers",)
-    cache_ignores = (*DenseEncoder.cache_ignores, "device")
 
     @cached_property
     def folder(self) -> str:

@@ -31,6 +31,18 @@ class MethodOptions(BaseModel):
 
     input_files: ClassVar[tuple[str, ...]] = ()
     """Options holding a file path whose content decides the results (a user's bitext)."""
+    runtime_options: ClassVar[frozenset[str]] = frozenset()
+    """Options that change how a result is computed, never what it is (batch size, device,
+    threads): left out of the cell's identity and of every cache key."""
+
+    def identity(self) -> dict[str, Any]:
+        """The options that decide the results: those set to other than their default, less the
+        runtime ones, plus a digest of each input file. Adding an option with a default to a
+        method therefore leaves every stored cell and cache entry valid."""
+        values = self.model_dump(mode="json", exclude_defaults=True, exclude=set(self.runtime_options))
+        if digests := self.input_digests():
+            values["input_digests"] = digests
+        return values
 
     def input_digests(self) -> dict[str, str]:
         """SHA-256 of each input file given, so that an edited file is a new configuration."""
@@ -68,6 +80,9 @@ class MethodBase:
     name: ClassVar[str] = ""
     Options: ClassVar[type[MethodOptions]] = MethodOptions
     requires: ClassVar[tuple[str, ...]] = ()
+    version: ClassVar[str] = "1"
+    """Bump when the method's output changes for the same options: stored cells and cached
+    vectors of the old version are then recomputed, not reused."""
 
     def __init__(self, options: MethodOptions | None = None) -> None:
         self.options = options if options is not None else self.Options()
@@ -85,6 +100,7 @@ class MethodBase:
 
 
 class DenseEncoderOptions(MethodOptions):
+    runtime_options: ClassVar[frozenset[str]] = frozenset({"batch_size", "cache"})
     batch_size: int = 32
     cache: bool = True
     """Keep embeddings in clirbench's cache, keyed by model, options, role, language and text."""
@@ -97,16 +113,22 @@ class DenseEncoder(MethodBase):
     """
 
     Options: ClassVar[type[MethodOptions]] = DenseEncoderOptions
-    cache_ignores: ClassVar[tuple[str, ...]] = ("batch_size", "cache", "num_threads")
-    """Options that do not change a vector, left out of the cache key."""
+    cache_ignores: ClassVar[tuple[str, ...]] = ()
+    """Result-affecting options that do not change a vector (e.g. a reranking depth), left out
+    of the embedding cache key; runtime options are always left out."""
 
     def encode(self, texts: Sequence[str], lang: str, role: Role) -> np.ndarray:
         """Return one float32 row per text. ``lang`` is the task card's code for these texts."""
         raise NotImplementedError
 
     def cache_namespace(self, lang: str, role: Role) -> dict[str, Any]:
-        options = {k: v for k, v in self.options.model_dump(mode="json").items() if k not in self.cache_ignores}
-        return {"method": self.name, "options": options, **self.describe(), "role": role, "lang": lang}
+        """What a cached vector depends on: the method's identity (its code's version included),
+        the vector-affecting options, the model (describe), the role and the language."""
+        from clirbench.registry import method_identity
+
+        options = {k: v for k, v in self.options.identity().items() if k not in self.cache_ignores}
+        identity = method_identity(type(self)).model_dump()
+        return {**identity, "method": self.name, "options": options, **self.describe(), "role": role, "lang": lang}
 
     def encode_all(self, texts: Sequence[str], lang: str, role: Role) -> np.ndarray:
         """Encode in batches of ``options.batch_size``, through the cache, with a progress bar."""

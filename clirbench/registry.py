@@ -10,10 +10,11 @@ package declares, in its pyproject.toml::
 from __future__ import annotations
 
 import importlib
+from functools import cache
 from importlib.metadata import entry_points
 from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from clirbench.errors import ClirbenchError, MissingDependencyError, OptionsError, UnknownNameError
 from clirbench.method import MethodBase, MethodOptions
@@ -74,6 +75,42 @@ def get_method_class(name: str) -> type[MethodBase]:
     if getattr(cls, "name", "") != name:  # an entry point to a class not decorated with this name
         register_method(name)(cls)
     return cls
+
+
+class MethodIdentity(BaseModel):
+    """Which code computes a method's results: the distribution that provides the class, its
+    version, and the method's own ``version``. A change of any of them is a new cell."""
+
+    model_config = ConfigDict(frozen=True)
+
+    distribution: str
+    distribution_version: str
+    method_version: str
+
+
+@cache
+def _distributions() -> dict[str, list[str]]:
+    from importlib.metadata import packages_distributions
+
+    return packages_distributions()
+
+
+def method_identity(cls: type[MethodBase]) -> MethodIdentity:
+    """The identity of ``cls``'s code; a class from no installed distribution (a script, a
+    test) is ``local``, version ``0``, and relies on its ``version`` alone."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    top_level = cls.__module__.partition(".")[0]
+    names = _distributions().get(top_level, [])
+    distribution, dist_version = "local", "0"
+    for name in names:
+        try:
+            distribution, dist_version = name, version(name)
+            break
+        except PackageNotFoundError:
+            continue
+    return MethodIdentity(distribution=distribution, distribution_version=dist_version,
+                          method_version=str(getattr(cls, "version", "1")))
 
 
 def missing_requirements(cls: type[MethodBase]) -> list[str]:

@@ -18,8 +18,8 @@ from clirbench.errors import MethodUnavailableError, MissingDependencyError
 from clirbench.evaluation import aggregate, evaluate
 from clirbench.manifest import environment
 from clirbench.method import MethodBase, MethodOptions
-from clirbench.registry import instantiate
-from clirbench.store import Cell, CellKey, ResultStore, config_hash
+from clirbench.registry import get_method_class, instantiate, method_identity
+from clirbench.store import Cell, CellKey, ResultStore, TaskIdentity, config_hash
 from clirbench.tasks.task import Task
 
 Status = Literal["computed", "reused", "not run"]
@@ -33,13 +33,24 @@ class MethodSpec:
     options: MethodOptions
 
     def config_hash(self, k: int) -> str:
-        options = self.options.model_dump(mode="json")
-        if digests := self.options.input_digests():  # only then: hashes without input files stay as they were
-            options["input_digests"] = digests
-        return config_hash(self.name, options, k)
+        return config_hash(self.name, self.options.identity(), k)
 
     def key(self, task: Task, k: int) -> CellKey:
-        return CellKey(task.name, self.name, self.config_hash(k))
+        return CellKey(task.name, task.card.split, self.name, self.config_hash(k))
+
+    def identity(self) -> dict[str, str]:
+        """The identity of the code that computes this method (see ``registry.method_identity``)."""
+        return method_identity(get_method_class(self.name)).model_dump()
+
+
+def task_identity(task: Task) -> TaskIdentity:
+    card = task.card
+    return TaskIdentity(name=card.name, split=card.split, source=card.source, checksum=card.checksum)
+
+
+def stored_cell(store: ResultStore, spec: MethodSpec, task: Task, k: int) -> tuple[Cell | None, str]:
+    """The cell the store can give for this task and method, or None and why it cannot."""
+    return store.lookup(spec.key(task, k), task_identity(task), spec.identity())
 
 
 @dataclass(frozen=True)
@@ -49,6 +60,7 @@ class CellOutcome:
     status: Status
     cell: Cell | None = None
     reason: str = ""
+    """Why a method did not run, or why a stored cell was recomputed instead of reused."""
 
 
 @dataclass
@@ -89,7 +101,11 @@ def compute_cell(
     key = spec.key(task, k)
     manifest = {
         "task": task.card.model_dump(mode="json"),
-        "method": {"name": spec.name, "label": method.label(), "options": spec.options.model_dump(mode="json"), "config_hash": key.config_hash, "k": k, **method.describe()},
+        "method": {
+            **method.describe(), "name": spec.name, "label": method.label(), "identity": spec.identity(),
+            "options": spec.options.model_dump(mode="json"), "identity_options": spec.options.identity(),
+            "config_hash": key.config_hash, "k": k,
+        },
         "seed": seed,
         "queries": len(task.queries),
         "documents": len(task.corpus),
@@ -119,13 +135,13 @@ def run_cells(
     for spec in methods:
         not_run: list[str] = []
         for task in tasks:
-            cached = None if overwrite else store.get(spec.key(task, k), task.card.checksum)
+            cached, why_not = (None, "") if overwrite else stored_cell(store, spec, task, k)
             if cached is not None:
                 outcome = CellOutcome(task, spec, "reused", cached)
             else:
                 try:
                     cell = compute_cell(instances.get(spec), spec, task, k, store, command)
-                    outcome = CellOutcome(task, spec, "computed", cell)
+                    outcome = CellOutcome(task, spec, "computed", cell, reason=why_not)
                 except (MethodUnavailableError, MissingDependencyError) as error:
                     instances.failures[spec.name] = str(error)
                     outcome = CellOutcome(task, spec, "not run", reason=str(error))
@@ -134,7 +150,7 @@ def run_cells(
             on_outcome(outcome)
         if not_run:
             reason = instances.failures[spec.name]
-            store.record_not_run(spec.name, spec.config_hash(k), reason, not_run, spec.options.model_dump(mode="json"))
+            store.record_not_run(spec.name, spec.config_hash(k), reason, not_run, spec.options.identity())
         else:
             store.clear_not_run(spec.name, spec.config_hash(k))
     return outcomes

@@ -38,6 +38,21 @@ def test_rerun_makes_zero_model_calls():
     second = CountingEncoder()
     assert second.retrieve(task, k=3) == run
     assert second.calls == 0
+
+
+def test_a_new_method_version_does_not_reuse_cached_vectors(monkeypatch):
+    task = load_task(str(TINY))
+    CountingEncoder().retrieve(task, k=3)
+    monkeypatch.setattr(CountingEncoder, "version", "2")
+    bumped = CountingEncoder()
+    bumped.retrieve(task, k=3)
+    assert bumped.calls == len(task.corpus) + len(task.queries)
+
+
+def test_runtime_options_do_not_change_the_cache_key():
+    small, large = CountingEncoder(CountingEncoder.Options(batch_size=2)), CountingEncoder(CountingEncoder.Options(batch_size=64))
+    assert small.cache_namespace("eng_Latn", "query") == large.cache_namespace("eng_Latn", "query")
+    assert small.cache_namespace("eng_Latn", "query")["method_version"] == "1"
     # Another role, language or option is another cache entry.
     other = CountingEncoder(CountingEncoder.Options(batch_size=2))  # batch size does not change vectors
     other.encode_all(["rain in Lilongwe at night"], "eng_Latn", "query")

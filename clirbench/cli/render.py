@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from rich.markup import escape
 from rich.table import Table
 
-from clirbench.runner import CellOutcome, MethodSpec
+from clirbench.runner import CellOutcome, MethodSpec, stored_cell
 from clirbench.store import ResultStore
 from clirbench.tasks.task import Task
 
@@ -17,7 +17,7 @@ def plan_table(tasks: Sequence[Task], specs: Sequence[MethodSpec], store: Result
     for spec in specs:
         for task in tasks:
             key = spec.key(task, k)
-            reuse = not overwrite and store.get(key, task.card.checksum) is not None
+            reuse = not overwrite and stored_cell(store, spec, task, k)[0] is not None
             table.add_row(task.name, task.card.languages, spec.name, key.config_hash, "reuse" if reuse else "compute")
     return table
 
@@ -27,7 +27,8 @@ def outcome_line(outcome: CellOutcome) -> str:
     if outcome.status == "not run":
         return f"[yellow]not run[/] {where}: {outcome.reason}"
     timing = outcome.cell.manifest["timings"]["retrieve_s"] if outcome.cell else 0
-    return f"[green]{outcome.status}[/] {where} ({timing:.1f} s to retrieve)"
+    why = f"; {escape(outcome.reason)}" if outcome.reason else ""
+    return f"[green]{outcome.status}[/] {where} ({timing:.1f} s to retrieve{why})"
 
 
 def summary_tables(outcomes: Sequence[CellOutcome]) -> list[Table]:

@@ -7,6 +7,7 @@ Templates receive what this module returns and only loop and format numbers: eve
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,10 +101,13 @@ def _primary_measure(cards: Sequence[dict[str, Any]], requested: str | None) -> 
 
 
 def _group_by_task(cells: Sequence[Cell], labels: dict[Path, str], measure: str) -> dict[str, _TaskResults]:
-    by_task: dict[str, list[Cell]] = {}
+    """Cells by task and split; a task shown on several splits is named ``name (split)``."""
+    by_task: dict[tuple[str, str], list[Cell]] = {}
     for cell in cells:
-        by_task.setdefault(cell.manifest["task"]["name"], []).append(cell)
-    return {name: _task_results(name, by_task[name], labels, measure) for name in sorted(by_task)}
+        by_task.setdefault((cell.manifest["task"]["name"], cell.manifest["task"]["split"]), []).append(cell)
+    splits = Counter(name for name, _ in by_task)
+    named = {(f"{name} ({split})" if splits[name] > 1 else name): group for (name, split), group in by_task.items()}
+    return {name: _task_results(name, named[name], labels, measure) for name in sorted(named)}
 
 
 def _task_results(name: str, cells: list[Cell], labels: dict[Path, str], measure: str) -> _TaskResults:

@@ -104,7 +104,7 @@ def pin(store: ResultStore, cheap_labels: Sequence[str] = ()) -> Matrix:
                     for m in PINNED_MEASURES if canonical_measure(m) in cell.aggregate}
         conditions.append(Condition(
             name=f"{labels[cell.path]}.{task['name'].replace('/', '.')}", method=method["name"],
-            options=method["options"], task=_task_spec(cell), split=task["split"], k=method["k"],
+            options={k: v for k, v in method["identity_options"].items() if k != "input_digests"}, task=_task_spec(cell), split=task["split"], k=method["k"],
             expected=expected, cheap=labels[cell.path] in cheap_labels,
         ))
     return Matrix(conditions=tuple(sorted(conditions, key=lambda c: (c.task, c.name))))
@@ -175,8 +175,10 @@ def prepare(condition: Condition) -> tuple[Task, MethodSpec]:
 
 
 def is_stored(condition: Condition, store: ResultStore) -> bool:
+    from clirbench.runner import stored_cell
+
     task, spec = prepare(condition)
-    return store.get(spec.key(task, condition.k), task.card.checksum) is not None
+    return stored_cell(store, spec, task, condition.k)[0] is not None
 
 
 def check_condition(condition: Condition, store: ResultStore) -> list[Verdict]:

@@ -76,6 +76,8 @@ SHORT_NAMES = {"multilingual-e5-small": "e5", "all-MiniLM-L6-v2": "minilm"}
 class StudentOptions(DenseEncoderOptions):
     """How teacher and student are built and used at retrieval time."""
 
+    runtime_options = DenseEncoderOptions.runtime_options | {"device", "num_threads", "checkpoint_every"}
+
     teacher: str = DEFAULT_MODEL
     student: str = DEFAULT_MODEL
     teacher_lang: str = "eng_Latn"
@@ -173,7 +175,7 @@ class StudentRetriever(DenseEncoder):
 
     Options: ClassVar[type[StudentOptions]] = StudentOptions
     requires = ("torch", "transformers", "sentence_transformers")
-    cache_ignores = (*DenseEncoder.cache_ignores, "device", "rerank", "rerank_depth", "checkpoint_every")
+    cache_ignores = ("rerank", "rerank_depth")
 
     @cached_property
     def models(self) -> _Models:

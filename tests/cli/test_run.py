@@ -17,7 +17,7 @@ def test_run_folder_stores_cells_and_prints_summary(tmp_path: Path):
     assert result.exit_code == 0, result.output
     assert "computed bm25 on tiny-en-ny" in result.output
     assert "nDCG@10" in result.output
-    (cell,) = out.glob("tiny-en-ny/bm25@*")
+    (cell,) = out.glob("tiny-en-ny/test/bm25@*")
     manifest = json.loads((cell / "manifest.json").read_text())
     assert manifest["method"]["options"]["k1"] == 1.2
     assert manifest["task"]["doc_lang"] == "nya_Latn"

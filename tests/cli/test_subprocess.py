@@ -34,7 +34,7 @@ def test_entry_point_plugin_is_listed_and_runs(tmp_path: Path):
     )
     assert ran.returncode == 0, ran.stderr
     assert "computed overlap on tiny-en-ny" in ran.stdout
-    (cell,) = tmp_path.glob("tiny-en-ny/overlap@*")
+    (cell,) = tmp_path.glob("tiny-en-ny/test/overlap@*")
     assert (cell / "per_query.tsv").read_text().count("\n") > 4
 
 
@@ -65,8 +65,8 @@ def _tasks(tmp_path: Path, n: int) -> list[str]:
 def _cells(store: Path) -> dict[str, dict[str, bytes]]:
     return {
         str(cell.relative_to(store)): {f: (cell / f).read_bytes() for f in ("run.trec", "per_query.tsv", "aggregate.json")}
-        for cell in sorted(store.glob("*/*@*"))
-        if not cell.name.startswith(".")
+        for cell in sorted(store.glob("*/*/*@*"))
+        if not cell.name.startswith(".") and cell.is_dir()
     }
 
 

@@ -212,13 +212,13 @@ def test_user_bitext_trains_optical_for_a_beir_folder_in_that_language(world, tm
     args += ["--set", f"untrained-student.teacher={world['teacher']}", "--set", f"untrained-student.student={world['student']}"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    (cell,) = out.glob("tiny-en-qaa/optical@*")
+    (cell,) = out.glob("tiny-en-qaa/test/optical@*")
     manifest = json.loads((cell / "manifest.json").read_text())
     training = manifest["method"]["training"]
     assert training["steps"] == STEPS and training["bitext"].startswith(f"file:{world['bitext']}#")
     assert manifest["method"]["label"] == "optical[teacher->student]"
     assert len((cell / "run.trec").read_text().splitlines()) == 6 * 12  # every query ranks all 12 documents
-    (untrained,) = out.glob("tiny-en-qaa/untrained-student@*")
+    (untrained,) = out.glob("tiny-en-qaa/test/untrained-student@*")
     assert json.loads((untrained / "manifest.json").read_text())["method"]["training"] == {"checkpoint": "untrained"}
 
 

@@ -30,7 +30,8 @@ def _manifest(task: str, method: str, chash: str) -> dict:
     card = {"name": task, "split": "test", "source": "synthetic", "license": "CC0-1.0", "checksum": "c0ffee", "measures": list(MEASURES), **TASKS[task]}
     return {
         "task": card,
-        "method": {"name": method, "options": {}, "config_hash": chash, "k": 100},
+        "method": {"name": method, "options": {}, "identity_options": {}, "config_hash": chash, "k": 100,
+                   "identity": {"distribution": "clirbench", "distribution_version": "0.1.0", "method_version": "1"}},
         "created": "2026-11-25T12:00:00+00:00",
         "command": COMMAND,
         "environment": {"packages": {"clirbench": "0.1.0", "numpy": "2.4.6"}, "git_commit": "f870ddcd0417e3c40826917317c5f4645fe0c621", "machine": {"platform": "Linux", "python": "3.11.2", "cpus": 2}},
@@ -45,7 +46,7 @@ def build_store(root: Path) -> ResultStore:
             per_query = {"nDCG@10": primary, "RR@10": {qid: value / 2 for qid, value in primary.items()}}
             aggregate = {measure: sum(values.values()) / len(values) for measure, values in per_query.items()}
             run = {qid: {"d1": 1.0} for qid in primary}
-            store.save(CellKey(task, method, chash), run, per_query, aggregate, _manifest(task, method, chash))
+            store.save(CellKey(task, "test", method, chash), run, per_query, aggregate, _manifest(task, method, chash))
     store.record_not_run("mbert", config_hash("mbert", {}, 100), NOT_RUN_REASON, list(TASKS), {})
     return store
 

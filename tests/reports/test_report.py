@@ -77,22 +77,23 @@ def test_html_is_self_contained(report: tuple[str, str]):
     assert html.count('<table class="sortable">') == 3 + len(TASKS) + 2
 
 
-def test_labels_carry_the_config_hash_when_a_method_has_several(report_store: Path, tmp_path: Path):
+def test_labels_name_the_options_of_a_second_configuration(report_store: Path, tmp_path: Path):
     store = ResultStore(report_store)
-    cell = next(c for c in store.cells() if c.path.name.startswith("bm25@"))
-    key = CellKey(cell.manifest["task"]["name"], "bm25", "0" * 12)
-    store.save(key, cell.run, cell.per_query, cell.aggregate, cell.manifest)
-    markdown_path, _ = write_report(report_store, tmp_path / "out", baseline=None, n_resamples=100)
+    for cell in [c for c in store.cells() if c.path.name.startswith("bm25@")]:
+        method = {**cell.manifest["method"], "identity_options": {"k1": 0.9}, "config_hash": "0" * 12}
+        key = CellKey(cell.manifest["task"]["name"], "test", "bm25", "0" * 12)
+        store.save(key, cell.run, cell.per_query, cell.aggregate, {**cell.manifest, "method": method})
+    markdown_path, _ = write_report(report_store, tmp_path / "out", baseline="bm25[k1=0.9]", n_resamples=100)
     markdown = markdown_path.read_text(encoding="utf-8")
-    assert f"| bm25@{'0' * 12} |" in markdown and f"| {cell.path.name} |" in markdown
-    assert "↑" not in markdown and "(bm25)" not in markdown  # no baseline: no baseline marks
+    assert "| bm25 |" in markdown and r"| bm25\[k1=0.9\] |" in markdown.replace("bm25[k1", r"bm25\[k1").replace("0.9]", r"0.9\]") or "bm25[k1=0.9]" in markdown
+    assert "@" + "0" * 12 not in markdown  # no bare hash
 
 
 def test_html_escapes_names(report_store: Path, tmp_path: Path):
     store = ResultStore(report_store)
     cell = next(store.cells())
     manifest = {**cell.manifest, "method": {**cell.manifest["method"], "name": "<b>x"}}
-    store.save(CellKey(cell.manifest["task"]["name"], "<b>x", "1" * 12), cell.run, cell.per_query, cell.aggregate, manifest)
+    store.save(CellKey(cell.manifest["task"]["name"], "test", "<b>x", "1" * 12), cell.run, cell.per_query, cell.aggregate, manifest)
     _, html_path = write_report(report_store, tmp_path / "out", n_resamples=100)
     html = html_path.read_text(encoding="utf-8")
     assert "<b>x" not in html and "&lt;b&gt;x" in html
@@ -135,6 +136,17 @@ def test_method_label_names_the_system(report_store: Path, tmp_path: Path):
     store = ResultStore(report_store)
     cell = next(store.cells())
     manifest = {**cell.manifest, "method": {**cell.manifest["method"], "name": "nmt", "label": "nmt[lexical]"}}
-    store.save(CellKey(cell.manifest["task"]["name"], "nmt", "2" * 12), cell.run, cell.per_query, cell.aggregate, manifest)
+    store.save(CellKey(cell.manifest["task"]["name"], "test", "nmt", "2" * 12), cell.run, cell.per_query, cell.aggregate, manifest)
     markdown_path, _ = write_report(report_store, tmp_path / "out", n_resamples=100)
     assert "nmt[lexical]" in markdown_path.read_text(encoding="utf-8")
+
+
+def test_dev_and_test_of_one_task_are_shown_apart(report_store: Path, tmp_path: Path):
+    store = ResultStore(report_store)
+    for cell in [c for c in store.cells() if c.manifest["task"]["name"] == "toy-en-ny"]:
+        task = {**cell.manifest["task"], "split": "dev"}
+        key = CellKey("toy-en-ny", "dev", cell.manifest["method"]["name"], cell.manifest["method"]["config_hash"])
+        store.save(key, cell.run, cell.per_query, cell.aggregate, {**cell.manifest, "task": task})
+    markdown_path, _ = write_report(report_store, tmp_path / "out", n_resamples=100)
+    markdown = markdown_path.read_text(encoding="utf-8")
+    assert "toy-en-ny (dev)" in markdown and "toy-en-ny (test)" in markdown and "toy-en-fr (" not in markdown
