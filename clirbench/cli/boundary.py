@@ -83,6 +83,8 @@ def _path_in_traceback(tb: TracebackType | None) -> str | None:
 def _os_message(error: OSError) -> str:
     path = error.filename if error.filename is not None else _path_in_traceback(error.__traceback__)
     problem = _OS_PROBLEMS.get(error.errno or -1, error.strerror or str(error))
+    if error.errno == errno.EEXIST and path is not None and os.path.isfile(path):
+        problem = "is a file; give a folder"
     second = f" -> {error.filename2}" if error.filename2 is not None else ""
     return f"{os.fsdecode(path)}{second}: {problem}" if path is not None else problem
 
@@ -112,8 +114,10 @@ def failure(error: BaseException) -> tuple[int, str]:
     if isinstance(error, ClirbenchError):
         return error.exit_code, f"Error: {error}"
     if isinstance(error, click.UsageError):
-        hint = f" Try '{error.ctx.command_path} -h' for help." if error.ctx is not None else ""
-        return error.exit_code, f"Error: {error.format_message()}{hint}"
+        message = error.format_message().rstrip()
+        if error.ctx is not None:
+            message += f"{'' if message.endswith(('.', ')')) else '.'} Try '{error.ctx.command_path} -h' for help."
+        return error.exit_code, f"Error: {message}"
     if isinstance(error, click.ClickException):
         return error.exit_code, f"Error: {error.format_message()}"
     if isinstance(error, (KeyboardInterrupt, typer.Abort)):

@@ -4,6 +4,7 @@ stdout is piped or redirected; JSON with ``--json``."""
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -60,5 +61,16 @@ def print_line(markup: str) -> None:
         print(Text.from_markup(markup).plain, flush=True)
 
 
+def _finite(data: Any) -> Any:
+    """NaN and infinities as null: strict JSON has no NaN (a d_z of identical systems is NaN)."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return None
+    if isinstance(data, dict):
+        return {key: _finite(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_finite(value) for value in data]
+    return data
+
+
 def print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, ensure_ascii=False))
+    print(json.dumps(_finite(data), indent=2, ensure_ascii=False, allow_nan=False))

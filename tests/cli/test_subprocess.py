@@ -30,7 +30,7 @@ def test_entry_point_plugin_is_listed_and_runs(tmp_path: Path):
     # A plugin that fails to import is shown with its error; it does not hide the others.
     assert "cannot load: ModuleNotFoundError" in listed.stdout
     ran = subprocess.run(
-        [*CLI, "run", "-m", "overlap", "-t", str(TINY), "--out", str(tmp_path)], env=_env(), capture_output=True, text=True
+        [*CLI, "run", "-m", "overlap", "-t", str(TINY), "--store", str(tmp_path)], env=_env(), capture_output=True, text=True
     )
     assert ran.returncode == 0, ran.stderr
     assert "computed overlap on tiny-en-ny" in ran.stdout
@@ -75,7 +75,7 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_one(tmp_path: Path):
     tasks = ",".join(_tasks(tmp_path, 4))
     args = ["run", "-m", "bm25,overlap", "-t", tasks, "--set", "overlap.delay=1.5"]
     store = tmp_path / "interrupted"
-    process = subprocess.Popen([*CLI, *args, "--out", str(store)], env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen([*CLI, *args, "--store", str(store)], env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     # Kill once bm25's four cells and the first overlap cell exist, while the second sleeps.
     while len(_cells(store)) < 5 and time.monotonic() < deadline and process.poll() is None:
@@ -85,12 +85,12 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_one(tmp_path: Path):
     finished = _cells(store)
     assert 5 <= len(finished) < 8, "the kill should land midway"
 
-    rerun = subprocess.run([*CLI, *args, "--out", str(store)], env=_env(), capture_output=True, text=True, check=True)
+    rerun = subprocess.run([*CLI, *args, "--store", str(store)], env=_env(), capture_output=True, text=True, check=True)
     assert rerun.stdout.count("reused") == len(finished)
     assert rerun.stdout.count("computed") == 8 - len(finished)
     resumed = _cells(store)
     assert {k: v for k, v in resumed.items() if k in finished} == finished  # finished cells untouched
 
     clean = tmp_path / "clean"
-    subprocess.run([*CLI, *args, "--out", str(clean)], env=_env(), capture_output=True, text=True, check=True)
+    subprocess.run([*CLI, *args, "--store", str(clean)], env=_env(), capture_output=True, text=True, check=True)
     assert resumed == _cells(clean)
