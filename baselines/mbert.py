@@ -39,7 +39,8 @@ class MBERT(DenseEncoder):
 
         if isinstance(try_to_load_from_cache(DEFAULT_MODEL, "config.json"), str):
             return Readiness(True)
-        return Readiness(False, f"weights of {DEFAULT_MODEL} absent offline; --set mbert.model=FOLDER")
+        note = f"weights of {DEFAULT_MODEL} absent offline; --set mbert.model=FOLDER"
+        return Readiness(False, note)
 
     @cached_property
     def _loaded(self) -> tuple[Any, Any]:

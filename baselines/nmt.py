@@ -97,7 +97,9 @@ class NMT(MethodBase):
     @classmethod
     def readiness(cls) -> Readiness:
         return Readiness(
-            True, "marian-local and lexical learn from the bitext offline; hf and ct2 need --set nmt.model=PATH"
+            True,
+            "marian-local and lexical learn from the bitext offline; "
+            "hf and ct2 need --set nmt.model=PATH",
         )
 
     def __init__(self, options: NMTOptions | None = None) -> None:

@@ -39,7 +39,8 @@ class SentenceTransformerEncoder(DenseEncoder):
 
     @classmethod
     def readiness(cls) -> Readiness:
-        return Readiness(True, "offline: all-MiniLM-L6-v2, multilingual-e5-small; other models need a folder")
+        offline = "offline: all-MiniLM-L6-v2, multilingual-e5-small; other models need a folder"
+        return Readiness(True, offline)
 
     @cached_property
     def folder(self) -> str:

@@ -71,13 +71,18 @@ class _PlainLine:
         now = time.monotonic()
         if now - self.last >= self.interval:
             self.last = now
-            print(f"{self.description}: {self.completed}/{self.total}{self._eta(now)}", file=sys.stderr, flush=True)
+            print(
+                f"{self.description}: {self.completed}/{self.total}{self._eta(now)}",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def _eta(self, now: float) -> str:
         done = self.completed - self.start_completed
         if done <= 0 or self.completed >= self.total:
             return ""
-        return f", about {format_seconds((now - self.started) / done * (self.total - self.completed))} left"
+        left = (now - self.started) / done * (self.total - self.completed)
+        return f", about {format_seconds(left)} left"
 
 
 @contextmanager
@@ -92,13 +97,17 @@ def _bar(description: str, total: int, completed: int = 0) -> Iterator[Callable[
         display = _live
         task_id = display.add_task(description, total=total, completed=completed)
         try:
-            yield lambda done, text=None: display.update(task_id, completed=done, description=text or description)
+            yield lambda done, text=None: display.update(
+                task_id, completed=done, description=text or description
+            )
         finally:
             display.remove_task(task_id)
         return
     with _display() as display:
         task_id = display.add_task(description, total=total, completed=completed)
-        yield lambda done, text=None: display.update(task_id, completed=done, description=text or description)
+        yield lambda done, text=None: display.update(
+            task_id, completed=done, description=text or description
+        )
 
 
 @contextmanager
@@ -107,8 +116,14 @@ def _display() -> Iterator[Progress]:
     (rich allows one live display at a time)."""
     global _live
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-    from rich.progress import TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
     from rich.text import Text
 
     class Remaining(TimeRemainingColumn):
@@ -119,7 +134,13 @@ def _display() -> Iterator[Progress]:
                 return Text(task.fields["eta"], style="progress.remaining")
             return super().render(task)
 
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), Remaining())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        Remaining(),
+    )
     with Progress(*columns, console=Console(stderr=True), transient=True) as display:
         _live = display
         try:
@@ -143,8 +164,10 @@ def progress(description: str, total: int) -> Iterator[Callable[[int], None]]:
 
 
 @contextmanager
-def loss_progress(description: str, total: int, completed: int = 0) -> Iterator[Callable[[int, float], None]]:
-    """Yield ``update(step, loss)`` for a training loop; the bar shows a moving average of the loss."""
+def loss_progress(
+    description: str, total: int, completed: int = 0
+) -> Iterator[Callable[[int, float], None]]:
+    """Yield ``update(step, loss)`` for a training loop; the bar shows the loss's moving average."""
     with _bar(f"{description} loss -", total, completed) as bar_update:
         smoothed: float | None = None
 
@@ -157,7 +180,7 @@ def loss_progress(description: str, total: int, completed: int = 0) -> Iterator[
 
 
 class RunProgress:
-    """"cell i of N" across a run, with an estimate of the time left from the cells computed
+    """ "cell i of N" across a run, with an estimate of the time left from the cells computed
     so far (reused cells cost nothing and do not count). Use as a context manager; call
     :meth:`start` before each cell and :meth:`finish` after it."""
 

@@ -10,12 +10,16 @@ import pytest
 from clirbench import progress
 
 
-@pytest.mark.parametrize("seconds, text", [(0, "0s"), (59.4, "59s"), (75, "1m15s"), (3700, "1h01m")])
+@pytest.mark.parametrize(
+    "seconds, text", [(0, "0s"), (59.4, "59s"), (75, "1m15s"), (3700, "1h01m")]
+)
 def test_format_seconds(seconds: float, text: str):
     assert progress.format_seconds(seconds) == text
 
 
-def test_plain_lines_at_most_every_interval(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+def test_plain_lines_at_most_every_interval(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
     clock = iter([0.0, 1.0, 6.0, 7.0, 12.0])
     monkeypatch.setattr(progress.time, "monotonic", lambda: next(clock))
     with progress.progress("encoding 10 documents", total=10) as advance:  # started at t=0
@@ -29,7 +33,9 @@ def test_plain_lines_at_most_every_interval(monkeypatch: pytest.MonkeyPatch, cap
     ]
 
 
-def test_loss_progress_shows_the_smoothed_loss(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+def test_loss_progress_shows_the_smoothed_loss(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
     monkeypatch.setattr(progress, "PLAIN_INTERVAL_S", 0.0)
     with progress.loss_progress("training", total=3) as update:
         update(1, 1.0)
@@ -81,5 +87,3 @@ def test_third_party_bars_silenced_unless_verbose(monkeypatch: pytest.MonkeyPatc
     assert os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] == "1" and os.environ["TQDM_DISABLE"] == "1"
     assert os.environ["TRANSFORMERS_VERBOSITY"] == "error"
     assert huggingface_hub.utils.are_progress_bars_disabled()  # already imported: told directly
-    monkeypatch.undo()
-    huggingface_hub.utils.enable_progress_bars()

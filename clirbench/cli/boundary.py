@@ -53,7 +53,7 @@ _OS_PROBLEMS = {
     errno.EACCES: "permission denied; choose a path you can write to (or read)",
     errno.EPERM: "operation not permitted; choose another path",
     errno.EROFS: "read-only file system; choose a writable folder (e.g. --store or --out)",
-    errno.ENOSPC: "no space left on the device; free some space and rerun (finished cells are kept)",
+    errno.ENOSPC: "no space left on the device; free space, rerun (finished cells are kept)",
     errno.EDQUOT: "disk quota exceeded; free some space and rerun (finished cells are kept)",
     errno.ENAMETOOLONG: "file name too long; use a shorter name or path",
     errno.EEXIST: "already exists; remove it or choose another path",
@@ -116,7 +116,8 @@ def failure(error: BaseException) -> tuple[int, str]:
     if isinstance(error, click.UsageError):
         message = error.format_message().rstrip()
         if error.ctx is not None:
-            message += f"{'' if message.endswith(('.', ')')) else '.'} Try '{error.ctx.command_path} -h' for help."
+            stop = "" if message.endswith((".", ")")) else "."
+            message += f"{stop} Try '{error.ctx.command_path} -h' for help."
         return error.exit_code, f"Error: {message}"
     if isinstance(error, click.ClickException):
         return error.exit_code, f"Error: {error.format_message()}"

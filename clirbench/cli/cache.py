@@ -22,7 +22,8 @@ def list_cache() -> None:
         ns = entry["namespace"]
         table.rows.append((
             entry["kind"], str(ns.get("method")), str(ns.get("role", ns.get("direction", ""))),
-            str(ns.get("lang", "")), str(entry["entries"]), f"{entry['bytes'] / 2**20:.1f}", entry["path"].name,
+            str(ns.get("lang", "")), str(entry["entries"]), f"{entry['bytes'] / 2**20:.1f}",
+            entry["path"].name,
         ))
     print_table(table)
 

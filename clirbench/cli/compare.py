@@ -10,30 +10,55 @@ from typing import Any, Optional
 import typer
 
 
-def _pairs(system_a: Optional[str], system_b: Optional[str], methods: Optional[str]) -> list[tuple[str, str]]:
+def _pairs(
+    system_a: Optional[str], system_b: Optional[str], methods: Optional[str]
+) -> list[tuple[str, str]]:
     from clirbench.cli.run import names
 
     if methods is not None:
         if system_a is not None:
-            raise typer.BadParameter("give two systems as arguments or --methods, not both", param_hint="--methods")
+            raise typer.BadParameter(
+                "give two systems as arguments or --methods, not both", param_hint="--methods"
+            )
         listed = list(dict.fromkeys(names(methods, "'--methods' / '-m'")))
         if len(listed) < 2:
-            raise typer.BadParameter("give at least two systems to compare", param_hint="'--methods' / '-m'")
+            raise typer.BadParameter(
+                "give at least two systems to compare", param_hint="'--methods' / '-m'"
+            )
         return list(combinations(listed, 2))
     if system_a is None or system_b is None:
-        raise typer.BadParameter("give two systems (A B) or --methods with two or more", param_hint="SYSTEM_A SYSTEM_B")
+        raise typer.BadParameter(
+            "give two systems (A B) or --methods with two or more", param_hint="SYSTEM_A SYSTEM_B"
+        )
     return [(system_a, system_b)]
 
 
 def compare(
-    system_a: Optional[str] = typer.Argument(None, help="A system: a method name, or name@config_hash."),
+    system_a: Optional[str] = typer.Argument(
+        None, help="A system: a method name, or name@config_hash."
+    ),
     system_b: Optional[str] = typer.Argument(None, help="The system A is tested against."),
-    methods: Optional[str] = typer.Option(None, "--methods", "-m", help="Comma-separated systems: every pair is tested (instead of A B)."),
-    tasks: Optional[str] = typer.Option(None, "--tasks", "-t", help="Comma-separated tasks (names or BEIR folders), suite:NAME or lang:CODE (default: every task in the store)."),
+    methods: Optional[str] = typer.Option(
+        None,
+        "--methods",
+        "-m",
+        help="Comma-separated systems: every pair is tested (instead of A B).",
+    ),
+    tasks: Optional[str] = typer.Option(
+        None,
+        "--tasks",
+        "-t",
+        help="Comma-separated tasks (names or BEIR folders), suite:NAME or lang:CODE "
+        "(default: every task in the store).",
+    ),
     store: Path = typer.Option(Path("results"), "--store", help="Result store folder."),
-    measures: Optional[str] = typer.Option(None, "--measures", help="Comma-separated measures (default: each task card's first)."),
+    measures: Optional[str] = typer.Option(
+        None, "--measures", help="Comma-separated measures (default: each task card's first)."
+    ),
     test: str = typer.Option("randomization", "--test", help="randomization or t-test."),
-    correction: str = typer.Option("holm", "--correction", help="holm, bh or none, over every test shown."),
+    correction: str = typer.Option(
+        "holm", "--correction", help="holm, bh or none, over every test shown."
+    ),
     resamples: int = typer.Option(10_000, "--resamples", min=100),
     seed: int = typer.Option(0, "--seed"),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
@@ -48,13 +73,23 @@ def compare(
     from clirbench.tasks import expand_task_specs, load_task
 
     if test not in ("randomization", "t-test") or correction not in ("holm", "bh", "none"):
-        raise OptionsError(f"--test must be randomization or t-test and --correction holm, bh or none (got {test!r}, {correction!r})")
+        raise OptionsError(
+            "--test must be randomization or t-test and --correction holm, bh or none "
+            f"(got {test!r}, {correction!r})"
+        )
     pairs = _pairs(system_a, system_b, methods)
-    wanted = [canonical_measure(m) for m in names(measures, "--measures")] if measures is not None else None
+    wanted = (
+        [canonical_measure(m) for m in names(measures, "--measures")]
+        if measures is not None
+        else None
+    )
     results = ResultStore(store)
     if tasks is not None:
         # cells are filed by the card's name, also for a task given as a folder
-        task_names = [load_task(s).card.name if Path(s).is_dir() else s for s in expand_task_specs(names(tasks, "'--tasks' / '-t'"))]
+        task_names = [
+            load_task(s).card.name if Path(s).is_dir() else s
+            for s in expand_task_specs(names(tasks, "'--tasks' / '-t'"))
+        ]
     else:
         task_names = sorted({cell.manifest["task"]["name"] for cell in results.cells()})
     rows: list[dict[str, Any]] = []
@@ -71,28 +106,73 @@ def compare(
             for measure in wanted or [cell_a.manifest["task"]["measures"][0]]:
                 rows.append(_test(a, b, task, measure, cell_a, cell_b, test, resamples, seed))
     if not rows:
-        raise ClirbenchError(f"nothing to compare in {store}: " + ("; ".join(skipped) or "the store is empty"))
+        raise ClirbenchError(
+            f"nothing to compare in {store}: " + ("; ".join(skipped) or "the store is empty")
+        )
     for row, p_adjusted in zip(rows, adjust([row["p"] for row in rows], correction)):
         row["p_adjusted"] = float(p_adjusted)
         row["significant"] = bool(p_adjusted <= 0.05)
     for reason in skipped:
         print(f"skipped: {reason}", file=sys.stderr)
     if as_json:
-        print_json({"test": test, "correction": correction, "resamples": resamples, "seed": seed, "comparisons": rows})
+        print_json(
+            {
+                "test": test,
+                "correction": correction,
+                "resamples": resamples,
+                "seed": seed,
+                "comparisons": rows,
+            }
+        )
         return
-    columns = ("A", "B", "task", "measure", "queries", "mean A", "mean B", "A - B [95% CI]", "d_z", "p", f"p ({correction})")
+    columns = (
+        "A",
+        "B",
+        "task",
+        "measure",
+        "queries",
+        "mean A",
+        "mean B",
+        "A - B [95% CI]",
+        "d_z",
+        "p",
+        f"p ({correction})",
+    )
     table = TableData(columns)
     for r in rows:
-        table.rows.append((
-            r["a"], r["b"], r["task"], r["measure"], str(r["queries"]), f"{r['mean_a']:.4f}", f"{r['mean_b']:.4f}",
-            f"{r['difference']:+.4f} [{r['ci_low']:+.4f}, {r['ci_high']:+.4f}]", f"{r['d_z']:.2f}",
-            f"{r['p']:.4f}", f"{r['p_adjusted']:.4f}" + (" *" if r["significant"] else ""),
-        ))
+        table.rows.append(
+            (
+                r["a"],
+                r["b"],
+                r["task"],
+                r["measure"],
+                str(r["queries"]),
+                f"{r['mean_a']:.4f}",
+                f"{r['mean_b']:.4f}",
+                f"{r['difference']:+.4f} [{r['ci_low']:+.4f}, {r['ci_high']:+.4f}]",
+                f"{r['d_z']:.2f}",
+                f"{r['p']:.4f}",
+                f"{r['p_adjusted']:.4f}" + (" *" if r["significant"] else ""),
+            )
+        )
     print_table(table)
-    print(f"{test} test, {resamples} resamples, seed {seed}; * = significant at 0.05 after {correction} correction.")
+    print(
+        f"{test} test, {resamples} resamples, seed {seed}; "
+        f"* = significant at 0.05 after {correction} correction."
+    )
 
 
-def _test(a: str, b: str, task: str, measure: str, cell_a: Any, cell_b: Any, test: str, resamples: int, seed: int) -> dict[str, Any]:
+def _test(
+    a: str,
+    b: str,
+    task: str,
+    measure: str,
+    cell_a: Any,
+    cell_b: Any,
+    test: str,
+    resamples: int,
+    seed: int,
+) -> dict[str, Any]:
     """One paired test on the queries both cells scored."""
     import numpy as np
 
@@ -100,15 +180,31 @@ def _test(a: str, b: str, task: str, measure: str, cell_a: Any, cell_b: Any, tes
     from clirbench.stats import bootstrap_ci, cohens_dz, paired_t_test, randomization_test
 
     if measure not in cell_a.per_query or measure not in cell_b.per_query:
-        raise ClirbenchError(f"measure {measure} is not stored for {a} and {b} on {task}; stored: {', '.join(cell_a.per_query)}")
+        raise ClirbenchError(
+            f"measure {measure} is not stored for {a} and {b} on {task}; "
+            f"stored: {', '.join(cell_a.per_query)}"
+        )
     a_scores, b_scores = cell_a.per_query[measure], cell_b.per_query[measure]
     queries = sorted(a_scores.keys() & b_scores.keys())
     x = np.array([a_scores[q] for q in queries])
     y = np.array([b_scores[q] for q in queries])
-    p = paired_t_test(x, y) if test == "t-test" else randomization_test(x, y, n_resamples=resamples, seed=seed)
+    p = (
+        paired_t_test(x, y)
+        if test == "t-test"
+        else randomization_test(x, y, n_resamples=resamples, seed=seed)
+    )
     low, high = bootstrap_ci(x, y, n_resamples=resamples, seed=seed)
     return {
-        "a": a, "b": b, "task": task, "measure": measure, "queries": len(queries),
-        "mean_a": float(x.mean()), "mean_b": float(y.mean()), "difference": float(x.mean() - y.mean()),
-        "ci_low": float(low), "ci_high": float(high), "d_z": float(cohens_dz(x, y)), "p": float(p),
+        "a": a,
+        "b": b,
+        "task": task,
+        "measure": measure,
+        "queries": len(queries),
+        "mean_a": float(x.mean()),
+        "mean_b": float(y.mean()),
+        "difference": float(x.mean() - y.mean()),
+        "ci_low": float(low),
+        "ci_high": float(high),
+        "d_z": float(cohens_dz(x, y)),
+        "p": float(p),
     }

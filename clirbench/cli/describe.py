@@ -11,8 +11,12 @@ if TYPE_CHECKING:
 
 
 def describe(
-    name: str = typer.Argument(..., help="A method name, a built-in task name or a BEIR folder path."),
-    split: Optional[str] = typer.Option(None, "--split", help="Split of a task (default: test, or the folder card's)."),
+    name: str = typer.Argument(
+        ..., help="A method name, a built-in task name or a BEIR folder path."
+    ),
+    split: Optional[str] = typer.Option(
+        None, "--split", help="Split of a task (default: test, or the folder card's)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """A method's options (type, default, doc) and readiness, or a task's card, sizes and
@@ -37,7 +41,14 @@ def type_name(field: FieldInfo) -> str:
         text = annotation.__name__
     else:
         text = str(annotation).replace("typing.", "")
-    bounds = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<", "min_length": "length >=", "max_length": "length <="}
+    bounds = {
+        "ge": ">=",
+        "gt": ">",
+        "le": "<=",
+        "lt": "<",
+        "min_length": "length >=",
+        "max_length": "length <=",
+    }
     for constraint in field.metadata:
         for attribute, symbol in bounds.items():
             if getattr(constraint, attribute, None) is not None:
@@ -59,7 +70,9 @@ def method_description(name: str, target: str) -> dict[str, Any]:
         {
             "name": option,
             "type": type_name(field),
-            "default": json.loads(json.dumps(field.get_default(call_default_factory=True), default=str)),
+            "default": json.loads(
+                json.dumps(field.get_default(call_default_factory=True), default=str)
+            ),
             "doc": field.description or "",
         }
         for option, field in cls.Options.model_fields.items()
@@ -77,9 +90,15 @@ def _describe_method(name: str, target: str, as_json: bool) -> None:
         print_json({"kind": "method", **described})
         return
     print(f"{name}: {described['description']}")
-    print(f"class {described['class']}; needs {', '.join(described['requires']) or 'nothing extra'}")
-    print(f"status: {described['status']}" + (f" ({described['note']})" if described["note"] else ""))
-    table = TableData(("option", "type", "default", "doc"), title=f"Options of {name} (--set {name}.OPTION=VALUE)")
+    print(
+        f"class {described['class']}; needs {', '.join(described['requires']) or 'nothing extra'}"
+    )
+    print(
+        f"status: {described['status']}" + (f" ({described['note']})" if described["note"] else "")
+    )
+    table = TableData(
+        ("option", "type", "default", "doc"), title=f"Options of {name} (--set {name}.OPTION=VALUE)"
+    )
     for option in described["options"]:
         default = json.dumps(option["default"], ensure_ascii=False)
         table.rows.append((option["name"], option["type"], default, option["doc"] or "-"))
@@ -93,20 +112,30 @@ def _describe_task(spec: str, split: Optional[str], as_json: bool, methods: dict
     from clirbench.errors import UnknownNameError
     from clirbench.tasks import BUILTIN_TASKS, EXTERNAL_SOURCES, load_task
 
-    looks_like_task = spec in BUILTIN_TASKS or Path(spec).exists() or spec.startswith(tuple(EXTERNAL_SOURCES))
+    looks_like_task = (
+        spec in BUILTIN_TASKS or Path(spec).exists() or spec.startswith(tuple(EXTERNAL_SOURCES))
+    )
     if not looks_like_task:
         raise UnknownNameError("task or method", spec, [*BUILTIN_TASKS, *methods])
     loaded = load_task(spec, split)
     card = loaded.card.model_dump(mode="json")
     judgements = sum(len(j) for j in loaded.qrels.values())
-    sizes = {"queries": len(loaded.queries), "documents": len(loaded.corpus), "judgements": judgements}
+    sizes = {
+        "queries": len(loaded.queries),
+        "documents": len(loaded.corpus),
+        "judgements": judgements,
+    }
     if as_json:
         print_json({"kind": "task", "card": card, **sizes})
         return
     table = TableData(("field", "value"), title=f"Task card: {loaded.card.name}")
     for field, value in card.items():
-        table.rows.append((field, ", ".join(map(str, value)) if isinstance(value, list) else str(value)))
+        table.rows.append(
+            (field, ", ".join(map(str, value)) if isinstance(value, list) else str(value))
+        )
     table.rows.append(("queries", str(sizes["queries"])))
     table.rows.append(("documents", str(sizes["documents"])))
-    table.rows.append(("judgements", f"{judgements} ({judgements / max(len(loaded.qrels), 1):.2f} per query)"))
+    table.rows.append(
+        ("judgements", f"{judgements} ({judgements / max(len(loaded.qrels), 1):.2f} per query)")
+    )
     print_table(table, show_header=False)

@@ -20,7 +20,14 @@ def method_status(name: str, target: str) -> dict[str, Any]:
         cls = get_method_class(name)
     except Exception as error:  # a broken plugin must not hide the other methods
         reason = f"cannot load: {type(error).__name__}: {error}"
-        return {"name": name, "class": target, "description": "", "ready": False, "status": reason, "note": ""}
+        return {
+            "name": name,
+            "class": target,
+            "description": "",
+            "ready": False,
+            "status": reason,
+            "note": "",
+        }
     summary = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
     if missing := missing_requirements(cls):
         ready, status, note = False, f"needs: pip install {' '.join(missing)}", ""
@@ -28,7 +35,14 @@ def method_status(name: str, target: str) -> dict[str, Any]:
         readiness = cls.readiness()
         ready, note = readiness.ready, readiness.note
         status = "ready" if ready else "not ready"
-    return {"name": name, "class": target, "description": summary, "ready": ready, "status": status, "note": note}
+    return {
+        "name": name,
+        "class": target,
+        "description": summary,
+        "ready": ready,
+        "status": status,
+        "note": note,
+    }
 
 
 @app.command("methods")
@@ -57,13 +71,22 @@ def tasks(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None
     for name in BUILTIN_TASKS:
         task = load_task(name)
         card = task.card
-        rows.append({
-            "name": name, "query_lang": card.query_lang, "doc_lang": card.doc_lang, "split": card.split,
-            "queries": len(task.queries), "documents": len(task.corpus),
-            "low_resource": card.low_resource, "license": card.license,
-        })
+        rows.append(
+            {
+                "name": name,
+                "query_lang": card.query_lang,
+                "doc_lang": card.doc_lang,
+                "split": card.split,
+                "queries": len(task.queries),
+                "documents": len(task.corpus),
+                "low_resource": card.low_resource,
+                "license": card.license,
+            }
+        )
     if as_json:
-        print_json({"tasks": rows, "suites": {name: list(members) for name, members in SUITES.items()}})
+        print_json(
+            {"tasks": rows, "suites": {name: list(members) for name, members in SUITES.items()}}
+        )
         return
     table = TableData(("task", "query lang", "doc lang", "size (test)", "low-resource", "license"))
     for r in rows:

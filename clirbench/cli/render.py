@@ -15,13 +15,21 @@ from clirbench.tasks.task import Task
 def plan_table(
     tasks: Sequence[Task], specs: Sequence[MethodSpec], store: ResultStore, k: int, overwrite: bool
 ) -> TableData:
-    table = TableData(("task", "languages", "method", "config", "action"), title="Dry run: nothing is computed")
+    table = TableData(
+        ("task", "languages", "method", "config", "action"), title="Dry run: nothing is computed"
+    )
     for spec in specs:
         for task in tasks:
             key = spec.key(task, k)
             reuse = not overwrite and store.get(key, task.card.checksum) is not None
             table.rows.append(
-                (task.name, task.card.languages, spec.name, key.config_hash, "reuse" if reuse else "compute")
+                (
+                    task.name,
+                    task.card.languages,
+                    spec.name,
+                    key.config_hash,
+                    "reuse" if reuse else "compute",
+                )
             )
     return table
 

@@ -51,7 +51,9 @@ def check(
 def pin(
     store: Path = typer.Option(Path("results"), "--store", help="Result store whose cells become the conditions."),
     cheap: list[str] = typer.Option([], "--cheap", help="System label to mark cheap, as the leaderboard shows it (repeatable)."),
-    matrix_file: Optional[Path] = typer.Option(None, "--matrix", help="Matrix YAML to write (default: the one shipped)."),
+    matrix_file: Optional[Path] = typer.Option(
+        None, "--matrix", help="Matrix YAML to write (default: the one shipped)."
+    ),
 ) -> None:
     """Pin every stored cell's nDCG@10, RR@10 and R@100 as a condition named LABEL.TASK."""
     from clirbench.repro.matrix import MATRIX_FILE, pin as pin_matrix, write_matrix
@@ -60,4 +62,5 @@ def pin(
     matrix = pin_matrix(ResultStore(store), cheap)
     write_matrix(matrix, matrix_file or MATRIX_FILE)
     n_cheap = sum(c.cheap for c in matrix.conditions)
-    print(f"{len(matrix.conditions)} conditions ({n_cheap} cheap) written to {matrix_file or MATRIX_FILE}")
+    written = matrix_file or MATRIX_FILE
+    print(f"{len(matrix.conditions)} conditions ({n_cheap} cheap) written to {written}")

@@ -43,7 +43,8 @@ def method_options(
     for name in flags:
         if name not in method_names:
             raise OptionsError(
-                f"--set: options given for {name!r}, which is not among --methods ({', '.join(method_names)})"
+                f"--set: options given for {name!r}, which is not among --methods "
+                f"({', '.join(method_names)})"
             )
     from_file = read_options_file(options_file) if options_file else {}
     foreign = {name: values for name, values in from_file.items() if name not in method_names}
@@ -63,18 +64,45 @@ def method_options(
 
 
 def run(
-    methods: str = typer.Option("bm25,me5", "--methods", "-m", help="Comma-separated method names (see `clirbench list methods`)."),
-    tasks: str = typer.Option("bible-en-ny/verse", "--tasks", "-t", help="Comma-separated built-in task names, BEIR folder paths, suite:NAME or lang:CODE."),
+    methods: str = typer.Option(
+        "bm25,me5",
+        "--methods",
+        "-m",
+        help="Comma-separated method names (see `clirbench list methods`).",
+    ),
+    tasks: str = typer.Option(
+        "bible-en-ny/verse",
+        "--tasks",
+        "-t",
+        help="Comma-separated built-in task names, BEIR folder paths, suite:NAME or lang:CODE.",
+    ),
     k: int = typer.Option(100, "--k", min=1, help="Hits kept per query."),
     store: Path = typer.Option(Path("results"), "--store", "-s", help="Result store folder."),
     old_out: Optional[str] = typer.Option(None, "--out", "-o", hidden=True, callback=_moved_out),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Show the cells that would run, and stop."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Recompute cells already in the store."),
-    set_options: list[str] = typer.Option([], "--set", help="Method option, METHOD.OPTION=VALUE (repeatable)."),
-    options_file: Optional[Path] = typer.Option(None, "--options", help="YAML file: method -> {option: value}; sections for methods not run are checked and ignored."),
-    split: Optional[str] = typer.Option(None, "--split", help="Split of folder tasks (default: card's, else test)."),
-    query_lang: Optional[str] = typer.Option(None, "--query-lang", help="Query language of folder tasks, e.g. eng_Latn."),
-    doc_lang: Optional[str] = typer.Option(None, "--doc-lang", help="Document language of folder tasks, e.g. nya_Latn."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Show the cells that would run, and stop."
+    ),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Recompute cells already in the store."
+    ),
+    set_options: list[str] = typer.Option(
+        [], "--set", help="Method option, METHOD.OPTION=VALUE (repeatable)."
+    ),
+    options_file: Optional[Path] = typer.Option(
+        None,
+        "--options",
+        help="YAML file: method -> {option: value}; "
+        "sections for methods not run are checked and ignored.",
+    ),
+    split: Optional[str] = typer.Option(
+        None, "--split", help="Split of folder tasks (default: card's, else test)."
+    ),
+    query_lang: Optional[str] = typer.Option(
+        None, "--query-lang", help="Query language of folder tasks, e.g. eng_Latn."
+    ),
+    doc_lang: Optional[str] = typer.Option(
+        None, "--doc-lang", help="Document language of folder tasks, e.g. nya_Latn."
+    ),
 ) -> None:
     """Run methods on tasks; evaluate per query; store every cell; print a summary.
 
@@ -94,8 +122,13 @@ def run(
     method_names = names(methods, "'--methods' / '-m'")
     task_specs = names(tasks, "'--tasks' / '-t'")
     option_values = method_options(method_names, options_file, set_options)
-    specs = [MethodSpec(name, build_options(name, option_values.get(name, {}))) for name in method_names]
-    loaded = [load_task(spec, split, query_lang=query_lang, doc_lang=doc_lang) for spec in expand_task_specs(task_specs)]
+    specs = [
+        MethodSpec(name, build_options(name, option_values.get(name, {}))) for name in method_names
+    ]
+    loaded = [
+        load_task(spec, split, query_lang=query_lang, doc_lang=doc_lang)
+        for spec in expand_task_specs(task_specs)
+    ]
     results = ResultStore(store)
     if dry_run:
         print_table(plan_table(loaded, specs, results, k, overwrite))
@@ -107,12 +140,19 @@ def run(
     print(f"Results stored in {store}/")
     not_run = [o for o in outcomes if o.status == "not run"]
     if not_run:
-        print(f"{len(not_run)} of {len(outcomes)} cells did not run (reasons above).", file=sys.stderr)
+        print(
+            f"{len(not_run)} of {len(outcomes)} cells did not run (reasons above).", file=sys.stderr
+        )
         raise typer.Exit(1)
 
 
 def _run_with_progress(
-    loaded: list[Task], specs: list[MethodSpec], results: ResultStore, k: int, overwrite: bool, command: str
+    loaded: list[Task],
+    specs: list[MethodSpec],
+    results: ResultStore,
+    k: int,
+    overwrite: bool,
+    command: str,
 ) -> list[CellOutcome]:
     """run_cells with "cell i of N" and an ETA on stderr; Ctrl-C says what was kept."""
     from clirbench.cli.boundary import Interrupted
@@ -131,7 +171,13 @@ def _run_with_progress(
                 print_line(outcome_line(outcome))
 
             return run_cells(
-                loaded, specs, results, k, overwrite, on_outcome=finished, command=command,
+                loaded,
+                specs,
+                results,
+                k,
+                overwrite,
+                on_outcome=finished,
+                command=command,
                 on_start=lambda task, spec: bar.start(f"{spec.name} on {task.name}"),
             )
     except KeyboardInterrupt:

@@ -24,12 +24,17 @@ def _one_line(err: str) -> str:
 def test_missing_file(cli, tmp_path: Path):
     ended = cli("evaluate", str(tmp_path / "absent.trec"), QRELS)
     assert ended.code == 2
-    assert _one_line(ended.err) == f"Error: {tmp_path / 'absent.trec'}: no such file or folder; check the path"
+    assert (
+        _one_line(ended.err)
+        == f"Error: {tmp_path / 'absent.trec'}: no such file or folder; check the path"
+    )
 
 
 def test_folder_given_for_a_file(cli, tmp_path: Path):
     ended = cli("evaluate", str(tmp_path), QRELS)
-    assert ended.code == 2 and _one_line(ended.err) == f"Error: {tmp_path}: is a folder; give a file"
+    assert (
+        ended.code == 2 and _one_line(ended.err) == f"Error: {tmp_path}: is a folder; give a file"
+    )
 
 
 def test_file_given_for_the_store_or_the_report_folder(cli, tmp_path: Path):
@@ -37,10 +42,18 @@ def test_file_given_for_the_store_or_the_report_folder(cli, tmp_path: Path):
     a_file.write_text("not a folder")
     ended = cli("run", "-m", "bm25", "-t", str(TINY), "--store", str(a_file))
     assert ended.code == 2
-    assert _one_line(ended.err) == f"Error: {a_file / 'tiny-en-ny'}: a part of this path is a file, not a folder; give a folder"
+    assert (
+        _one_line(ended.err)
+        == f"Error: {a_file / 'tiny-en-ny'}: a part of this path is a file, not a folder; "
+        "give a folder"
+    )
     assert cli("run", "-m", "bm25", "-t", str(TINY), "--store", str(tmp_path / "s")).code == 0
-    report = cli("report", "--store", str(tmp_path / "s"), "--out", str(a_file), "--resamples", "100")
-    assert report.code == 2 and _one_line(report.err) == f"Error: {a_file}: is a file; give a folder"
+    report = cli(
+        "report", "--store", str(tmp_path / "s"), "--out", str(a_file), "--resamples", "100"
+    )
+    assert (
+        report.code == 2 and _one_line(report.err) == f"Error: {a_file}: is a file; give a folder"
+    )
 
 
 def test_name_too_long(cli, tmp_path: Path):
@@ -53,9 +66,22 @@ def test_name_too_long(cli, tmp_path: Path):
 def test_options_file_in_another_encoding_names_the_file(cli, tmp_path: Path):
     options = tmp_path / "options.yaml"
     options.write_bytes("bm25:\n  k1: 1.2  # café\n".encode("latin-1"))
-    ended = cli("run", "-m", "bm25", "-t", str(TINY), "--store", str(tmp_path / "s"), "--options", str(options))
+    ended = cli(
+        "run",
+        "-m",
+        "bm25",
+        "-t",
+        str(TINY),
+        "--store",
+        str(tmp_path / "s"),
+        "--options",
+        str(options),
+    )
     assert ended.code == 2
-    assert _one_line(ended.err) == f"Error: {options}: not valid utf-8 text (byte 0xE9); save the file as UTF-8"
+    assert (
+        _one_line(ended.err)
+        == f"Error: {options}: not valid utf-8 text (byte 0xE9); save the file as UTF-8"
+    )
 
 
 def test_disk_full_while_saving_a_cell(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -68,7 +94,9 @@ def test_disk_full_while_saving_a_cell(cli, tmp_path: Path, monkeypatch: pytest.
     assert ended.code == 2
     message = _one_line(ended.err)
     assert message.startswith(f"Error: {tmp_path / 's' / 'tiny-en-ny'}")
-    assert message.endswith("no space left on the device; free some space and rerun (finished cells are kept)")
+    assert message.endswith(
+        "no space left on the device; free space, rerun (finished cells are kept)"
+    )
 
 
 def _break_listing(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -83,7 +111,10 @@ def test_internal_error_is_one_line_and_exit_3(cli, monkeypatch: pytest.MonkeyPa
     _break_listing(monkeypatch)
     ended = cli("list", "methods")
     assert ended.code == 3
-    assert _one_line(ended.err) == "internal error: RuntimeError: a bug; rerun with --debug and report it"
+    assert (
+        _one_line(ended.err)
+        == "internal error: RuntimeError: a bug; rerun with --debug and report it"
+    )
 
 
 @pytest.mark.parametrize("how", ["flag", "env"])
@@ -97,14 +128,19 @@ def test_debug_shows_the_traceback(how: str, cli, monkeypatch: pytest.MonkeyPatc
         ended = cli("--debug", "list", "methods")
     assert ended.code == 3
     assert ended.err.startswith("Traceback (most recent call last)") and "in broken" in ended.err
-    assert ended.err.strip().endswith("internal error: RuntimeError: a bug; rerun with --debug and report it")
+    assert ended.err.strip().endswith(
+        "internal error: RuntimeError: a bug; rerun with --debug and report it"
+    )
 
 
 def test_clirbench_errors_keep_their_exit_code(cli, tiny_copy: Path, tmp_path: Path):
     (tiny_copy / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\tyes\n")
     ended = cli("run", "-m", "bm25", "-t", str(tiny_copy), "--store", str(tmp_path))
     assert ended.code == 2
-    assert _one_line(ended.err) == f"Error: {tiny_copy / 'qrels' / 'test.tsv'}:2: relevance 'yes' is not a number"
+    assert (
+        _one_line(ended.err)
+        == f"Error: {tiny_copy / 'qrels' / 'test.tsv'}:2: relevance 'yes' is not a number"
+    )
 
 
 def test_usage_errors_exit_2_in_one_line(cli):

@@ -83,16 +83,22 @@ def test_empty_names_are_usage_errors(args: list[str], tmp_path: Path, cli):
 
 
 def test_run_exits_1_when_a_cell_did_not_run(tmp_path: Path):
-    result = runner.invoke(app, ["run", "-m", "bm25,unavailable-here", "-t", str(TINY), "--store", str(tmp_path)])
+    result = runner.invoke(
+        app, ["run", "-m", "bm25,unavailable-here", "-t", str(TINY), "--store", str(tmp_path)]
+    )
     assert result.exit_code == 1, result.output
-    assert "not run unavailable-here on tiny-en-ny: unavailable-here: weights absent" in result.output
+    assert (
+        "not run unavailable-here on tiny-en-ny: unavailable-here: weights absent" in result.output
+    )
     assert "computed bm25 on tiny-en-ny" in result.output  # the other cell still ran
     again = runner.invoke(app, ["run", "-m", "bm25", "-t", str(TINY), "--store", str(tmp_path)])
     assert again.exit_code == 0 and "reused bm25 on tiny-en-ny" in again.output
 
 
 def test_piped_output_is_tab_separated_and_never_truncated(store: Path):
-    result = runner.invoke(app, ["run", "-m", LONG_NAME, "-t", str(TINY), "--store", str(store)], env={"COLUMNS": "40"})
+    result = runner.invoke(
+        app, ["run", "-m", LONG_NAME, "-t", str(TINY), "--store", str(store)], env={"COLUMNS": "40"}
+    )
     assert result.exit_code == 0
     assert f"reused {LONG_NAME} on tiny-en-ny" in result.output
     header, row = [line for line in result.output.splitlines() if "\t" in line]
@@ -111,7 +117,10 @@ def test_list_methods_json_says_what_is_ready_offline():
     assert methods["st"]["ready"] and methods["me5"]["ready"]
     assert {"name", "class", "description", "ready", "status", "note"} <= methods["mbert"].keys()
     if not methods["mbert"]["ready"]:  # no bert-base-multilingual-cased in the local hub cache
-        assert "absent offline" in methods["mbert"]["note"] and methods["mbert"]["status"] == "not ready"
+        assert (
+            "absent offline" in methods["mbert"]["note"]
+            and methods["mbert"]["status"] == "not ready"
+        )
 
 
 def test_list_tasks_json():
@@ -125,8 +134,16 @@ def test_list_tasks_json():
 def test_describe_method_lists_options_with_type_default_and_doc():
     result = runner.invoke(app, ["describe", "nmt"])
     assert result.exit_code == 0, result.output
-    rows = {line.split("\t")[0]: line.split("\t")[1:] for line in result.output.splitlines() if "\t" in line}
-    assert rows["mode"] == ["'query' | 'document' | 'both'", '"document"', "Translate the queries, the documents, or both (rankings fused by reciprocal rank)."]
+    rows = {
+        line.split("\t")[0]: line.split("\t")[1:]
+        for line in result.output.splitlines()
+        if "\t" in line
+    }
+    assert rows["mode"] == [
+        "'query' | 'document' | 'both'",
+        '"document"',
+        "Translate the queries, the documents, or both (rankings fused by reciprocal rank).",
+    ]
     assert rows["query_translations"][:2] == ["int, >= 1", "4"]
     assert rows["translators"][:2] == ["list[str], length >= 1", '["marian-local", "lexical"]']
     assert rows["model"][:2] == ["str | None", "null"]
@@ -147,8 +164,23 @@ def test_describe_task_json_and_neither_task_nor_method(tmp_path: Path, cli):
 
 def test_options_file_may_hold_sections_for_methods_not_run(tmp_path: Path):
     options = tmp_path / "options.yaml"
-    options.write_text("bm25:\n  k1: 0.9\nme5:\n  batch_size: 8\nnmt:\n  mode: query\n", encoding="utf-8")
-    result = runner.invoke(app, ["run", "-m", "bm25", "-t", str(TINY), "--store", str(tmp_path / "s"), "--options", str(options)])
+    options.write_text(
+        "bm25:\n  k1: 0.9\nme5:\n  batch_size: 8\nnmt:\n  mode: query\n", encoding="utf-8"
+    )
+    result = runner.invoke(
+        app,
+        [
+            "run",
+            "-m",
+            "bm25",
+            "-t",
+            str(TINY),
+            "--store",
+            str(tmp_path / "s"),
+            "--options",
+            str(options),
+        ],
+    )
     assert result.exit_code == 0, result.output
     (cell,) = (tmp_path / "s" / "tiny-en-ny").glob("bm25@*")
     assert json.loads((cell / "manifest.json").read_text())["method"]["options"]["k1"] == 0.9
@@ -159,14 +191,27 @@ def test_options_file_may_hold_sections_for_methods_not_run(tmp_path: Path):
     "section, message",
     [
         ("bm52:\n  k1: 1.0\n", "section 'bm52': unknown method 'bm52'. Did you mean 'bm25'?"),
-        ("me5:\n  batch_size: many\n", "section 'me5': invalid options for method 'me5': batch_size"),
+        (
+            "me5:\n  batch_size: many\n",
+            "section 'me5': invalid options for method 'me5': batch_size",
+        ),
         ("me5:\n  bacth_size: 8\n", "section 'me5': invalid options for method 'me5': bacth_size"),
     ],
 )
 def test_foreign_sections_are_still_checked(section: str, message: str, tmp_path: Path, cli):
     options = tmp_path / "options.yaml"
     options.write_text("bm25:\n  k1: 0.9\n" + section, encoding="utf-8")
-    ended = cli("run", "-m", "bm25", "-t", str(TINY), "--store", str(tmp_path / "s"), "--options", str(options))
+    ended = cli(
+        "run",
+        "-m",
+        "bm25",
+        "-t",
+        str(TINY),
+        "--store",
+        str(tmp_path / "s"),
+        "--options",
+        str(options),
+    )
     assert ended.code == 2
     assert ended.err.startswith(f"Error: {options}: {message}")
     assert not (tmp_path / "s").exists()
@@ -180,16 +225,33 @@ def test_set_for_a_method_not_run_is_still_an_error(tmp_path: Path, cli):
 def test_compare_json_measures_and_method_pairs(store: Path):
     hashes = sorted(p.name.partition("@")[2] for p in (store / "tiny-en-ny").glob("bm25@*"))
     systems = [f"bm25@{h}" for h in hashes] + [LONG_NAME]
-    args = ["compare", "-m", ",".join(systems), "--store", str(store), "--measures", "nDCG@10,RR@10", "--resamples", "200", "--json"]
+    args = [
+        "compare",
+        "-m",
+        ",".join(systems),
+        "--store",
+        str(store),
+        "--measures",
+        "nDCG@10,RR@10",
+        "--resamples",
+        "200",
+        "--json",
+    ]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     compared = json.loads(result.output)
     rows = compared["comparisons"]
     assert len(rows) == 3 * 2  # three pairs x two measures on the one task in the store
-    assert {(r["a"], r["b"]) for r in rows} == {(systems[0], systems[1]), (systems[0], systems[2]), (systems[1], systems[2])}
+    assert {(r["a"], r["b"]) for r in rows} == {
+        (systems[0], systems[1]),
+        (systems[0], systems[2]),
+        (systems[1], systems[2]),
+    }
     assert {r["measure"] for r in rows} == {"nDCG@10", "RR@10"}
     same = next(r for r in rows if r["b"] == systems[1] and r["measure"] == "nDCG@10")
-    assert same["difference"] == 0.0 and same["p"] == 1.0 and same["d_z"] == 0.0  # identical rankings
+    assert (
+        same["difference"] == 0.0 and same["p"] == 1.0 and same["d_z"] == 0.0
+    )  # identical rankings
     assert all(r["p_adjusted"] >= r["p"] for r in rows)
 
 
@@ -198,8 +260,19 @@ def test_compare_filters_tasks_and_needs_two_systems(store: Path, cli):
     assert unknown.code == 1 and "no result for 'bm25@x' on task 'bible-en-ny/verse'" in unknown.err
     assert cli("compare", "bm25").code == 2
     assert cli("compare", "bm25", "me5", "-m", "bm25,me5").code == 2
-    table = runner.invoke(app, ["compare", f"{LONG_NAME}", "bm25@" + sorted(
-        p.name.partition("@")[2] for p in (store / "tiny-en-ny").glob("bm25@*"))[0], "--store", str(store), "--resamples", "200"])
+    table = runner.invoke(
+        app,
+        [
+            "compare",
+            f"{LONG_NAME}",
+            "bm25@"
+            + sorted(p.name.partition("@")[2] for p in (store / "tiny-en-ny").glob("bm25@*"))[0],
+            "--store",
+            str(store),
+            "--resamples",
+            "200",
+        ],
+    )
     assert table.exit_code == 0, table.output
     assert table.output.splitlines()[0].split("\t")[:4] == ["A", "B", "task", "measure"]
     assert table.output.splitlines()[1].split("\t")[0] == LONG_NAME
@@ -208,7 +281,18 @@ def test_compare_filters_tasks_and_needs_two_systems(store: Path, cli):
 def test_evaluate_json(tmp_path: Path):
     run = tmp_path / "run.trec"
     run.write_text("q1 Q0 d1 1 2.0 x\nq2 Q0 d1 1 1.0 x\nq2 Q0 d4 2 0.5 x\n")
-    result = runner.invoke(app, ["evaluate", str(run), str(TINY / "qrels" / "test.tsv"), "--measures", "RR@10,R@1", "--json", "--per-query"])
+    result = runner.invoke(
+        app,
+        [
+            "evaluate",
+            str(run),
+            str(TINY / "qrels" / "test.tsv"),
+            "--measures",
+            "RR@10,R@1",
+            "--json",
+            "--per-query",
+        ],
+    )
     assert result.exit_code == 0, result.output
     scored = json.loads(result.output)
     assert scored["measures"]["RR@10"] == {"mean": 0.375, "queries": 4}
