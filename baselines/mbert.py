@@ -8,7 +8,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 from clirbench.errors import MethodUnavailableError
-from clirbench.method import DenseEncoder, DenseEncoderOptions, Role
+from clirbench.method import DenseEncoder, DenseEncoderOptions, Readiness, Role
 from clirbench.registry import register_method
 
 if TYPE_CHECKING:
@@ -31,6 +31,16 @@ class MBERT(DenseEncoder):
 
     Options = MBERTOptions
     requires = ("transformers", "torch")
+
+    @classmethod
+    def readiness(cls) -> Readiness:
+        """Ready when the default model's weights are in the local Hugging Face cache."""
+        from huggingface_hub import try_to_load_from_cache
+
+        if isinstance(try_to_load_from_cache(DEFAULT_MODEL, "config.json"), str):
+            return Readiness(True)
+        note = f"weights of {DEFAULT_MODEL} absent offline; --set mbert.model=FOLDER"
+        return Readiness(False, note)
 
     @cached_property
     def _loaded(self) -> tuple[Any, Any]:

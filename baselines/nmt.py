@@ -26,7 +26,7 @@ from pydantic import Field, field_validator, model_validator
 
 from clirbench.baselines.bm25 import BM25Options, bm25_search, bm25_weighted_search, hits_to_run, tokenize
 from clirbench.errors import MethodUnavailableError
-from clirbench.method import MethodBase, MethodOptions, Run
+from clirbench.method import MethodBase, MethodOptions, Readiness, Run
 from clirbench.registry import register_method
 
 if TYPE_CHECKING:
@@ -94,6 +94,14 @@ class NMT(MethodBase):
 
     Options = NMTOptions
     requires = ("bm25s",)
+
+    @classmethod
+    def readiness(cls) -> Readiness:
+        return Readiness(
+            True,
+            "marian-local and lexical learn from the bitext offline; "
+            "hf and ct2 need --set nmt.model=PATH",
+        )
 
     def __init__(self, options: NMTOptions | None = None) -> None:
         super().__init__(options)

@@ -7,7 +7,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from clirbench.errors import MethodUnavailableError
-from clirbench.method import DenseEncoder, DenseEncoderOptions, Role
+from clirbench.method import DenseEncoder, DenseEncoderOptions, Readiness, Role
 from clirbench.registry import register_method
 
 if TYPE_CHECKING:
@@ -36,6 +36,11 @@ class SentenceTransformerEncoder(DenseEncoder):
 
     Options = STOptions
     requires = ("sentence_transformers",)
+
+    @classmethod
+    def readiness(cls) -> Readiness:
+        offline = "offline: all-MiniLM-L6-v2, multilingual-e5-small; other models need a folder"
+        return Readiness(True, offline)
 
     @cached_property
     def folder(self) -> str:

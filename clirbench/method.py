@@ -8,6 +8,7 @@ texts and runs exact top-k search.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
@@ -27,7 +28,7 @@ Role = Literal["query", "document"]
 class MethodOptions(BaseModel):
     """Base of every method's options: typed, defaulted, and unknown keys are an error."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     input_files: ClassVar[tuple[str, ...]] = ()
     """Options holding a file path whose content decides the results (a user's bitext)."""
@@ -69,6 +70,15 @@ class Method(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Readiness:
+    """Whether a method runs on this machine, offline, with its default options."""
+
+    ready: bool
+    note: str = ""
+    """What is missing and how to supply it, or what else a user should know."""
+
+
 class MethodBase:
     """Convenience base: holds the options and describes the method for the run manifest.
 
@@ -86,6 +96,12 @@ class MethodBase:
 
     def __init__(self, options: MethodOptions | None = None) -> None:
         self.options = options if options is not None else self.Options()
+
+    @classmethod
+    def readiness(cls) -> Readiness:
+        """Whether the default options run here offline (weights present, ...), checked
+        cheaply: no model is loaded. Missing packages (``requires``) are checked elsewhere."""
+        return Readiness(True)
 
     def describe(self) -> dict[str, Any]:
         """Facts for the manifest (model id, revision, ...). Override to add more."""

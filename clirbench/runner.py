@@ -125,16 +125,19 @@ def run_cells(
     overwrite: bool = False,
     on_outcome: Callable[[CellOutcome], None] = lambda outcome: None,
     command: str | None = None,
+    on_start: Callable[[Task, MethodSpec], None] = lambda task, spec: None,
 ) -> list[CellOutcome]:
     """Compute (or reuse) every cell; methods outermost so each model loads once.
 
     ``command`` is the command line that reproduces the run, kept in each manifest.
+    ``on_start`` is called before each cell, ``on_outcome`` after it (progress, logs).
     """
     instances = _Instances()
     outcomes = []
     for spec in methods:
         not_run: list[str] = []
         for task in tasks:
+            on_start(task, spec)
             cached, why_not = (None, "") if overwrite else stored_cell(store, spec, task, k)
             if cached is not None:
                 outcome = CellOutcome(task, spec, "reused", cached)

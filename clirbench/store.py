@@ -165,6 +165,8 @@ class ResultStore:
         self._check_format()
 
     def _check_format(self) -> None:
+        if self.root.exists() and not self.root.is_dir():
+            raise StoreError(f"{self.root}: is a file, not a folder; give a result store folder (--store)")
         marker = self.root / FORMAT_FILE
         if marker.is_file():
             try:

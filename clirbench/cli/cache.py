@@ -12,18 +12,20 @@ app = typer.Typer(help="Cached embeddings and translations.", no_args_is_help=Tr
 @app.command("list")
 def list_cache() -> None:
     """Every cache namespace with its entries and size."""
-    from rich.console import Console
-    from rich.table import Table
-
     from clirbench.cache import list_namespaces
+    from clirbench.cli.output import TableData, print_table
     from clirbench.paths import cache_dir
 
-    table = Table("kind", "method", "role / direction", "language", "entries", "MiB", "folder", title=f"Cache in {cache_dir()}")
+    columns = ("kind", "method", "role / direction", "language", "entries", "MiB", "folder")
+    table = TableData(columns, title=f"Cache in {cache_dir()}")
     for entry in list_namespaces():
         ns = entry["namespace"]
-        table.add_row(entry["kind"], str(ns.get("method")), str(ns.get("role", ns.get("direction", ""))), str(ns.get("lang", "")),
-                      str(entry["entries"]), f"{entry['bytes'] / 2**20:.1f}", entry["path"].name)
-    Console().print(table)
+        table.rows.append((
+            entry["kind"], str(ns.get("method")), str(ns.get("role", ns.get("direction", ""))),
+            str(ns.get("lang", "")), str(entry["entries"]), f"{entry['bytes'] / 2**20:.1f}",
+            entry["path"].name,
+        ))
+    print_table(table)
 
 
 @app.command("clear")

@@ -1,55 +1,215 @@
-"""``clirbench compare A B --tasks ...``: paired tests between two stored systems."""
+"""``clirbench compare A B`` (or ``--methods a,b,c``): paired tests between stored systems."""
 
 from __future__ import annotations
 
+import sys
+from itertools import combinations
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
 
+def _pairs(
+    system_a: Optional[str], system_b: Optional[str], methods: Optional[str]
+) -> list[tuple[str, str]]:
+    from clirbench.cli.run import names
+
+    if methods is not None:
+        if system_a is not None:
+            raise typer.BadParameter(
+                "give two systems as arguments or --methods, not both", param_hint="--methods"
+            )
+        listed = list(dict.fromkeys(names(methods, "'--methods' / '-m'")))
+        if len(listed) < 2:
+            raise typer.BadParameter(
+                "give at least two systems to compare", param_hint="'--methods' / '-m'"
+            )
+        return list(combinations(listed, 2))
+    if system_a is None or system_b is None:
+        raise typer.BadParameter(
+            "give two systems (A B) or --methods with two or more", param_hint="SYSTEM_A SYSTEM_B"
+        )
+    return [(system_a, system_b)]
+
+
 def compare(
-    system_a: str = typer.Argument(..., help="A method name, or name@config_hash."),
-    system_b: str = typer.Argument(..., help="A method name, or name@config_hash."),
-    tasks: str = typer.Option("bible-en-ny/verse", "--tasks", "-t", help="Comma-separated tasks (names or BEIR folders), suite:NAME or lang:CODE."),
+    system_a: Optional[str] = typer.Argument(
+        None, help="A system: a method name, or name@config_hash."
+    ),
+    system_b: Optional[str] = typer.Argument(None, help="The system A is tested against."),
+    methods: Optional[str] = typer.Option(
+        None,
+        "--methods",
+        "-m",
+        help="Comma-separated systems: every pair is tested (instead of A B).",
+    ),
+    tasks: Optional[str] = typer.Option(
+        None,
+        "--tasks",
+        "-t",
+        help="Comma-separated tasks (names or BEIR folders), suite:NAME or lang:CODE "
+        "(default: every task in the store).",
+    ),
     store: Path = typer.Option(Path("results"), "--store", help="Result store folder."),
-    measure: Optional[str] = typer.Option(None, "--measure", help="Measure (default: each task card's first)."),
+    measures: Optional[str] = typer.Option(
+        None, "--measures", help="Comma-separated measures (default: each task card's first)."
+    ),
     test: str = typer.Option("randomization", "--test", help="randomization or t-test."),
-    correction: str = typer.Option("holm", "--correction", help="holm, bh or none, over the tasks compared."),
+    correction: str = typer.Option(
+        "holm", "--correction", help="holm, bh or none, over every test shown."
+    ),
     resamples: int = typer.Option(10_000, "--resamples", min=100),
     seed: int = typer.Option(0, "--seed"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    split: Optional[str] = typer.Option(
+        None, "--split", help="Split, where a task has results on several (e.g. dev, test)."
+    ),
 ) -> None:
-    """Paired significance test of A against B on each task, corrected over the tasks."""
-    import numpy as np
-    from rich.console import Console
-    from rich.table import Table
-
-    from clirbench.errors import OptionsError
+    """Paired significance tests of A against B on each task and measure, corrected over all."""
+    from clirbench.cli.output import TableData, print_json, print_table
+    from clirbench.cli.run import names
+    from clirbench.errors import ClirbenchError, OptionsError
     from clirbench.evaluation import canonical_measure
-    from clirbench.stats import adjust, bootstrap_ci, cohens_dz, paired_t_test, randomization_test
+    from clirbench.stats import adjust
     from clirbench.store import ResultStore
     from clirbench.tasks import expand_task_specs, load_task
 
     if test not in ("randomization", "t-test") or correction not in ("holm", "bh", "none"):
-        raise OptionsError(f"--test must be randomization or t-test and --correction holm, bh or none (got {test!r}, {correction!r})")
+        raise OptionsError(
+            "--test must be randomization or t-test and --correction holm, bh or none "
+            f"(got {test!r}, {correction!r})"
+        )
+    pairs = _pairs(system_a, system_b, methods)
+    wanted = (
+        [canonical_measure(m) for m in names(measures, "--measures")]
+        if measures is not None
+        else None
+    )
     results = ResultStore(store)
-    rows = []
-    for spec in expand_task_specs([t.strip() for t in tasks.split(",") if t.strip()]):
-        task = load_task(spec).card.name if Path(spec).is_dir() else spec  # cells are filed by the card's name
-        cell_a, cell_b = results.find(task, system_a), results.find(task, system_b)
-        name = canonical_measure(measure) if measure else cell_a.manifest["task"]["measures"][0]
-        a_scores, b_scores = cell_a.per_query[name], cell_b.per_query[name]
-        queries = sorted(a_scores.keys() & b_scores.keys())
-        a = np.array([a_scores[q] for q in queries])
-        b = np.array([b_scores[q] for q in queries])
-        p = paired_t_test(a, b) if test == "t-test" else randomization_test(a, b, n_resamples=resamples, seed=seed)
-        low, high = bootstrap_ci(a, b, n_resamples=resamples, seed=seed)
-        rows.append((task, name, len(queries), a.mean(), b.mean(), low, high, cohens_dz(a, b), p))
-    adjusted = adjust([row[-1] for row in rows], correction)
-    table = Table("task", "measure", "queries", system_a, system_b, "A - B [95% CI]", "d_z", "p", f"p ({correction})")
-    for row, p_adj in zip(rows, adjusted):
-        task, name, n, mean_a, mean_b, low, high, dz, p = row
-        mark = " *" if p_adj <= 0.05 else ""
-        table.add_row(task, name, str(n), f"{mean_a:.4f}", f"{mean_b:.4f}", f"{mean_a - mean_b:+.4f} [{low:+.4f}, {high:+.4f}]", f"{dz:.2f}", f"{p:.4f}", f"{p_adj:.4f}{mark}")
-    Console().print(table)
-    Console().print(f"{test} test, {resamples} resamples, seed {seed}; * = significant at 0.05 after {correction} correction.")
+    stored = list(results.cells())
+    if tasks is not None:
+        # cells are filed by the card's name, also for a task given as a folder
+        task_names = [
+            load_task(s).card.name if Path(s).is_dir() else s
+            for s in expand_task_specs(names(tasks, "'--tasks' / '-t'"))
+        ]
+    else:
+        task_names = sorted({cell.manifest["task"]["name"] for cell in stored})
+    rows: list[dict[str, Any]] = []
+    skipped: list[str] = []
+    for a, b in pairs:
+        for task in task_names:
+            try:
+                cell_a = results.find(task, a, split, stored)
+                cell_b = results.find(task, b, split, stored)
+            except ClirbenchError as error:
+                if tasks is not None:
+                    raise
+                skipped.append(str(error))  # not asked for by name: a task without both systems
+                continue
+            for measure in wanted or [cell_a.manifest["task"]["measures"][0]]:
+                rows.append(_test(a, b, task, measure, cell_a, cell_b, test, resamples, seed))
+    if not rows:
+        raise ClirbenchError(
+            f"nothing to compare in {store}: " + ("; ".join(skipped) or "the store is empty")
+        )
+    for row, p_adjusted in zip(rows, adjust([row["p"] for row in rows], correction)):
+        row["p_adjusted"] = float(p_adjusted)
+        row["significant"] = bool(p_adjusted <= 0.05)
+    for reason in skipped:
+        print(f"skipped: {reason}", file=sys.stderr)
+    if as_json:
+        print_json(
+            {
+                "test": test,
+                "correction": correction,
+                "resamples": resamples,
+                "seed": seed,
+                "comparisons": rows,
+            }
+        )
+        return
+    columns = (
+        "A",
+        "B",
+        "task",
+        "measure",
+        "queries",
+        "mean A",
+        "mean B",
+        "A - B [95% CI]",
+        "d_z",
+        "p",
+        f"p ({correction})",
+    )
+    table = TableData(columns)
+    for r in rows:
+        table.rows.append(
+            (
+                r["a"],
+                r["b"],
+                r["task"],
+                r["measure"],
+                str(r["queries"]),
+                f"{r['mean_a']:.4f}",
+                f"{r['mean_b']:.4f}",
+                f"{r['difference']:+.4f} [{r['ci_low']:+.4f}, {r['ci_high']:+.4f}]",
+                f"{r['d_z']:.2f}",
+                f"{r['p']:.4f}",
+                f"{r['p_adjusted']:.4f}" + (" *" if r["significant"] else ""),
+            )
+        )
+    print_table(table)
+    print(
+        f"{test} test, {resamples} resamples, seed {seed}; "
+        f"* = significant at 0.05 after {correction} correction."
+    )
+
+
+def _test(
+    a: str,
+    b: str,
+    task: str,
+    measure: str,
+    cell_a: Any,
+    cell_b: Any,
+    test: str,
+    resamples: int,
+    seed: int,
+) -> dict[str, Any]:
+    """One paired test on the queries both cells scored."""
+    import numpy as np
+
+    from clirbench.errors import ClirbenchError
+    from clirbench.stats import bootstrap_ci, cohens_dz, paired_t_test, randomization_test
+
+    if measure not in cell_a.per_query or measure not in cell_b.per_query:
+        raise ClirbenchError(
+            f"measure {measure} is not stored for {a} and {b} on {task}; "
+            f"stored: {', '.join(cell_a.per_query)}"
+        )
+    a_scores, b_scores = cell_a.per_query[measure], cell_b.per_query[measure]
+    queries = sorted(a_scores.keys() & b_scores.keys())
+    x = np.array([a_scores[q] for q in queries])
+    y = np.array([b_scores[q] for q in queries])
+    p = (
+        paired_t_test(x, y)
+        if test == "t-test"
+        else randomization_test(x, y, n_resamples=resamples, seed=seed)
+    )
+    low, high = bootstrap_ci(x, y, n_resamples=resamples, seed=seed)
+    return {
+        "a": a,
+        "b": b,
+        "task": task,
+        "measure": measure,
+        "queries": len(queries),
+        "mean_a": float(x.mean()),
+        "mean_b": float(y.mean()),
+        "difference": float(x.mean() - y.mean()),
+        "ci_low": float(low),
+        "ci_high": float(high),
+        "d_z": float(cohens_dz(x, y)),
+        "p": float(p),
+    }

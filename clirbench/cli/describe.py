@@ -1,28 +1,141 @@
-"""``clirbench describe TASK``: the whole task card and the task's size."""
+"""``clirbench describe NAME``: a task's whole card and size, or a method's options."""
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
+if TYPE_CHECKING:
+    from pydantic.fields import FieldInfo
+
 
 def describe(
-    task: str = typer.Argument(..., help="A built-in task name or a BEIR folder path."),
-    split: Optional[str] = typer.Option(None, "--split", help="Split (default: test, or the folder card's)."),
+    name: str = typer.Argument(
+        ..., help="A method name, a built-in task name or a BEIR folder path."
+    ),
+    split: Optional[str] = typer.Option(
+        None, "--split", help="Split of a task (default: test, or the folder card's)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
-    """Print a task's full card, sizes and judgement counts."""
-    from rich.console import Console
-    from rich.table import Table
+    """A method's options (type, default, doc) and readiness, or a task's card, sizes and
+    judgement counts."""
+    from clirbench.registry import available_methods
 
-    from clirbench.tasks import load_task
+    methods = available_methods()
+    if name in methods:
+        _describe_method(name, methods[name], as_json)
+    else:
+        _describe_task(name, split, as_json, methods)
 
-    loaded = load_task(task, split)
-    table = Table("field", "value", title=f"Task card: {loaded.card.name}", show_header=False)
-    for field, value in loaded.card.model_dump().items():
-        table.add_row(field, ", ".join(value) if isinstance(value, tuple) else str(value))
+
+def type_name(field: FieldInfo) -> str:
+    """``int >= 1``, ``str | None``, ``'mean' | 'cls'``: the type as a user writes values."""
+    from typing import Literal, get_args, get_origin
+
+    annotation = field.annotation
+    if get_origin(annotation) is Literal:
+        text = " | ".join(repr(value) for value in get_args(annotation))
+    elif isinstance(annotation, type) and not get_args(annotation):
+        text = annotation.__name__
+    else:
+        text = str(annotation).replace("typing.", "")
+    bounds = {
+        "ge": ">=",
+        "gt": ">",
+        "le": "<=",
+        "lt": "<",
+        "min_length": "length >=",
+        "max_length": "length <=",
+    }
+    for constraint in field.metadata:
+        for attribute, symbol in bounds.items():
+            if getattr(constraint, attribute, None) is not None:
+                text += f", {symbol} {getattr(constraint, attribute)}"
+    return text
+
+
+def method_description(name: str, target: str) -> dict[str, Any]:
+    """A method's status (as ``list methods`` shows it), packages needed and every option."""
+    import json
+
+    from clirbench.cli.listing import method_status
+    from clirbench.registry import get_method_class
+
+    described = method_status(name, target)
+    cls = get_method_class(name)
+    described["requires"] = list(getattr(cls, "requires", ()))
+    described["options"] = [
+        {
+            "name": option,
+            "type": type_name(field),
+            "default": json.loads(
+                json.dumps(field.get_default(call_default_factory=True), default=str)
+            ),
+            "doc": field.description or "",
+        }
+        for option, field in cls.Options.model_fields.items()
+    ]
+    return described
+
+
+def _describe_method(name: str, target: str, as_json: bool) -> None:
+    import json
+
+    from clirbench.cli.output import TableData, print_json, print_table
+
+    described = method_description(name, target)
+    if as_json:
+        print_json({"kind": "method", **described})
+        return
+    print(f"{name}: {described['description']}")
+    print(
+        f"class {described['class']}; needs {', '.join(described['requires']) or 'nothing extra'}"
+    )
+    print(
+        f"status: {described['status']}" + (f" ({described['note']})" if described["note"] else "")
+    )
+    table = TableData(
+        ("option", "type", "default", "doc"), title=f"Options of {name} (--set {name}.OPTION=VALUE)"
+    )
+    for option in described["options"]:
+        default = json.dumps(option["default"], ensure_ascii=False)
+        table.rows.append((option["name"], option["type"], default, option["doc"] or "-"))
+    print_table(table)
+
+
+def _describe_task(spec: str, split: Optional[str], as_json: bool, methods: dict[str, str]) -> None:
+    from pathlib import Path
+
+    from clirbench.cli.output import TableData, print_json, print_table
+    from clirbench.errors import UnknownNameError
+    from clirbench.tasks import BUILTIN_TASKS, EXTERNAL_SOURCES, load_task
+
+    looks_like_task = (
+        spec in BUILTIN_TASKS or Path(spec).exists() or spec.startswith(tuple(EXTERNAL_SOURCES))
+    )
+    if not looks_like_task:
+        raise UnknownNameError("task or method", spec, [*BUILTIN_TASKS, *methods])
+    loaded = load_task(spec, split)
+    card = loaded.card.model_dump(mode="json")
     judgements = sum(len(j) for j in loaded.qrels.values())
-    table.add_row("queries", str(len(loaded.queries)))
-    table.add_row("documents", str(len(loaded.corpus)))
-    table.add_row("judgements", f"{judgements} ({judgements / len(loaded.qrels):.2f} per query)")
-    Console().print(table)
+    sizes = {
+        "queries": len(loaded.queries),
+        "documents": len(loaded.corpus),
+        "judgements": judgements,
+    }
+    if as_json:
+        print_json({"kind": "task", "card": card, **sizes})
+        return
+    table = TableData(("field", "value"), title=f"Task card: {loaded.card.name}")
+    for field, value in card.items():
+        table.rows.append(
+            (field, ", ".join(map(str, value)) if isinstance(value, list) else str(value))
+        )
+    table.rows.append(("queries", str(sizes["queries"])))
+    table.rows.append(("documents", str(sizes["documents"])))
+    table.rows.append(
+        ("judgements", f"{judgements} ({judgements / max(len(loaded.qrels), 1):.2f} per query)")
+    )
+    print_table(table, show_header=False)

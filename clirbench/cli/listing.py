@@ -2,49 +2,98 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 app = typer.Typer(help="List what can be run.", no_args_is_help=True)
 
+JSON_HELP = "Print JSON instead of a table."
+
+
+def method_status(name: str, target: str) -> dict[str, Any]:
+    """What ``list methods`` and ``describe METHOD`` say about one method: its class, summary,
+    and whether it runs here offline with its default options (and if not, why)."""
+    from clirbench.registry import get_method_class, missing_requirements
+
+    try:
+        cls = get_method_class(name)
+    except Exception as error:  # a broken plugin must not hide the other methods
+        reason = f"cannot load: {type(error).__name__}: {error}"
+        return {
+            "name": name,
+            "class": target,
+            "description": "",
+            "ready": False,
+            "status": reason,
+            "note": "",
+        }
+    summary = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+    if missing := missing_requirements(cls):
+        ready, status, note = False, f"needs: pip install {' '.join(missing)}", ""
+    else:
+        readiness = cls.readiness()
+        ready, note = readiness.ready, readiness.note
+        status = "ready" if ready else "not ready"
+    return {
+        "name": name,
+        "class": target,
+        "description": summary,
+        "ready": ready,
+        "status": status,
+        "note": note,
+    }
+
 
 @app.command("methods")
-def methods() -> None:
-    """Methods built in and installed as plugins (entry-point group clirbench.methods)."""
-    from rich.console import Console
-    from rich.table import Table
+def methods(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
+    """Methods built in and installed as plugins (entry-point group clirbench.methods), and
+    whether each runs here offline with its default options."""
+    from clirbench.cli.output import TableData, print_json, print_table
+    from clirbench.registry import available_methods
 
-    from clirbench.registry import available_methods, get_method_class, missing_requirements
-
-    table = Table("method", "description", "class", "status")
-    for name, target in sorted(available_methods().items()):
-        try:
-            cls = get_method_class(name)
-        except Exception as error:  # a broken plugin must not hide the other methods
-            table.add_row(name, "", target, f"cannot load: {type(error).__name__}: {error}")
-            continue
-        missing = missing_requirements(cls)
-        status = f"needs: pip install {' '.join(missing)}" if missing else "ready"
-        summary = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-        table.add_row(name, summary, target, status)
-    Console().print(table)
+    rows = [method_status(name, target) for name, target in sorted(available_methods().items())]
+    if as_json:
+        print_json(rows)
+        return
+    table = TableData(("method", "description", "class", "status", "note"))
+    table.rows = [(r["name"], r["description"], r["class"], r["status"], r["note"]) for r in rows]
+    print_table(table)
 
 
 @app.command("tasks")
-def tasks() -> None:
+def tasks(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
     """Built-in tasks with languages, size, licence; then the suites that group them."""
-    from rich.console import Console
-    from rich.table import Table
-
+    from clirbench.cli.output import TableData, print_json, print_table
     from clirbench.tasks import BUILTIN_TASKS, SUITES, load_task
 
-    table = Table("task", "query lang", "doc lang", "size (test)", "low-resource", "license")
+    rows = []
     for name in BUILTIN_TASKS:
         task = load_task(name)
         card = task.card
-        size = f"{len(task.queries)} x {len(task.corpus)}"
-        table.add_row(name, card.query_lang, card.doc_lang, size, "yes" if card.low_resource else "no", card.license)
-    console = Console()
-    console.print(table)
-    for suite, names in SUITES.items():
-        console.print(f"suite:{suite} = {', '.join(names)}")
-    console.print("Also: lang:CODE (built-in tasks in that language), a BEIR folder path.")
+        rows.append(
+            {
+                "name": name,
+                "query_lang": card.query_lang,
+                "doc_lang": card.doc_lang,
+                "split": card.split,
+                "queries": len(task.queries),
+                "documents": len(task.corpus),
+                "low_resource": card.low_resource,
+                "license": card.license,
+            }
+        )
+    if as_json:
+        print_json(
+            {"tasks": rows, "suites": {name: list(members) for name, members in SUITES.items()}}
+        )
+        return
+    table = TableData(("task", "query lang", "doc lang", "size (test)", "low-resource", "license"))
+    for r in rows:
+        size = f"{r['queries']} x {r['documents']}"
+        low = "yes" if r["low_resource"] else "no"
+        table.rows.append((r["name"], r["query_lang"], r["doc_lang"], size, low, r["license"]))
+    print_table(table)
+    for suite, members in SUITES.items():
+        print(f"suite:{suite} = {', '.join(members)}")
+    print("Also: lang:CODE (built-in tasks in that language), a BEIR folder path.")

@@ -11,18 +11,28 @@ NO_BASELINE = "none"
 
 
 def report(
-    store: Path = typer.Option(Path("results"), "--store", help="Result store folder (what `clirbench run --out` wrote)."),
+    store: Path = typer.Option(Path("results"), "--store", help="Result store folder (what `clirbench run --store` wrote)."),
     out: Path = typer.Option(Path("reports"), "--out", "-o", help="Folder for leaderboard.md and leaderboard.html."),
     baseline: str = typer.Option("bm25", "--baseline", help=f"System every other is tested against; '{NO_BASELINE}' for no baseline."),
-    measure: Optional[str] = typer.Option(None, "--measure", help="Primary measure (default: the first measure of the task cards)."),
+    measures: Optional[str] = typer.Option(
+        None, "--measures", help="The primary measure, one name (default: the task cards' first)."
+    ),
     correction: str = typer.Option("holm", "--correction", help="Multiple-comparison correction over the whole report: holm, bh or none."),
     alpha: float = typer.Option(0.05, "--alpha", help="Significance level."),
     resamples: int = typer.Option(10_000, "--resamples", help="Randomization and bootstrap resamples."),
     seed: int = typer.Option(0, "--seed", help="Seed of the resampling."),
 ) -> None:
     """Write the leaderboard with significance tests and confidence intervals; print the two paths."""
+    from clirbench.cli.run import names
     from clirbench.report import write_report
 
+    measure = None
+    if measures is not None:
+        measure, *more = names(measures, "--measures")
+        if more:
+            raise typer.BadParameter(
+                "the leaderboard ranks by one primary measure; give one", param_hint="--measures"
+            )
     paths = write_report(
         store, out, baseline=None if baseline == NO_BASELINE else baseline, measure=measure,
         correction=correction, alpha=alpha, n_resamples=resamples, seed=seed,

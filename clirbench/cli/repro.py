@@ -20,30 +20,29 @@ def check(
     matrix: Optional[Path] = typer.Option(None, "--matrix", help="Matrix YAML (default: the one shipped)."),
 ) -> None:
     """Print OK or FAIL per condition and measure; exit 1 on any FAIL."""
-    from rich.console import Console
     from rich.markup import escape
 
+    from clirbench.cli.output import print_line
     from clirbench.repro.matrix import MATRIX_FILE, is_stored, load_matrix
     from clirbench.repro.matrix import check as run_check
     from clirbench.store import ResultStore
 
-    console = Console()
     conditions = load_matrix(matrix or MATRIX_FILE).select(condition, cheap_only=cheap)
     results = ResultStore(store)
     if dry_run:
         for c in conditions:
             action = "reuse" if is_stored(c, results) else "compute"
-            console.print(f"{escape(c.name)}: {c.method} on {c.task} ({c.split}) -> {action}; expected {c.expected}, tolerance {c.tolerance}")
+            print_line(f"{escape(c.name)}: {c.method} on {c.task} ({c.split}) -> {action}; expected {c.expected}, tolerance {c.tolerance}")
         return
 
     def show(v) -> None:
         colour = "green" if v.status == "OK" else "red"
         origin = "reused" if v.reused else "computed"
-        console.print(f"[{colour}]\\[{v.status}][/] {escape(v.condition.name)} {v.measure}: expected {v.expected:.4f}, observed {v.observed:.4f} ({origin})")
+        print_line(f"[{colour}]\\[{v.status}][/] {escape(v.condition.name)} {v.measure}: expected {v.expected:.4f}, observed {v.observed:.4f} ({origin})")
 
     verdicts = run_check(conditions, results, on_verdict=show)
     failed = sum(v.status == "FAIL" for v in verdicts)
-    console.print(f"{len(verdicts) - failed} OK, {failed} FAIL")
+    print_line(f"{len(verdicts) - failed} OK, {failed} FAIL")
     if failed:
         raise typer.Exit(1)
 
@@ -52,15 +51,16 @@ def check(
 def pin(
     store: Path = typer.Option(Path("results"), "--store", help="Result store whose cells become the conditions."),
     cheap: list[str] = typer.Option([], "--cheap", help="System label to mark cheap, as the leaderboard shows it (repeatable)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Matrix YAML to write (default: the one shipped)."),
+    matrix_file: Optional[Path] = typer.Option(
+        None, "--matrix", help="Matrix YAML to write (default: the one shipped)."
+    ),
 ) -> None:
     """Pin every stored cell's nDCG@10, RR@10 and R@100 as a condition named LABEL.TASK."""
-    from rich.console import Console
-
     from clirbench.repro.matrix import MATRIX_FILE, pin as pin_matrix, write_matrix
     from clirbench.store import ResultStore
 
     matrix = pin_matrix(ResultStore(store), cheap)
-    write_matrix(matrix, out or MATRIX_FILE)
+    write_matrix(matrix, matrix_file or MATRIX_FILE)
     n_cheap = sum(c.cheap for c in matrix.conditions)
-    Console().print(f"{len(matrix.conditions)} conditions ({n_cheap} cheap) written to {out or MATRIX_FILE}")
+    written = matrix_file or MATRIX_FILE
+    print(f"{len(matrix.conditions)} conditions ({n_cheap} cheap) written to {written}")

@@ -3,56 +3,186 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
+if TYPE_CHECKING:
+    from clirbench.runner import CellOutcome, MethodSpec
+    from clirbench.store import ResultStore
+    from clirbench.tasks.task import Task
 
-def _names(value: str) -> list[str]:
-    return [name.strip() for name in value.split(",") if name.strip()]
+
+def names(value: str, option: str) -> list[str]:
+    """Comma-separated names; none at all is a usage error (exit 2), not a run of nothing."""
+    found = [name.strip() for name in value.split(",") if name.strip()]
+    if not found:
+        raise typer.BadParameter(f"no name given ({value!r}); give at least one", param_hint=option)
+    return found
+
+
+def _moved_out(value: Optional[str]) -> None:
+    if value is not None:
+        raise typer.BadParameter(
+            f"the result store is now --store (--out names a folder of written files): "
+            f"use --store {value}",
+            param_hint="--out",
+        )
+
+
+def method_options(
+    method_names: list[str], options_file: Optional[Path], set_options: list[str]
+) -> dict[str, dict[str, Any]]:
+    """Options from the file and ``--set`` for the methods run. The file may hold sections
+    for other methods: their names and options are still checked, then left aside."""
+    from clirbench.config import merge_options, parse_assignments, read_options_file
+    from clirbench.errors import InputError, OptionsError
+    from clirbench.registry import available_methods, build_options
+
+    flags = parse_assignments(set_options)
+    for name in flags:
+        if name not in method_names:
+            raise OptionsError(
+                f"--set: options given for {name!r}, which is not among --methods "
+                f"({', '.join(method_names)})"
+            )
+    from_file = read_options_file(options_file) if options_file else {}
+    foreign = {name: values for name, values in from_file.items() if name not in method_names}
+    if foreign:
+        from clirbench.errors import UnknownNameError
+
+        known = available_methods()
+        for name, values in foreign.items():
+            try:
+                if name not in known:
+                    raise UnknownNameError("method", name, known)
+                build_options(name, values)
+            except (UnknownNameError, OptionsError) as error:
+                raise InputError(options_file, None, f"section {name!r}: {error}") from None
+    chosen = {name: values for name, values in from_file.items() if name in method_names}
+    return merge_options(chosen, flags)
 
 
 def run(
-    methods: str = typer.Option("bm25,me5", "--methods", "-m", help="Comma-separated method names (see `clirbench list methods`)."),
-    tasks: str = typer.Option("bible-en-ny/verse", "--tasks", "-t", help="Comma-separated built-in task names, BEIR folder paths, suite:NAME or lang:CODE."),
+    methods: str = typer.Option(
+        "bm25,me5",
+        "--methods",
+        "-m",
+        help="Comma-separated method names (see `clirbench list methods`).",
+    ),
+    tasks: str = typer.Option(
+        "bible-en-ny/verse",
+        "--tasks",
+        "-t",
+        help="Comma-separated built-in task names, BEIR folder paths, suite:NAME or lang:CODE.",
+    ),
     k: int = typer.Option(100, "--k", min=1, help="Hits kept per query."),
-    out: Path = typer.Option(Path("results"), "--out", "-o", help="Result store folder."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Show the cells that would run, and stop."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Recompute cells already in the store."),
-    set_options: list[str] = typer.Option([], "--set", help="Method option, METHOD.OPTION=VALUE (repeatable)."),
-    options_file: Optional[Path] = typer.Option(None, "--options", help="YAML file: method -> {option: value}."),
-    split: Optional[str] = typer.Option(None, "--split", help="Split of folder tasks (default: card's, else test)."),
-    query_lang: Optional[str] = typer.Option(None, "--query-lang", help="Query language of folder tasks, e.g. eng_Latn."),
-    doc_lang: Optional[str] = typer.Option(None, "--doc-lang", help="Document language of folder tasks, e.g. nya_Latn."),
+    store: Path = typer.Option(Path("results"), "--store", "-s", help="Result store folder."),
+    old_out: Optional[str] = typer.Option(None, "--out", "-o", hidden=True, callback=_moved_out),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Show the cells that would run, and stop."
+    ),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Recompute cells already in the store."
+    ),
+    set_options: list[str] = typer.Option(
+        [], "--set", help="Method option, METHOD.OPTION=VALUE (repeatable)."
+    ),
+    options_file: Optional[Path] = typer.Option(
+        None,
+        "--options",
+        help="YAML file: method -> {option: value}; "
+        "sections for methods not run are checked and ignored.",
+    ),
+    split: Optional[str] = typer.Option(
+        None, "--split", help="Split of folder tasks (default: card's, else test)."
+    ),
+    query_lang: Optional[str] = typer.Option(
+        None, "--query-lang", help="Query language of folder tasks, e.g. eng_Latn."
+    ),
+    doc_lang: Optional[str] = typer.Option(
+        None, "--doc-lang", help="Document language of folder tasks, e.g. nya_Latn."
+    ),
 ) -> None:
-    """Run methods on tasks; evaluate per query; store every cell; print a summary."""
+    """Run methods on tasks; evaluate per query; store every cell; print a summary.
+
+    Exits 1 when a cell did not run. Ctrl-C keeps the finished cells: rerun the same command
+    to resume.
+    """
     import shlex
     import sys
 
-    from rich.console import Console
-
-    from clirbench.cli.render import outcome_line, plan_table, summary_tables
-    from clirbench.config import merge_options, parse_assignments, read_options_file
-    from clirbench.errors import OptionsError
+    from clirbench.cli.output import print_table
+    from clirbench.cli.render import plan_table, summary_tables
     from clirbench.registry import build_options
-    from clirbench.runner import MethodSpec, run_cells
+    from clirbench.runner import MethodSpec
     from clirbench.store import ResultStore
     from clirbench.tasks import expand_task_specs, load_task
 
-    method_names = _names(methods)
-    option_values = merge_options(read_options_file(options_file) if options_file else {}, parse_assignments(set_options))
-    for name in option_values:
-        if name not in method_names:
-            raise OptionsError(f"options given for {name!r}, which is not among --methods ({', '.join(method_names)})")
-    specs = [MethodSpec(name, build_options(name, option_values.get(name, {}))) for name in method_names]
-    loaded = [load_task(spec, split, query_lang=query_lang, doc_lang=doc_lang) for spec in expand_task_specs(_names(tasks))]
-    store = ResultStore(out)
-    console = Console()
+    method_names = names(methods, "'--methods' / '-m'")
+    task_specs = names(tasks, "'--tasks' / '-t'")
+    option_values = method_options(method_names, options_file, set_options)
+    specs = [
+        MethodSpec(name, build_options(name, option_values.get(name, {}))) for name in method_names
+    ]
+    loaded = [
+        load_task(spec, split, query_lang=query_lang, doc_lang=doc_lang)
+        for spec in expand_task_specs(task_specs)
+    ]
+    results = ResultStore(store)
     if dry_run:
-        console.print(plan_table(loaded, specs, store, k, overwrite))
+        print_table(plan_table(loaded, specs, results, k, overwrite))
         return
     command = shlex.join(["clirbench", *sys.argv[1:]])
-    outcomes = run_cells(loaded, specs, store, k, overwrite, on_outcome=lambda o: console.print(outcome_line(o)), command=command)
+    outcomes = _run_with_progress(loaded, specs, results, k, overwrite, command)
     for table in summary_tables(outcomes):
-        console.print(table)
-    console.print(f"Results stored in {out}/")
+        print_table(table)
+    print(f"Results stored in {store}/")
+    not_run = [o for o in outcomes if o.status == "not run"]
+    if not_run:
+        print(
+            f"{len(not_run)} of {len(outcomes)} cells did not run (reasons above).", file=sys.stderr
+        )
+        raise typer.Exit(1)
+
+
+def _run_with_progress(
+    loaded: list[Task],
+    specs: list[MethodSpec],
+    results: ResultStore,
+    k: int,
+    overwrite: bool,
+    command: str,
+) -> list[CellOutcome]:
+    """run_cells with "cell i of N" and an ETA on stderr; Ctrl-C says what was kept."""
+    from clirbench.cli.boundary import Interrupted
+    from clirbench.cli.output import print_line
+    from clirbench.cli.render import outcome_line
+    from clirbench.progress import RunProgress
+    from clirbench.runner import run_cells
+
+    done: list[CellOutcome] = []
+    try:
+        with RunProgress(len(loaded) * len(specs)) as bar:
+
+            def finished(outcome: CellOutcome) -> None:
+                bar.finish(outcome.status == "computed")
+                done.append(outcome)
+                print_line(outcome_line(outcome))
+
+            return run_cells(
+                loaded,
+                specs,
+                results,
+                k,
+                overwrite,
+                on_outcome=finished,
+                command=command,
+                on_start=lambda task, spec: bar.start(f"{spec.name} on {task.name}"),
+            )
+    except KeyboardInterrupt:
+        kept = sum(o.cell is not None for o in done)
+        raise Interrupted(
+            f"{kept} of {len(loaded) * len(specs)} cells finished and kept in {results.root}/; "
+            "rerun the same command to resume (finished cells are reused)"
+        ) from None

@@ -90,7 +90,7 @@ def _primary_measure(cards: Sequence[dict[str, Any]], requested: str | None) -> 
     common = [m for m in first if all(m in card.get("measures", []) for card in cards)]
     if requested is None:
         if not common:
-            raise ReportError("the tasks in the store share no measure; pass --measure with one they all have")
+            raise ReportError("the tasks in the store share no measure; pass --measures with one they all have")
         return common[0]
     from clirbench.evaluation import canonical_measure
 

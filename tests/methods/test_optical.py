@@ -207,7 +207,7 @@ def test_user_bitext_trains_optical_for_a_beir_folder_in_that_language(world, tm
     monkeypatch.setenv("CLIRBENCH_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "results"
     sets = [f"optical.{key}={value}" for key, value in _options(world).items()]
-    args = ["run", "-m", "optical,untrained-student", "-t", world["beir"], "--out", str(out)]
+    args = ["run", "-m", "optical,untrained-student", "-t", world["beir"], "--store", str(out)]
     args += [item for s in sets for item in ("--set", s)]
     args += ["--set", f"untrained-student.teacher={world['teacher']}", "--set", f"untrained-student.student={world['student']}"]
     result = CliRunner().invoke(app, args)

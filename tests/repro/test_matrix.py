@@ -51,9 +51,9 @@ def test_wide_tolerance_needs_a_reason(tmp_path: Path):
 
 def test_pinned_matrix_checks_ok_against_the_store_it_came_from(tmp_path: Path):
     store, matrix = tmp_path / "s", tmp_path / "pinned.yaml"
-    assert runner.invoke(app, ["run", "-m", "bm25", "-t", "tests/data/tiny", "--out", str(store)]).exit_code == 0
-    assert runner.invoke(app, ["run", "-m", "bm25", "-t", "tests/data/tiny", "--out", str(store), "--set", "bm25.k1=0.5"]).exit_code == 0
-    pinned = runner.invoke(app, ["repro", "pin", "--store", str(store), "--out", str(matrix), "--cheap", "bm25[k1=0.5]"])
+    assert runner.invoke(app, ["run", "-m", "bm25", "-t", "tests/data/tiny", "--store", str(store)]).exit_code == 0
+    assert runner.invoke(app, ["run", "-m", "bm25", "-t", "tests/data/tiny", "--store", str(store), "--set", "bm25.k1=0.5"]).exit_code == 0
+    pinned = runner.invoke(app, ["repro", "pin", "--store", str(store), "--matrix", str(matrix), "--cheap", "bm25[k1=0.5]"])
     assert pinned.exit_code == 0, pinned.output
     conditions = {c.name: c for c in load_matrix(matrix).conditions}
     assert set(conditions) == {"bm25.tiny-en-ny", "bm25[k1=0.5].tiny-en-ny"}  # two configs: labels name the option
@@ -62,5 +62,5 @@ def test_pinned_matrix_checks_ok_against_the_store_it_came_from(tmp_path: Path):
     assert low.cheap and low.options["k1"] == 0.5 and set(low.expected) == {"nDCG@10", "RR@10", "R@100"}
     checked = runner.invoke(app, ["repro", "check", "--matrix", str(matrix), "--store", str(store)])
     assert checked.exit_code == 0 and "6 OK, 0 FAIL" in checked.output and "(computed)" not in checked.output
-    unknown = runner.invoke(app, ["repro", "pin", "--store", str(store), "--out", str(matrix), "--cheap", "bm42"])
+    unknown = runner.invoke(app, ["repro", "pin", "--store", str(store), "--matrix", str(matrix), "--cheap", "bm42"])
     assert "unknown system label in the store 'bm42'" in str(unknown.exception)
