@@ -44,10 +44,13 @@ class Bitext:
 
 
 def _check_languages(path: Path, source_lang: str, target_lang: str) -> None:
+    from pydantic import ValidationError
+
     try:
         TaskCard(name="bitext", source=str(path), query_lang=source_lang, doc_lang=target_lang)
-    except ValueError as error:
-        raise InputError(path, None, f"bad language code: {error}") from None
+    except ValidationError as error:
+        problems = "; ".join(e["msg"].removeprefix("Value error, ") for e in error.errors())
+        raise InputError(path, None, f"bad language code: {problems}") from None
 
 
 def builtin_bitext(name: str = "bible-en-ny", split: str = "train") -> Bitext:
