@@ -277,7 +277,9 @@ class EmbeddingCache:
         payload = _COUNTS.pack(*vectors.shape) + b"".join(keys) + vectors.tobytes()
         self._add_frames(self._file.append(payload))
         if self._dim not in (None, vectors.shape[1]):  # another process wrote the first frame
-            raise CacheError(f"{self._file.path}: vectors of two dimensions; {_clear_hint(self.path)}")
+            raise CacheError(
+                f"{self._file.path}: vectors of two dimensions; {_clear_hint(self.path)}"
+            )
         self._add(keys, vectors)
 
 

@@ -35,11 +35,15 @@ def read_options_file(path: Path) -> dict[str, dict[str, Any]]:
     if data is None:
         return {}
     if not isinstance(data, dict) or not all(
-        isinstance(method, str) and isinstance(values, dict) and all(isinstance(k, str) for k in values)
+        isinstance(method, str) and isinstance(values, dict) and all(map(_is_str, values))
         for method, values in data.items()
     ):
         raise InputError(path, None, "expected a mapping of method name -> {option: value}")
     return data
+
+
+def _is_str(value: Any) -> bool:
+    return isinstance(value, str)
 
 
 def merge_options(*layers: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:

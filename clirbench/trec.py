@@ -77,7 +77,8 @@ def read_run(path: str | Path) -> Run:
             continue
         if len(fields) != 6:
             raise InputError(
-                path, line_no, f"expected 6 columns (qid Q0 docid rank score tag), got {len(fields)}"
+                path, line_no,
+                f"expected 6 columns (qid Q0 docid rank score tag), got {len(fields)}",
             )
         qid, _, docid, _, score, _ = fields
         check_id(path, line_no, "query", qid)

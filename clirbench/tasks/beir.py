@@ -113,7 +113,7 @@ def read_card_file(folder: Path) -> dict[str, Any]:
     if values is None:
         return {}
     if not isinstance(values, dict) or not all(isinstance(key, str) for key in values):
-        raise InputError(path, None, "expected a mapping of card fields (name: ..., query_lang: ...)")
+        raise InputError(path, None, "expected a mapping of card fields (name: ..., doc_lang: ...)")
     return values
 
 

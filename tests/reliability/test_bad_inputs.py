@@ -232,7 +232,9 @@ def test_run_line(tmp_path: Path, case: str):
     assert_clean(error.value, path, line, fragment)
 
 
-@pytest.mark.parametrize("data", [b"", b"\n\n", "\ufeff".encode()], ids=["empty", "blank", "bom-only"])
+@pytest.mark.parametrize(
+    "data", [b"", b"\n\n", "\ufeff".encode()], ids=["empty", "blank", "bom-only"]
+)
 def test_run_empty(tmp_path: Path, data: bytes):
     path = tmp_path / "run.trec"
     path.write_bytes(data)

@@ -59,6 +59,10 @@ def _filled(root: Path, batch: int = 4) -> EmbeddingCache:
     return cache
 
 
+def _reopen(root: Path) -> EmbeddingCache:
+    return EmbeddingCache(NAMESPACE, root=root)
+
+
 def _file(cache: EmbeddingCache) -> Path:
     return cache.path / EMBEDDINGS_FILE
 
@@ -75,7 +79,7 @@ def test_torn_last_frame_is_recomputed_then_cut(tmp_path: Path, cut: int):
     assert np.array_equal(reopened.encode(TEXTS, encoder, batch_size=4), vectors(TEXTS))
     assert sorted(encoder.seen) == sorted(TEXTS[8:])  # sorted by length when encoded
     assert check_namespace(reopened.path) == [] and file.stat().st_size == len(data)
-    assert np.array_equal(EmbeddingCache(NAMESPACE, root=tmp_path).encode(TEXTS, Counting(), 4), vectors(TEXTS))
+    assert np.array_equal(_reopen(tmp_path).encode(TEXTS, Counting(), 4), vectors(TEXTS))
 
 
 @pytest.mark.parametrize("where", ["last-frame", "first-frame", "frame-header"])
@@ -93,10 +97,10 @@ def test_bit_flip_never_returns_a_wrong_vector(tmp_path: Path, where: str):
 def test_garbage_tail_and_torn_signature(tmp_path: Path):
     file = _file(_filled(tmp_path))
     file.write_bytes(file.read_bytes() + os.urandom(1000))
-    assert np.array_equal(EmbeddingCache(NAMESPACE, root=tmp_path).encode(TEXTS, Counting(), 4), vectors(TEXTS))
+    assert np.array_equal(_reopen(tmp_path).encode(TEXTS, Counting(), 4), vectors(TEXTS))
     file.write_bytes(file.read_bytes()[:7])  # killed while the file was being created
     encoder = Counting()
-    assert np.array_equal(EmbeddingCache(NAMESPACE, root=tmp_path).encode(TEXTS, encoder, 4), vectors(TEXTS))
+    assert np.array_equal(_reopen(tmp_path).encode(TEXTS, encoder, 4), vectors(TEXTS))
     assert len(encoder.seen) == len(TEXTS) and check_namespace(file.parent) == []
 
 
@@ -105,7 +109,8 @@ def test_foreign_file_is_refused(tmp_path: Path):
     file.write_bytes(b"PK\x03\x04 not a cache")
     with pytest.raises(CacheError) as error:
         EmbeddingCache(NAMESPACE, root=tmp_path)
-    assert "not a clirbench cache file" in str(error.value) and "clirbench cache clear" in str(error.value)
+    assert "not a clirbench cache file" in str(error.value)
+    assert "clirbench cache clear" in str(error.value)
     assert file.read_bytes() == b"PK\x03\x04 not a cache"  # never overwritten
 
 
@@ -114,7 +119,10 @@ def test_previous_format_is_refused_listed_and_cleared(tmp_path: Path, kind: str
     opener = EmbeddingCache if kind == "embeddings" else TranslationCache
     folder = (opener(NAMESPACE, root=tmp_path).path)
     folder = folder if folder.is_dir() else folder.parent
-    old = {"embeddings": ("keys.bin", b"k" * 32), "translations": ("translations.jsonl", b'{"k": "a"}\n')}
+    old = {
+        "embeddings": ("keys.bin", b"k" * 32),
+        "translations": ("translations.jsonl", b'{"k": "a"}\n'),
+    }
     (folder / old[kind][0]).write_bytes(old[kind][1])
     with pytest.raises(CacheError) as error:
         opener(NAMESPACE, root=tmp_path)
@@ -150,7 +158,8 @@ def test_translation_torn_inside_a_utf8_character(tmp_path: Path):
     assert again.translate(["a", "b", "c"], translate, batch_size=2) == ["ŵŵŵ", "<b>", "<c>"]
     assert sorted(seen) == ["b", "c"]
     third = TranslationCache(NAMESPACE, root=tmp_path)
-    assert third.translate(["c", "b", "a"], translate, 2) == ["<c>", "<b>", "ŵŵŵ"] and len(seen) == 2
+    assert third.translate(["c", "b", "a"], translate, 2) == ["<c>", "<b>", "ŵŵŵ"]
+    assert len(seen) == 2
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o002, 0o077])
@@ -164,7 +173,8 @@ def test_modes_follow_the_umask(tmp_path: Path, umask: int):
         translations.translate(["a"], lambda texts: texts, batch_size=1)
     finally:
         os.umask(old)
-    for file in (tmp_path / "out" / "report.md", _file(cache), cache.path / "namespace.json", translations.path):
+    files = (tmp_path / "out" / "report.md", _file(cache), cache.path / "namespace.json")
+    for file in (*files, translations.path):
         assert file.stat().st_mode & 0o777 == 0o666 & ~umask, file
     for folder in (temp_dir, cache.path):
         assert folder.stat().st_mode & 0o777 == 0o777 & ~umask, folder
@@ -273,7 +283,8 @@ def test_two_writers_at_once(tmp_path: Path):
         _, err = child.communicate(timeout=300)
         assert child.returncode == 0, err
     texts = [f"verse {i}" for i in range(1200)]
-    got = TranslationCache(NAMESPACE, root=tmp_path / "cache").translate(texts, lambda b: pytest.fail("redone"), 64)
+    again = TranslationCache(NAMESPACE, root=tmp_path / "cache")
+    got = again.translate(texts, lambda b: pytest.fail("redone"), 64)
     assert got == [t.upper() + " ŵ" for t in texts]
 
 

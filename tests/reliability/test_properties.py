@@ -134,7 +134,9 @@ def test_qrels_file(data: bytes):
 pair_records = st.dictionaries(st.sampled_from(["source", "target", "x"]), texts)
 bitext_bytes = st.one_of(
     file_bytes,
-    st.lists(pair_records, max_size=4).map(lambda rs: "".join(json.dumps(r) + "\n" for r in rs).encode()),
+    st.lists(pair_records, max_size=4).map(
+        lambda rs: "".join(json.dumps(r) + "\n" for r in rs).encode()
+    ),
     table_bytes,
 )
 
@@ -201,7 +203,8 @@ def test_embedding_cache_file(data: bytes, keep_signature: bool, prefix_frames: 
     except ClirbenchError:
         return
     assert np.array_equal(got, _vectors(texts))
-    assert np.array_equal(EmbeddingCache({"method": "prop"}, root=root).encode(texts, _vectors, 4), got)
+    third = EmbeddingCache({"method": "prop"}, root=root)
+    assert np.array_equal(third.encode(texts, _vectors, 4), got)
 
 
 @SETTINGS

@@ -29,7 +29,10 @@ def _variants(data: bytes) -> dict[str, bytes]:
 @pytest.mark.parametrize("file", ["corpus", "queries", "qrels", "card"])
 @pytest.mark.parametrize("variant", list(_variants(b"")))
 def test_beir_folder_variants(folder: Path, file: str, variant: str):
-    original = {"corpus": jsonl(CORPUS), "queries": jsonl(QUERIES), "qrels": QRELS.encode(), "card": CARD.encode()}
+    original = {
+        "corpus": jsonl(CORPUS), "queries": jsonl(QUERIES), "qrels": QRELS.encode(),
+        "card": CARD.encode(),
+    }
     write_folder(folder, **{file: _variants(original[file])[variant]})
     task = beir_task(folder)
     assert task.card.name == "rel-tiny" and task.card.doc_lang == "nya_Latn"
@@ -39,7 +42,10 @@ def test_beir_folder_variants(folder: Path, file: str, variant: str):
 
 
 def test_non_latin_and_numeric_ids(folder: Path):
-    corpus = [{"_id": "ምዕራፍ-1", "text": "ሰላም"}, {"_id": 42, "text": "nambala"}, {"_id": "文書#3", "text": "x"}]
+    corpus = [
+        {"_id": "ምዕራፍ-1", "text": "ሰላም"}, {"_id": 42, "text": "nambala"},
+        {"_id": "文書#3", "text": "x"},
+    ]
     queries = [{"_id": "問1", "text": "y"}]
     qrels = "問1\tምዕራፍ-1\t1\n問1\t42\t0\n問1\t文書#3\t2\n"
     write_folder(folder, corpus=jsonl(corpus), queries=jsonl(queries), qrels=qrels.encode())
@@ -66,8 +72,12 @@ def test_run_and_qrels_variants(tmp_path: Path, variant: str):
 @pytest.mark.parametrize("variant", list(_variants(b"")))
 def test_bitext_variants(tmp_path: Path, variant: str):
     tsv, lines = tmp_path / "b.tsv", tmp_path / "b.jsonl"
-    tsv.write_bytes(_variants("good morning\tmwadzuka bwanji\nthank you\tzikomo\n".encode())[variant])
-    records = [{"source": "good morning", "target": "mwadzuka bwanji"}, {"source": "thank you", "target": "zikomo"}]
+    tsv_text = "good morning\tmwadzuka bwanji\nthank you\tzikomo\n"
+    tsv.write_bytes(_variants(tsv_text.encode())[variant])
+    records = [
+        {"source": "good morning", "target": "mwadzuka bwanji"},
+        {"source": "thank you", "target": "zikomo"},
+    ]
     lines.write_bytes(_variants("".join(json.dumps(r) + "\n" for r in records).encode())[variant])
     for path in (tsv, lines):
         bitext = read_bitext(path, "eng_Latn", "nya_Latn")
