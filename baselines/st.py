@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from pydantic import Field
+
 from clirbench.errors import MethodUnavailableError
 from clirbench.method import DenseEncoder, DenseEncoderOptions, Readiness, Role
 from clirbench.registry import register_method
@@ -26,7 +28,7 @@ class STOptions(DenseEncoderOptions):
     document_prompt: str | None = None
     """Text put before documents; None uses the model's "document"/"passage" prompt."""
     normalize: bool = True
-    max_length: int | None = None
+    max_length: int | None = Field(None, ge=1)
     device: str = "cpu"
 
 

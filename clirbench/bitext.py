@@ -8,13 +8,14 @@ task) or from a user's file: TSV (``source<TAB>target`` per line) or JSONL
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from clirbench.errors import InputError, UnknownNameError
+from clirbench.fileio import iter_lines, parse_json_line
 from clirbench.tasks.card import TaskCard
+from clirbench.tasks.records import check_text
 
 BUILTIN_BITEXTS = ("bible-en-ny",)
 
@@ -43,10 +44,13 @@ class Bitext:
 
 
 def _check_languages(path: Path, source_lang: str, target_lang: str) -> None:
+    from pydantic import ValidationError
+
     try:
         TaskCard(name="bitext", source=str(path), query_lang=source_lang, doc_lang=target_lang)
-    except ValueError as error:
-        raise InputError(path, None, f"bad language code: {error}") from None
+    except ValidationError as error:
+        problems = "; ".join(e["msg"].removeprefix("Value error, ") for e in error.errors())
+        raise InputError(path, None, f"bad language code: {problems}") from None
 
 
 def builtin_bitext(name: str = "bible-en-ny", split: str = "train") -> Bitext:
@@ -63,30 +67,30 @@ def read_bitext(path: str | Path, source_lang: str, target_lang: str) -> Bitext:
     """Read a TSV or JSONL bitext file; every problem names the file and line."""
     path = Path(path)
     _check_languages(path, source_lang, target_lang)
-    if not path.is_file():
-        raise InputError(path, None, "file not found")
     jsonl = path.suffix == ".jsonl"
     pairs = []
-    with path.open(encoding="utf-8") as lines:
-        for line_no, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            if jsonl:
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as error:
-                    raise InputError(path, line_no, f"malformed JSON ({error.msg})") from None
-                if not isinstance(record, dict) or not {"source", "target"} <= record.keys():
-                    raise InputError(path, line_no, "expected an object with 'source' and 'target'")
-                source, target = str(record["source"]), str(record["target"])
-            else:
-                fields = line.rstrip("\n").split("\t")
-                if len(fields) != 2:
-                    raise InputError(path, line_no, f"expected 2 tab-separated columns (source, target), got {len(fields)}")
-                source, target = fields
-            if not source.strip() or not target.strip():
-                raise InputError(path, line_no, "empty sentence")
-            pairs.append((source.strip(), target.strip()))
+    for line_no, line in iter_lines(path):
+        if not line.strip():
+            continue
+        if jsonl:
+            record = parse_json_line(path, line_no, line)
+            if not isinstance(record, dict) or not {"source", "target"} <= record.keys():
+                raise InputError(path, line_no, "expected an object with 'source' and 'target'")
+            source, target = record["source"], record["target"]
+            if not isinstance(source, str) or not isinstance(target, str):
+                raise InputError(path, line_no, "'source' and 'target' must be strings")
+        else:
+            fields = line.split("\t")
+            if len(fields) != 2:
+                raise InputError(
+                    path, line_no,
+                    f"expected 2 tab-separated columns (source, target), got {len(fields)}",
+                )
+            source, target = fields
+        if not source.strip() or not target.strip():
+            raise InputError(path, line_no, "empty sentence")
+        check_text(path, line_no, "the sentence pair", source + target)
+        pairs.append((source.strip(), target.strip()))
     if not pairs:
         raise InputError(path, None, "no sentence pairs")
     return Bitext(source_lang, target_lang, tuple(pairs), f"file:{path.resolve()}")

@@ -1,25 +1,50 @@
 """Caches of embeddings and translations, so a rerun or a new method on old data is cheap.
 
 Entries are keyed by a namespace (method, configuration, model revision, role or direction,
-language) and the SHA-256 of the text. Each namespace is a folder of append-only files, so an
-interrupted encoding keeps what it finished; a torn last record is ignored on load.
+language) and the SHA-256 of the text. Each namespace is a folder holding one append-only
+record file (``embeddings.rec`` or ``translations.rec``):
+
+- a signature line naming the kind and the format version, then
+- one frame per appended batch: payload length (uint32 LE), CRC-32 of length and payload
+  (uint32 LE), payload. A frame holds both the keys and their values, so frames never
+  misalign each other.
+
+A process killed in mid-append leaves a frame that is cut short or fails its CRC: readers stop
+before it, and the next writer, holding the namespace's lock (``filelock``), cuts it off before
+appending. Appends by several processes at once are serialised by that lock; each writer first
+reads what the others appended. A failed write (full disk) is cut off too and reported as a
+:class:`~clirbench.errors.CacheError`, leaving the file as it was.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import struct
+import zlib
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from clirbench.errors import CacheError
 from clirbench.paths import cache_dir
 
 _HASH_BYTES = 16  # of SHA-256: collisions are not a concern at benchmark scale
+_FRAME = struct.Struct("<II")  # payload length, CRC-32
+_COUNTS = struct.Struct("<II")  # an embedding frame's rows and dimension
+_VECTOR = np.dtype("<f4")
+
+EMBEDDINGS_FILE, TRANSLATIONS_FILE = "embeddings.rec", "translations.rec"
+_SIGNATURES = {
+    EMBEDDINGS_FILE: b"clirbench embeddings cache v2\n",
+    TRANSLATIONS_FILE: b"clirbench translations cache v2\n",
+}
+_OLD_FORMAT_FILES = ("keys.bin", "vectors.f32", "dim", "translations.jsonl")
 
 
 def text_key(text: str) -> bytes:
@@ -27,47 +52,204 @@ def text_key(text: str) -> bytes:
 
 
 def namespace_id(namespace: Mapping[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(namespace, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    text = json.dumps(namespace, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _clear_hint(folder: Path) -> str:
+    return f"delete {folder} (or run `clirbench cache clear`); it is only a cache"
 
 
 def _namespace_dir(kind: str, namespace: Mapping[str, Any], root: Path | None) -> Path:
-    path = (root or cache_dir()) / kind / str(namespace.get("method", "unknown")) / namespace_id(namespace)
-    path.mkdir(parents=True, exist_ok=True)
-    meta = path / "namespace.json"
-    if not meta.exists():
-        meta.write_text(json.dumps(namespace, sort_keys=True, indent=2, default=str), encoding="utf-8")
+    from clirbench.fileio import atomic_write_text
+
+    base = root or cache_dir()
+    path = base / kind / str(namespace.get("method", "unknown")) / namespace_id(namespace)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        meta = path / "namespace.json"
+        if not meta.exists():
+            text = json.dumps(namespace, sort_keys=True, indent=2, default=str)
+            atomic_write_text(meta, text)
+    except OSError as error:
+        raise CacheError(
+            f"cannot write the cache in {path}: {error.strerror or error}; free space, fix "
+            "the permissions or set CLIRBENCH_CACHE to another folder"
+        ) from None
+    old = [name for name in _OLD_FORMAT_FILES if (path / name).exists()]
+    if old:
+        raise CacheError(
+            f"{path} holds a cache in clirbench's previous format ({', '.join(old)}), which can "
+            f"return misaligned vectors after an interrupted run; {_clear_hint(path)}"
+        )
     return path
 
 
+class RecordFile:
+    """An append-only file of CRC-framed records, shared by processes through a file lock."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.signature = _SIGNATURES[path.name]
+        self.end = 0  # offset after the last intact frame read (0: no signature read yet)
+        self.tail = 0  # bytes after it at the last read: a torn or damaged tail
+
+    def read_new(self) -> list[bytes]:
+        """Payloads of the intact frames after ``end``; ``end`` moves past them."""
+        try:
+            with self.path.open("rb") as data:
+                if self.end == 0:
+                    head = data.read(len(self.signature))
+                    if head != self.signature:
+                        if self.signature.startswith(head):  # empty, or torn at creation
+                            self.tail = len(head)
+                            return []
+                        raise CacheError(
+                            f"{self.path} is not a clirbench cache file of this version "
+                            f"(it starts with {head[:32]!r}); {_clear_hint(self.path.parent)}"
+                        )
+                    self.end = len(self.signature)
+                data.seek(self.end)
+                buffer = memoryview(data.read())
+        except FileNotFoundError:
+            return []
+        except OSError as error:
+            raise CacheError(f"cannot read {self.path}: {error.strerror or error}") from None
+        payloads, position = [], 0
+        for payload, position in _frames(buffer):
+            payloads.append(payload)
+        self.end += position
+        self.tail = len(buffer) - position
+        return payloads
+
+    def append(self, payload: bytes) -> list[bytes]:
+        """Append one frame; return the payloads other processes appended since the last read."""
+        from filelock import FileLock
+
+        header = _FRAME.pack(len(payload), _frame_crc(len(payload), payload))
+        lock = FileLock(str(self.path.with_name(self.path.name + ".lock")))
+        try:
+            with lock:
+                others = self.read_new()
+                start = self.end
+                data = (b"" if start else self.signature) + header + payload
+                self.end = start + _write_at(self.path, start, data)
+        except OSError as error:  # the lock file itself could not be made
+            raise CacheError(f"cannot lock {self.path}: {error.strerror or error}") from None
+        self.tail = 0
+        return others
+
+
+def _frame_crc(length: int, payload: bytes | memoryview) -> int:
+    return zlib.crc32(payload, zlib.crc32(_FRAME.pack(length, 0)))
+
+
+def _frames(buffer: memoryview) -> Iterator[tuple[bytes, int]]:
+    """``(payload, end offset)`` of each intact frame from the start of ``buffer``."""
+    position = 0
+    while position + _FRAME.size <= len(buffer):
+        length, crc = _FRAME.unpack_from(buffer, position)
+        stop = position + _FRAME.size + length
+        if length == 0 or stop > len(buffer):
+            return
+        payload = buffer[position + _FRAME.size : stop]
+        if _frame_crc(length, payload) != crc:
+            return
+        position = stop
+        yield bytes(payload), position
+
+
+def _write_at(path: Path, start: int, data: bytes) -> int:
+    """Cut ``path`` at ``start`` (a torn tail) and write ``data`` there; undone on failure."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as error:
+        raise CacheError(_write_problem(path, error)) from None
+    try:
+        if os.fstat(fd).st_size != start:
+            os.ftruncate(fd, start)
+        written = 0
+        view = memoryview(data)
+        while written < len(data):
+            written += os.pwrite(fd, view[written:], start + written)
+    except OSError as error:
+        try:
+            os.ftruncate(fd, start)  # leave the file as it was
+        except OSError:
+            pass  # readers stop at the torn frame; the next writer cuts it
+        raise CacheError(_write_problem(path, error)) from None
+    finally:
+        os.close(fd)
+    return len(data)
+
+
+def _write_problem(path: Path, error: OSError) -> str:
+    return (
+        f"cannot write the cache file {path}: {error.strerror or error}; free space or set "
+        "CLIRBENCH_CACHE to another folder (what was cached before is intact)"
+    )
+
+
+def _embedding_frame(payload: bytes) -> tuple[list[bytes], np.ndarray] | None:
+    """Keys and vectors of one frame, or None when the payload does not hold them."""
+    if len(payload) < _COUNTS.size:
+        return None
+    rows, dim = _COUNTS.unpack_from(payload)
+    keys_end = _COUNTS.size + rows * _HASH_BYTES
+    if rows == 0 or dim == 0 or len(payload) != keys_end + rows * dim * _VECTOR.itemsize:
+        return None
+    keys = [payload[i : i + _HASH_BYTES] for i in range(_COUNTS.size, keys_end, _HASH_BYTES)]
+    vectors = np.frombuffer(payload, dtype=_VECTOR, offset=keys_end).reshape(rows, dim)
+    return keys, vectors
+
+
+def _translation_frame(payload: bytes) -> list[tuple[str, str]] | None:
+    try:
+        pairs = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    if not isinstance(pairs, list) or not all(
+        isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in pairs
+    ):
+        return None
+    return [(key, text) for key, text in pairs]
+
+
 class EmbeddingCache:
-    """Vectors of one namespace: ``keys.bin`` (16-byte text hashes) and ``vectors.f32`` rows."""
+    """Vectors of one namespace, in ``embeddings.rec``; ``path`` is the namespace's folder."""
 
     def __init__(self, namespace: Mapping[str, Any], root: Path | None = None) -> None:
         self.path = _namespace_dir("embeddings", namespace, root)
+        self._file = RecordFile(self.path / EMBEDDINGS_FILE)
         self._rows: dict[bytes, int] = {}
-        self._vectors = np.zeros((0, 0), dtype=np.float32)
-        self._pending: list[np.ndarray] = []  # rows appended since the last concatenation
-        self._load()
-
-    def _load(self) -> None:
-        keys_file, vectors_file = self.path / "keys.bin", self.path / "vectors.f32"
-        if not keys_file.exists() or not vectors_file.exists():
-            return
-        keys = keys_file.read_bytes()
-        raw = np.fromfile(vectors_file, dtype=np.float32)
-        n_keys = len(keys) // _HASH_BYTES
-        if n_keys == 0:
-            return
-        dim = int((self.path / "dim").read_text())
-        n = min(n_keys, len(raw) // dim)
-        self._vectors = raw[: n * dim].reshape(n, dim)
-        self._rows = {keys[i * _HASH_BYTES : (i + 1) * _HASH_BYTES]: i for i in range(n)}
+        self._chunks: list[np.ndarray] = []
+        self._count = 0  # rows in the chunks, duplicates included
+        self._dim: int | None = None
+        self._add_frames(self._file.read_new())
 
     def __len__(self) -> int:
         return len(self._rows)
 
-    def encode(self, texts: Sequence[str], encode: Callable[[list[str]], np.ndarray], batch_size: int,
-               advance: Callable[[int], None] = lambda n: None) -> np.ndarray:
+    def _add_frames(self, payloads: list[bytes]) -> None:
+        for payload in payloads:
+            frame = _embedding_frame(payload)
+            if frame is not None and self._dim in (None, frame[1].shape[1]):
+                self._add(*frame)
+
+    def _add(self, keys: list[bytes], vectors: np.ndarray) -> None:
+        self._dim = vectors.shape[1]
+        for i, key in enumerate(keys):
+            self._rows.setdefault(key, self._count + i)
+        self._chunks.append(vectors)
+        self._count += len(keys)
+
+    def _matrix(self) -> np.ndarray:
+        if len(self._chunks) > 1:
+            self._chunks = [np.concatenate(self._chunks)]
+        return self._chunks[0]
+
+    def encode(self, texts: Sequence[str], encode: Callable[[list[str]], np.ndarray],
+               batch_size: int, advance: Callable[[int], None] = lambda n: None) -> np.ndarray:
         """Vectors for ``texts``: cached rows, and ``encode`` (in batches) for the rest."""
         keys = [text_key(t) for t in texts]
         counts = Counter(keys)
@@ -77,77 +259,117 @@ class EmbeddingCache:
         advance(len(texts) - sum(counts[k] for k in missing))
         for start in range(0, len(missing), batch_size):
             batch = missing[start : start + batch_size]
-            vectors = np.ascontiguousarray(encode([first_text[k] for k in batch]), dtype=np.float32)
+            vectors = np.ascontiguousarray(encode([first_text[k] for k in batch]), dtype=_VECTOR)
             self._append(batch, vectors)
             advance(sum(counts[k] for k in batch))
-        if self._pending:
-            self._vectors = np.concatenate([self._vectors.reshape(-1, self._pending[0].shape[1]), *self._pending])
-            self._pending = []
-        return self._vectors[[self._rows[k] for k in keys]] if keys else np.zeros((0, 0), dtype=np.float32)
+        if not keys:
+            return np.zeros((0, 0), dtype=np.float32)
+        return self._matrix()[[self._rows[k] for k in keys]].astype(np.float32, copy=False)
 
     def _append(self, keys: list[bytes], vectors: np.ndarray) -> None:
-        if len(self._rows) == 0:
-            (self.path / "dim").write_text(str(vectors.shape[1]))
-            (self.path / "vectors.f32").unlink(missing_ok=True)
-            (self.path / "keys.bin").unlink(missing_ok=True)
-        # Vectors first, then keys: a key is only ever written after its vector.
-        with (self.path / "vectors.f32").open("ab") as out:
-            out.write(vectors.tobytes())
-        with (self.path / "keys.bin").open("ab") as out:
-            out.write(b"".join(keys))
-        start = len(self._rows)
-        self._pending.append(vectors)
-        self._rows.update({key: start + i for i, key in enumerate(keys)})
+        if vectors.ndim != 2 or len(vectors) != len(keys) or vectors.shape[1] == 0:
+            raise ValueError(f"encode returned shape {vectors.shape} for {len(keys)} texts")
+        if self._dim not in (None, vectors.shape[1]):
+            raise CacheError(
+                f"{self._file.path} holds vectors of dimension {self._dim}, the encoder gave "
+                f"{vectors.shape[1]}; {_clear_hint(self.path)}"
+            )
+        payload = _COUNTS.pack(*vectors.shape) + b"".join(keys) + vectors.tobytes()
+        self._add_frames(self._file.append(payload))
+        if self._dim not in (None, vectors.shape[1]):  # another process wrote the first frame
+            raise CacheError(
+                f"{self._file.path}: vectors of two dimensions; {_clear_hint(self.path)}"
+            )
+        self._add(keys, vectors)
 
 
 class TranslationCache:
-    """Translations of one namespace, one JSON line per text: ``{"k": hash, "t": translation}``."""
+    """Translations of one namespace, in ``translations.rec``; ``path`` is that file."""
 
     def __init__(self, namespace: Mapping[str, Any], root: Path | None = None) -> None:
-        self.path = _namespace_dir("translations", namespace, root) / "translations.jsonl"
+        self._file = RecordFile(_namespace_dir("translations", namespace, root) / TRANSLATIONS_FILE)
+        self.path = self._file.path
         self._done: dict[str, str] = {}
-        if self.path.exists():
-            for line in self.path.read_text(encoding="utf-8").splitlines():
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # a torn last line from an interrupted run
-                self._done[record["k"]] = record["t"]
+        self._add_frames(self._file.read_new())
 
     def __len__(self) -> int:
         return len(self._done)
 
-    def translate(self, texts: Sequence[str], translate: Callable[[list[str]], list[str]], batch_size: int,
-                  advance: Callable[[int], None] = lambda n: None) -> list[str]:
+    def _add_frames(self, payloads: list[bytes]) -> None:
+        for payload in payloads:
+            for key, text in _translation_frame(payload) or ():
+                self._done.setdefault(key, text)
+
+    def translate(self, texts: Sequence[str], translate: Callable[[list[str]], list[str]],
+                  batch_size: int, advance: Callable[[int], None] = lambda n: None) -> list[str]:
         keys = [text_key(t).hex() for t in texts]
         todo = {k: t for k, t in zip(keys, texts) if k not in self._done}
         pending = list(todo)
         advance(len(texts) - len(pending))
         for start in range(0, len(pending), batch_size):
             batch = pending[start : start + batch_size]
-            outputs = translate([todo[k] for k in batch])
-            with self.path.open("a", encoding="utf-8") as out:
-                for key, output in zip(batch, outputs):
-                    out.write(json.dumps({"k": key, "t": output}, ensure_ascii=False) + "\n")
-                    self._done[key] = output
+            outputs = list(translate([todo[k] for k in batch]))
+            if len(outputs) != len(batch) or not all(isinstance(o, str) for o in outputs):
+                raise ValueError(f"translate returned {len(outputs)} texts for {len(batch)}")
+            # ASCII JSON: a translation holding a lone surrogate still round-trips.
+            payload = json.dumps([[k, o] for k, o in zip(batch, outputs)]).encode("ascii")
+            self._add_frames(self._file.append(payload))
+            for key, output in zip(batch, outputs):
+                self._done.setdefault(key, output)
             advance(len(batch))
         return [self._done[k] for k in keys]
 
 
+def check_namespace(folder: Path) -> list[str]:
+    """Problems of one namespace folder (old format, foreign file, damaged tail); [] if none."""
+    problems = [f"old-format file {name}" for name in _OLD_FORMAT_FILES if (folder / name).exists()]
+    for name in _SIGNATURES:
+        if not (folder / name).exists():
+            continue
+        records = RecordFile(folder / name)
+        try:
+            payloads = records.read_new()
+        except CacheError as error:
+            problems.append(str(error))
+            continue
+        parse = _embedding_frame if name == EMBEDDINGS_FILE else _translation_frame
+        bad = sum(1 for payload in payloads if parse(payload) is None)
+        if bad:
+            problems.append(f"{name}: {bad} unreadable record(s)")
+        if records.tail:
+            problems.append(f"{name}: {records.tail} bytes of a torn or damaged tail")
+    return problems
+
+
+def _entries(folder: Path, kind: str) -> int:
+    name = EMBEDDINGS_FILE if kind == "embeddings" else TRANSLATIONS_FILE
+    try:
+        payloads = RecordFile(folder / name).read_new()
+    except CacheError:
+        return 0
+    if kind == "embeddings":
+        frames = (_embedding_frame(p) for p in payloads)
+        return len({key for frame in frames if frame for key in frame[0]})
+    return len({key for p in payloads for key, _ in _translation_frame(p) or ()})
+
+
 def list_namespaces(root: Path | None = None) -> list[dict[str, Any]]:
-    """Every cache namespace: kind, its description, entries and bytes on disk."""
+    """Every cache namespace: kind, its description, entries, bytes on disk and problems."""
     base = root or cache_dir()
     found = []
     for kind in ("embeddings", "translations"):
         for meta in sorted((base / kind).glob("*/*/namespace.json")):
             folder = meta.parent
-            size = sum(f.stat().st_size for f in folder.iterdir())
-            if kind == "embeddings":
-                entries = (folder / "keys.bin").stat().st_size // _HASH_BYTES if (folder / "keys.bin").exists() else 0
-            else:
-                file = folder / "translations.jsonl"
-                entries = sum(1 for _ in file.open(encoding="utf-8")) if file.exists() else 0
-            found.append({"kind": kind, "path": folder, "namespace": json.loads(meta.read_text()), "entries": entries, "bytes": size})
+            try:
+                namespace = json.loads(meta.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, ValueError):
+                namespace = {"method": folder.parent.name}
+            found.append({
+                "kind": kind, "path": folder, "namespace": namespace,
+                "entries": _entries(folder, kind),
+                "bytes": sum(f.stat().st_size for f in folder.iterdir() if f.is_file()),
+                "problems": check_namespace(folder),
+            })
     return found
 
 

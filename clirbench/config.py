@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from clirbench.errors import InputError, OptionsError
+from clirbench.fileio import read_yaml
 
 
 def parse_assignments(assignments: list[str]) -> dict[str, dict[str, Any]]:
@@ -18,24 +19,31 @@ def parse_assignments(assignments: list[str]) -> dict[str, dict[str, Any]]:
         method, dot, option = key.strip().partition(".")
         if not sep or not dot or not method or not option:
             raise OptionsError(f"--set {assignment!r}: expected METHOD.OPTION=VALUE, e.g. me5.batch_size=64")
-        options.setdefault(method, {})[option] = yaml.safe_load(raw) if raw.strip() else ""
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except (yaml.YAMLError, RecursionError):
+            raise OptionsError(
+                f"--set {assignment!r}: the value is not a YAML scalar or list; quote text values"
+            ) from None
+        options.setdefault(method.strip(), {})[option.strip()] = value
     return options
 
 
 def read_options_file(path: Path) -> dict[str, dict[str, Any]]:
     """A YAML mapping of method name -> option mapping."""
-    import yaml
-
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise InputError(path, None, "file not found") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        raise InputError(path, mark.line + 1 if mark else None, f"malformed YAML ({error})") from None
-    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+    data = read_yaml(path)
+    if data is None:
+        return {}
+    if not isinstance(data, dict) or not all(
+        isinstance(method, str) and isinstance(values, dict) and all(map(_is_str, values))
+        for method, values in data.items()
+    ):
         raise InputError(path, None, "expected a mapping of method name -> {option: value}")
     return data
+
+
+def _is_str(value: Any) -> bool:
+    return isinstance(value, str)
 
 
 def merge_options(*layers: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -61,3 +61,7 @@ class MissingDependencyError(ClirbenchError):
 
 class MethodUnavailableError(ClirbenchError):
     """A method that cannot run on this machine (e.g. weights not available offline)."""
+
+
+class CacheError(ClirbenchError):
+    """clirbench's cache cannot be read or written: names the file and what to do."""

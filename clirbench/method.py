@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
     import numpy as np
@@ -26,9 +26,12 @@ Role = Literal["query", "document"]
 
 
 class MethodOptions(BaseModel):
-    """Base of every method's options: typed, defaulted, and unknown keys are an error."""
+    """Base of every method's options: typed, defaulted, and unknown keys are an error.
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    Floats must be finite: ``k1=nan`` would otherwise score every document 0 and be stored.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True, allow_inf_nan=False)
 
     input_files: ClassVar[tuple[str, ...]] = ()
     """Options holding a file path whose content decides the results (a user's bitext)."""
@@ -117,7 +120,7 @@ class MethodBase:
 
 class DenseEncoderOptions(MethodOptions):
     runtime_options: ClassVar[frozenset[str]] = frozenset({"batch_size", "cache"})
-    batch_size: int = 32
+    batch_size: int = Field(32, ge=1)
     cache: bool = True
     """Keep embeddings in clirbench's cache, keyed by model, options, role, language and text."""
 

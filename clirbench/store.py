@@ -32,7 +32,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -44,7 +43,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from clirbench.errors import ClirbenchError, InputError, UnknownNameError
 from clirbench.evaluation import PerQueryScores
-from clirbench.fileio import atomic_write_json, file_sha256
+from clirbench.fileio import atomic_write_json, create_temp_dir, file_sha256
 from clirbench.method import Run
 from clirbench.tasks.beir import FOLDER_SOURCE
 from clirbench.trec import format_run, read_run
@@ -153,12 +152,6 @@ def _per_query_tsv(per_query: PerQueryScores) -> str:
     return "".join(lines)
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 class ResultStore:
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
@@ -223,9 +216,8 @@ class ResultStore:
             for leftover in final.parent.glob(f".{final.name}.*"):  # from a save that was killed
                 if leftover.is_dir():
                     shutil.rmtree(leftover, ignore_errors=True)
-            tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}."))
+            tmp = create_temp_dir(final.parent, final.name)
             try:
-                tmp.chmod(0o777 & ~_umask())
                 (tmp / RUN_FILE).write_text(format_run(run, tag=f"{key.method}@{key.config_hash}"), encoding="utf-8")
                 (tmp / PER_QUERY_FILE).write_text(_per_query_tsv(per_query), encoding="utf-8")
                 atomic_write_json(tmp / AGGREGATE_FILE, aggregate)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from clirbench.errors import InputError
-from clirbench.fileio import atomic_write_text
+from clirbench.fileio import atomic_write_text, iter_lines
+from clirbench.tasks.records import check_id
 
 Run = dict[str, dict[str, float]]
 Qrels = dict[str, dict[str, int]]
+_MAX_RELEVANCE = 2**31 - 1  # trec_eval keeps relevance in a C int
 
 
 def _relevance(path: Path, line_no: int, value: str) -> int:
@@ -19,6 +22,8 @@ def _relevance(path: Path, line_no: int, value: str) -> int:
         raise InputError(path, line_no, f"relevance {value!r} is not a number") from None
     if not number.is_integer():
         raise InputError(path, line_no, f"relevance {value!r} is not a whole number")
+    if abs(number) > _MAX_RELEVANCE:
+        raise InputError(path, line_no, f"relevance {value!r} is out of range (at most 2^31-1)")
     return int(number)
 
 
@@ -29,23 +34,24 @@ def iter_qrels(path: str | Path) -> Iterator[tuple[int, str, str, int]]:
     ``qid iter docid rel``.
     """
     path = Path(path)
-    with path.open(encoding="utf-8") as lines:
-        for line_no, line in enumerate(lines, start=1):
-            fields = line.split()
-            if not fields:
-                continue
-            if line_no == 1 and fields[0] == "query-id":
-                continue
-            if len(fields) == 3:
-                qid, docid, rel = fields
-            elif len(fields) == 4:
-                qid, _, docid, rel = fields
-            else:
-                raise InputError(
-                    path, line_no,
-                    f"expected 3 columns (query-id, corpus-id, score) or 4 (TREC), got {len(fields)}",
-                )
-            yield line_no, qid, docid, _relevance(path, line_no, rel)
+    for line_no, line in iter_lines(path):
+        fields = line.split()
+        if not fields:
+            continue
+        if line_no == 1 and fields[0] == "query-id":
+            continue
+        if len(fields) == 3:
+            qid, docid, rel = fields
+        elif len(fields) == 4:
+            qid, _, docid, rel = fields
+        else:
+            raise InputError(
+                path, line_no,
+                f"expected 3 columns (query-id, corpus-id, score) or 4 (TREC), got {len(fields)}",
+            )
+        check_id(path, line_no, "query", qid)
+        check_id(path, line_no, "document", docid)
+        yield line_no, qid, docid, _relevance(path, line_no, rel)
 
 
 def read_qrels(path: str | Path) -> Qrels:
@@ -65,24 +71,28 @@ def read_run(path: str | Path) -> Run:
     """Read a TREC run file: ``qid Q0 docid rank score tag``."""
     path = Path(path)
     run: Run = {}
-    with path.open(encoding="utf-8") as lines:
-        for line_no, line in enumerate(lines, start=1):
-            fields = line.split()
-            if not fields:
-                continue
-            if len(fields) != 6:
-                raise InputError(
-                    path, line_no, f"expected 6 columns (qid Q0 docid rank score tag), got {len(fields)}"
-                )
-            qid, _, docid, _, score, _ = fields
-            try:
-                value = float(score)
-            except ValueError:
-                raise InputError(path, line_no, f"score {score!r} is not a number") from None
-            hits = run.setdefault(qid, {})
-            if docid in hits:
-                raise InputError(path, line_no, f"query {qid!r} ranks document {docid!r} twice")
-            hits[docid] = value
+    for line_no, line in iter_lines(path):
+        fields = line.split()
+        if not fields:
+            continue
+        if len(fields) != 6:
+            raise InputError(
+                path, line_no,
+                f"expected 6 columns (qid Q0 docid rank score tag), got {len(fields)}",
+            )
+        qid, _, docid, _, score, _ = fields
+        check_id(path, line_no, "query", qid)
+        check_id(path, line_no, "document", docid)
+        try:
+            value = float(score)
+        except ValueError:
+            raise InputError(path, line_no, f"score {score!r} is not a number") from None
+        if not math.isfinite(value):
+            raise InputError(path, line_no, f"score {score!r} is not a finite number")
+        hits = run.setdefault(qid, {})
+        if docid in hits:
+            raise InputError(path, line_no, f"query {qid!r} ranks document {docid!r} twice")
+        hits[docid] = value
     if not run:
         raise InputError(path, None, "the run is empty")
     return run

@@ -71,8 +71,8 @@ def test_duplicates_encoded_once_and_torn_files_tolerated(tmp_path: Path):
     cache = EmbeddingCache({"method": "m"}, root=tmp_path)
     vectors = cache.encode(["a", "b", "a"], encode, batch_size=1)
     assert calls == ["a", "b"] and np.array_equal(vectors[0], vectors[2])
-    with (cache.path / "keys.bin").open("ab") as torn:  # a key whose vector never got written
-        torn.write(b"x" * 16)
+    with (cache.path / "embeddings.rec").open("ab") as torn:  # a frame cut short
+        torn.write(b"\x40\x00\x00\x00" + b"x" * 20)
     reloaded = EmbeddingCache({"method": "m"}, root=tmp_path)
     assert len(reloaded) == 2
     assert np.array_equal(reloaded.encode(["b", "a"], encode, batch_size=4), vectors[[1, 0]])
@@ -88,8 +88,8 @@ def test_translation_cache_resumes(tmp_path: Path):
 
     cache = TranslationCache({"method": "nmt", "direction": "en->ny"}, root=tmp_path)
     assert cache.translate(["x", "y"], translate, batch_size=1) == ["X", "Y"]
-    with cache.path.open("a") as torn:
-        torn.write('{"k": "trunc')
+    with cache.path.open("ab") as torn:
+        torn.write(b'\x20\x00\x00\x00\x00\x00\x00\x00[["trunc')
     again = TranslationCache({"method": "nmt", "direction": "en->ny"}, root=tmp_path)
     assert again.translate(["y", "z", "x"], translate, batch_size=8) == ["Y", "Z", "X"]
     assert seen == ["x", "y", "z"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,9 @@ def _environment() -> Any:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    environment.filters.update(num=_number, signed=_signed, sortkey=_sort_key, md=_markdown_cell)
+    environment.filters.update(
+        num=_number, signed=_signed, sortkey=_sort_key, md=_markdown_cell, md_code=_markdown_code
+    )
     return environment
 
 
@@ -78,6 +81,30 @@ def _sort_key(value: float | None) -> str:
     return "" if value is None else repr(value)
 
 
+# Markdown's active characters; "_" only at a word's edge (eng_Latn stays as it is), "]" only
+# before "(", "[" or ":" (a link or a reference), "[" only before "^" (a footnote).
+_MARKDOWN_SPECIAL = re.compile(r"[\\`*|~#<>&\r\n]|(?<![^\W_])_|_(?![^\W_])|\](?=[(\[:])|\[(?=\^)")
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\n": " ", "\r": " "}
+
+
 def _markdown_cell(value: Any) -> str:
-    """Text safe inside a Markdown table cell."""
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    """Text shown as itself in Markdown, table cells included: no HTML, links or emphasis.
+
+    HTML's ``<``, ``>``, ``&`` become entities; Markdown's punctuation is backslash-escaped.
+    """
+    return _MARKDOWN_SPECIAL.sub(
+        lambda found: _ENTITIES.get(found[0], "\\" + found[0]), str(value)
+    )
+
+
+def _markdown_code(value: Any) -> str:
+    """A code span showing ``value`` as it is, even inside a table cell.
+
+    Backslash escapes do not work in code spans, so the span's fence is one backtick longer
+    than the longest run in the text; GFM tables still need ``|`` escaped there.
+    """
+    text = " ".join(str(value).splitlines()) or " "
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text.replace('|', chr(92) + '|')}{pad}{fence}"

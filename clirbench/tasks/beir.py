@@ -8,7 +8,6 @@ Everything read is validated, and each problem is reported with its file and lin
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from clirbench.errors import InputError
+from clirbench.fileio import iter_lines, parse_json_line, read_yaml
 from clirbench.tasks.card import TaskCard
 from clirbench.tasks.records import collect_corpus, collect_qrels, collect_queries
 from clirbench.tasks.task import Document, Qrels, Task, TaskData
@@ -32,17 +32,13 @@ def _require_file(path: Path) -> Path:
 
 def _iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     _require_file(path)
-    with path.open(encoding="utf-8") as lines:
-        for line_no, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise InputError(path, line_no, f"malformed JSON ({error.msg} at column {error.colno})") from None
-            if not isinstance(record, dict):
-                raise InputError(path, line_no, "expected a JSON object")
-            yield line_no, record
+    for line_no, line in iter_lines(path):
+        if not line.strip():
+            continue
+        record = parse_json_line(path, line_no, line)
+        if not isinstance(record, dict):
+            raise InputError(path, line_no, "expected a JSON object")
+        yield line_no, record
 
 
 def _field(path: Path, line_no: int, record: dict[str, Any], key: str) -> str:
@@ -54,9 +50,18 @@ def _field(path: Path, line_no: int, record: dict[str, Any], key: str) -> str:
     return str(value)
 
 
+def _title(path: Path, line_no: int, record: dict[str, Any]) -> str:
+    title = record.get("title")
+    if title is None:
+        return ""
+    if not isinstance(title, str):
+        raise InputError(path, line_no, f"'title' must be a string, got {type(title).__name__}")
+    return title
+
+
 def read_corpus(path: Path) -> dict[str, Document]:
     records = (
-        (path, n, _field(path, n, r, "_id"), str(r.get("title") or ""), _field(path, n, r, "text"))
+        (path, n, _field(path, n, r, "_id"), _title(path, n, r), _field(path, n, r, "text"))
         for n, r in _iter_jsonl(path)
     )
     return collect_corpus(records, path)
@@ -104,15 +109,11 @@ def read_card_file(folder: Path) -> dict[str, Any]:
     path = folder / CARD_FILE
     if not path.is_file():
         return {}
-    import yaml
-
-    try:
-        values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        raise InputError(path, mark.line + 1 if mark else None, f"malformed YAML ({error})") from None
-    if not isinstance(values, dict):
-        raise InputError(path, None, "expected a mapping of card fields")
+    values = read_yaml(path)
+    if values is None:
+        return {}
+    if not isinstance(values, dict) or not all(isinstance(key, str) for key in values):
+        raise InputError(path, None, "expected a mapping of card fields (name: ..., doc_lang: ...)")
     return values
 
 
@@ -131,6 +132,8 @@ def beir_task(folder: str | Path, split: str | None = None, **card_overrides: An
     values.update(read_card_file(folder))
     values.update({key: value for key, value in card_overrides.items() if value is not None})
     split = split or values.get("split") or "test"
+    if not isinstance(split, str) or Path(split).name != split or split in (".", ".."):
+        raise InputError(folder, None, f"split {split!r} must be a plain name such as test or dev")
     values["split"] = split
     values["checksum"] = folder_checksum(folder, split)
     try:

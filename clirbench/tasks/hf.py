@@ -319,16 +319,17 @@ def _ciral_passages(location: _Location, language: str, cache_dir: Path | None) 
 
 
 def _topics(path: Path) -> Iterator[tuple[Path, int, str, str]]:
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            query_id, tab, text = line.rstrip("\n").partition("\t")
-            if number == 1 and query_id.strip().lower() in {"qid", "query_id", "id"}:
-                continue  # a header
-            if not tab:
-                raise InputError(path, number, "expected query id<TAB>query text")
-            yield path, number, query_id.strip(), text.strip()
+    from clirbench.fileio import iter_lines
+
+    for number, line in iter_lines(path):
+        if not line.strip():
+            continue
+        query_id, tab, text = line.partition("\t")
+        if number == 1 and query_id.strip().lower() in {"qid", "query_id", "id"}:
+            continue  # a header
+        if not tab:
+            raise InputError(path, number, "expected query id<TAB>query text")
+        yield path, number, query_id.strip(), text.strip()
 
 
 def _passages(path: Path) -> Iterator[tuple[Path, int, str, str, str]]:

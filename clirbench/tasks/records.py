@@ -9,6 +9,7 @@ or a document that does not exist, a split without judgements.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -25,12 +26,52 @@ QueryRecord = tuple[Where, int, str, str]  # where, number, query id, text
 DocumentRecord = tuple[Where, int, str, str, str]  # where, number, doc id, title, text
 QrelRecord = tuple[Where, int, str, str, int]  # where, number, query id, doc id, relevance
 
+# str.split() splits on exactly what \s matches; C0/C1 controls and surrogates are not text.
+_BAD_ID_CHAR = re.compile(r"[\s\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def id_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a query or document id, or None when it can.
+
+    TREC run and qrels files separate their columns by whitespace, so an id holding a space
+    would be split apart there (the qrel would judge another document); control characters and
+    lone surrogates cannot be written to those files at all.
+    """
+    if not value:
+        return "is empty"
+    if found := _BAD_ID_CHAR.search(value):
+        if found[0].isspace():
+            return f"contains whitespace {found[0]!r}"
+        return f"contains {found[0]!r} (a control character or lone surrogate)"
+    return None
+
+
+def check_id(where: Where, number: int | None, kind: str, value: str) -> str:
+    """``value`` if it is a valid id; else an InputError naming the file (or source) and line."""
+    problem = id_problem(value)
+    if problem:
+        raise InputError(
+            where, number, f"{kind} id {value!r} {problem}: ids must be non-empty, without "
+            "whitespace or control characters (they are columns of TREC run and qrels files)",
+        )
+    return value
+
+
+def check_text(where: Where, number: int | None, what: str, text: str) -> str:
+    """``text`` if it can be encoded as UTF-8 (a JSON ``\\ud800`` escape cannot)."""
+    if found := _SURROGATE.search(text):
+        raise InputError(where, number, f"{what} holds a lone surrogate {found[0]!r} (not Unicode)")
+    return text
+
 
 def collect_queries(records: Iterable[QueryRecord]) -> dict[str, str]:
     queries: dict[str, str] = {}
     for where, number, query_id, text in records:
+        check_id(where, number, "query", query_id)
         if not text or not text.strip():
             raise InputError(where, number, f"query {query_id!r} has empty text")
+        check_text(where, number, f"query {query_id!r}", text)
         if query_id in queries:
             raise InputError(where, number, f"duplicate query id {query_id!r}")
         queries[query_id] = text
@@ -40,8 +81,10 @@ def collect_queries(records: Iterable[QueryRecord]) -> dict[str, str]:
 def collect_corpus(records: Iterable[DocumentRecord], source: Where) -> dict[str, Document]:
     corpus: dict[str, Document] = {}
     for where, number, doc_id, title, text in records:
+        check_id(where, number, "document", doc_id)
         if not (text or "").strip() and not (title or "").strip():
             raise InputError(where, number, f"document {doc_id!r} has empty text")
+        check_text(where, number, f"document {doc_id!r}", f"{title or ''} {text or ''}")
         if doc_id in corpus:
             raise InputError(where, number, f"duplicate document id {doc_id!r}")
         corpus[doc_id] = Document(text=text or "", title=title or "")

@@ -90,7 +90,7 @@ class StudentOptions(DenseEncoderOptions):
     seed: int = 0
     device: str | None = None
     """torch device; None: cuda when available, else cpu."""
-    num_threads: int | None = 1
+    num_threads: int | None = Field(1, ge=1)
     """torch CPU threads; 1 is fastest on a CPU shared with other jobs. None: torch's default."""
     rerank: str | None = None
     """A clirbench method whose top ``rerank_depth`` this method rescores; None: full search."""

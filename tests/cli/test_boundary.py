@@ -26,14 +26,14 @@ def test_missing_file(cli, tmp_path: Path):
     assert ended.code == 2
     assert (
         _one_line(ended.err)
-        == f"Error: {tmp_path / 'absent.trec'}: no such file or folder; check the path"
+        == f"Error: {tmp_path / 'absent.trec'}: file not found"
     )
 
 
 def test_folder_given_for_a_file(cli, tmp_path: Path):
     ended = cli("evaluate", str(tmp_path), QRELS)
     assert (
-        ended.code == 2 and _one_line(ended.err) == f"Error: {tmp_path}: is a folder; give a file"
+        ended.code == 2 and _one_line(ended.err) == f"Error: {tmp_path}: is a folder, expected a file"
     )
 
 
@@ -77,10 +77,8 @@ def test_options_file_in_another_encoding_names_the_file(cli, tmp_path: Path):
         str(options),
     )
     assert ended.code == 2
-    assert (
-        _one_line(ended.err)
-        == f"Error: {options}: not valid utf-8 text (byte 0xE9); save the file as UTF-8"
-    )
+    message = _one_line(ended.err)  # the reader's decoding policy names file, line and byte
+    assert message.startswith(f"Error: {options}:2: not UTF-8: byte 0xe9") and "save the file as UTF-8" in message
 
 
 def test_disk_full_while_saving_a_cell(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

@@ -150,7 +150,7 @@ def test_describe_method_lists_options_with_type_default_and_doc():
     described = json.loads(runner.invoke(app, ["describe", "bm25", "--json"]).output)
     assert described["kind"] == "method" and described["requires"] == ["bm25s"]
     options = {o["name"]: o for o in described["options"]}
-    assert options["k1"]["type"] == "float" and options["k1"]["default"] == 1.5
+    assert options["k1"]["type"] == "float, >= 0" and options["k1"]["default"] == 1.5
 
 
 def test_describe_task_json_and_neither_task_nor_method(tmp_path: Path, cli):

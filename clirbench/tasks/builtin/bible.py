@@ -14,12 +14,12 @@ import hashlib
 import json
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata, resources
 from pathlib import Path
 
+from clirbench.fileio import create_temp_dir
 from clirbench.paths import cache_dir
 
 GENERATOR_VERSION = 2
@@ -158,7 +158,7 @@ def _generate(folder: Path, task: BibleTask, split: str) -> None:
     doc_ids = set(stable_order(list(docs), "documents")[:n_docs])
     by_ref = {p.ref: p for p in pairs}
     query_refs = sorted(stable_order([ref for ref in by_ref if holder[ref] in doc_ids], "queries")[:n_queries])
-    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
+    tmp = create_temp_dir(folder.parent, folder.name)
     try:
         write_jsonl(tmp / "corpus.jsonl", [{"_id": d, "title": "", "text": docs[d]} for d in sorted(doc_ids)])
         write_jsonl(tmp / "queries.jsonl", [{"_id": ref, "text": _text(by_ref[ref], task.query_side)} for ref in query_refs])
