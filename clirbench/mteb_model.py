@@ -31,8 +31,10 @@ if TYPE_CHECKING:
 def _model_meta(encoder: DenseEncoder, name: str | None) -> Any:
     from mteb.models.model_meta import ModelMeta, ScoringFunction
 
+    # Encoders describe their weights as "model_revision" (me5, st, mbert, optical); without one,
+    # the options stand in, so two configurations never share a revision.
     options = encoder.options.model_dump(mode="json")
-    revision = encoder.describe().get("revision") or hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()[:12]
+    revision = encoder.describe().get("model_revision") or _options_digest(options)
     return ModelMeta.create_empty(
         {
             "name": name or f"clirbench/{encoder.name or type(encoder).__name__}",
@@ -40,6 +42,10 @@ def _model_meta(encoder: DenseEncoder, name: str | None) -> Any:
             "similarity_fn_name": ScoringFunction.DOT_PRODUCT,  # DenseEncoder scores by dot product
         }
     )
+
+
+def _options_digest(options: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def task_language(task_metadata: Any, hf_subset: str, role: Role) -> str:

@@ -187,3 +187,25 @@ def test_task_language_of_multilingual_subsets():
     assert task_language(metadata, "eng_Latn-hau_Latn", "query") == "hau_Latn"
     assert task_language(metadata, "eng_Latn-hau_Latn", "document") == "eng_Latn"
     assert task_language(metadata, "no-such-subset", "query") == "unknown"
+
+
+class _RevisedEncoder(KeywordEncoder):
+    def describe(self):
+        return {"model": "keyword", "model_revision": "kw-2024-01"}
+
+
+class _SaltedOptions(KeywordEncoder.Options):
+    salt: int = 0
+
+
+class _SaltedEncoder(KeywordEncoder):
+    Options = _SaltedOptions
+
+
+def test_adapter_reads_the_model_revision_encoders_write():
+    assert MTEBEncoder(_RevisedEncoder()).mteb_model_meta.revision == "kw-2024-01"
+    # Without one, the options stand in: two configurations get two revisions.
+    plain, salted = _SaltedEncoder(), _SaltedEncoder()
+    salted.options = _SaltedOptions(cache=False, salt=1)
+    revisions = {MTEBEncoder(e).mteb_model_meta.revision for e in (plain, salted)}
+    assert len(revisions) == 2 and all(re.fullmatch(r"[0-9a-f]{12}", r) for r in revisions)
