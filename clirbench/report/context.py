@@ -65,7 +65,8 @@ def build_context(
     if not cells:
         raise ReportError(f"no results in {store.root}; run `clirbench run` first")
     labels = system_labels(cells)
-    cells = _select(cells, labels, tasks, methods, store.root)
+    not_run = store.not_run()
+    cells = _select(cells, labels, tasks, methods, {item["method"] for item in not_run}, store.root)
     cards = [cell.manifest["task"] for cell in cells]
     requested = settings.measure or (settings.measures[0] if settings.measures else None)
     measure = _primary_measure(cards, requested)
@@ -92,21 +93,29 @@ def build_context(
         "languages": _score_table(_language_columns(task_views), systems),
         "low_resource": _score_table([(view["name"], [view]) for view in low_resource], systems) if low_resource else None,
         "tasks": task_views,
-        "not_run": _not_run(store.not_run(), None if tasks is None else set(by_task), methods),
+        "not_run": _not_run(not_run, None if tasks is None else set(by_task), methods),
         **_provenance(cells, labels),
     }
 
 
 def _select(
-    cells: list[Cell], labels: dict[Path, str], tasks: Sequence[str] | None, methods: Sequence[str] | None, root: Path
+    cells: list[Cell],
+    labels: dict[Path, str],
+    tasks: Sequence[str] | None,
+    methods: Sequence[str] | None,
+    not_run: set[str],
+    root: Path,
 ) -> list[Cell]:
-    """The cells of the wanted tasks and methods; a name the store does not hold is an error."""
+    """The cells of the wanted tasks and methods; a name the store does not hold is an error.
+
+    ``not_run`` names the methods recorded as not run: they may be asked for too.
+    """
     task_names = {cell.manifest["task"]["name"] for cell in cells}
     if tasks is not None:
         wanted = set(_task_names(tasks, task_names))
         cells = [cell for cell in cells if cell.manifest["task"]["name"] in wanted]
     if methods is not None:
-        systems = {labels[cell.path] for cell in cells} | {cell.manifest["method"]["name"] for cell in cells}
+        systems = {labels[c.path] for c in cells} | {c.manifest["method"]["name"] for c in cells} | not_run
         for name in methods:
             if name not in systems:
                 raise UnknownNameError("method or system in the selected results", name, systems)
