@@ -21,11 +21,23 @@ _EXPORTS = {
     "TaskCard": "clirbench.tasks.card",
     "Document": "clirbench.tasks.task",
     "load_task": "clirbench.tasks",
-    "evaluate": "clirbench.evaluation",
     "ResultStore": "clirbench.store",
+    # The Python API (clirbench/api.py), beside the command line.
+    "run": "clirbench.api",
+    "load_method": "clirbench.api",
+    "evaluate": "clirbench.api",
+    "Evaluation": "clirbench.api",
+    "CellOutcome": "clirbench.runner",
+    "Leaderboard": "clirbench.report.leaderboard",
+    "as_mteb_task": "clirbench.mteb_task",
+    "MTEBEncoder": "clirbench.mteb_model",
 }
 
 __all__ = ["__version__", *_EXPORTS]
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
 
 
 def __getattr__(name: str) -> Any:

@@ -32,20 +32,14 @@ def run(
     from rich.console import Console
 
     from clirbench.cli.render import outcome_line, plan_table, summary_tables
-    from clirbench.config import merge_options, parse_assignments, read_options_file
-    from clirbench.errors import OptionsError
-    from clirbench.registry import build_options
-    from clirbench.runner import MethodSpec, run_cells
+    from clirbench.config import merge_options, method_specs, parse_assignments, read_options_file
+    from clirbench.runner import run_cells
     from clirbench.store import ResultStore
-    from clirbench.tasks import expand_task_specs, load_task
+    from clirbench.tasks import load_tasks
 
-    method_names = _names(methods)
     option_values = merge_options(read_options_file(options_file) if options_file else {}, parse_assignments(set_options))
-    for name in option_values:
-        if name not in method_names:
-            raise OptionsError(f"options given for {name!r}, which is not among --methods ({', '.join(method_names)})")
-    specs = [MethodSpec(name, build_options(name, option_values.get(name, {}))) for name in method_names]
-    loaded = [load_task(spec, split, query_lang=query_lang, doc_lang=doc_lang) for spec in expand_task_specs(_names(tasks))]
+    specs = method_specs(_names(methods), option_values)
+    loaded = load_tasks(_names(tasks), split, query_lang=query_lang, doc_lang=doc_lang)
     store = ResultStore(out)
     console = Console()
     if dry_run:

@@ -50,7 +50,7 @@ def test_errors_are_one_line_with_exit_code(tiny_copy: Path, tmp_path: Path):
     assert result.exit_code != 0
     assert isinstance(result.exception, Exception) and "test.tsv:2: relevance 'yes' is not a number" in str(result.exception)
     result = runner.invoke(app, ["run", "-m", "bm25", "-t", str(TINY), "--set", "me5.batch_size=3"])
-    assert "not among --methods" in str(result.exception)
+    assert "not among the methods" in str(result.exception)
 
 
 def test_evaluate_command(tmp_path: Path):
