@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from clirbench.evaluation import PerQueryScores
     from clirbench.method import MethodBase
     from clirbench.runner import CellOutcome
-    from clirbench.tasks.task import Qrels, Task
+    from clirbench.tasks.task import Task
 
 Names = str | Sequence[str]
 
@@ -99,7 +99,7 @@ def evaluate(
     from clirbench.trec import read_qrels, read_run
 
     hits = read_run(run) if isinstance(run, (str, Path)) else run
-    judged: Qrels | Mapping[str, Mapping[str, int]] = read_qrels(qrels) if isinstance(qrels, (str, Path)) else qrels
+    judged = read_qrels(qrels) if isinstance(qrels, (str, Path)) else qrels
     per_query = evaluation.evaluate(hits, judged, list(measures or DEFAULT_MEASURES))
     return Evaluation(per_query=per_query, aggregate=evaluation.aggregate(per_query))
 

@@ -50,7 +50,9 @@ def merge_options(*layers: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any
     return merged
 
 
-def method_specs(methods: Sequence[str], options: Mapping[str, Mapping[str, Any]]) -> list[MethodSpec]:
+def method_specs(
+    methods: Sequence[str], options: Mapping[str, Mapping[str, Any]]
+) -> list[MethodSpec]:
     """Each method with its validated options (``options``: method -> {option: value}).
 
     Options for a method that is not among ``methods`` are an error: they would be ignored.
@@ -60,5 +62,6 @@ def method_specs(methods: Sequence[str], options: Mapping[str, Mapping[str, Any]
 
     for name in options:
         if name not in methods:
-            raise OptionsError(f"options given for {name!r}, which is not among the methods ({', '.join(methods)})")
+            listed = ", ".join(methods)
+            raise OptionsError(f"options given for {name!r}, not among the methods ({listed})")
     return [MethodSpec(name, build_options(name, dict(options.get(name, {})))) for name in methods]

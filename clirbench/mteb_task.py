@@ -11,7 +11,8 @@ MTEB's own evaluator on exactly the data clirbench scores it on::
     from clirbench.mteb_task import as_mteb_task
 
     task = clirbench.load_task("bible-en-ny/verse")
-    result = mteb.evaluate(MTEBEncoder(clirbench.load_method("me5")), as_mteb_task(task), cache=None)
+    model = MTEBEncoder(clirbench.load_method("me5"))
+    result = mteb.evaluate(model, as_mteb_task(task), cache=None)
 
 Nothing here imports MTEB until a task is handed over.
 """
@@ -26,7 +27,9 @@ from clirbench.tasks.card import UNKNOWN_LANGUAGE
 from clirbench.tasks.task import Task
 
 # ir_measures measure name -> the prefix of MTEB's score names (nDCG@10 -> ndcg_at_10).
-_MTEB_SCORES = {"nDCG": "ndcg_at", "AP": "map_at", "RR": "mrr_at", "R": "recall_at", "P": "precision_at"}
+_MTEB_SCORES = {
+    "nDCG": "ndcg_at", "AP": "map_at", "RR": "mrr_at", "R": "recall_at", "P": "precision_at",
+}
 FALLBACK_MAIN_SCORE = "ndcg_at_10"
 
 
@@ -49,7 +52,7 @@ def as_mteb_task(task: Task) -> Any:
         from mteb.abstasks.retrieval import AbsTaskRetrieval
         from mteb.abstasks.task_metadata import TaskMetadata
     except ImportError:
-        raise ClirbenchError("handing a task to MTEB needs the mteb package: pip install mteb") from None
+        raise ClirbenchError("a task for MTEB needs the mteb package: pip install mteb") from None
     card = task.card
     languages = [card.query_lang, card.doc_lang]
     if UNKNOWN_LANGUAGE in languages:
@@ -61,7 +64,9 @@ def as_mteb_task(task: Task) -> Any:
     metadata = TaskMetadata(
         name=card.name.replace("/", "--"),
         description=card.description or f"The clirbench task {card.name} ({card.source}).",
-        dataset={"path": card.source or f"clirbench/{card.name}", "revision": card.checksum or "local"},
+        dataset={
+            "path": card.source or f"clirbench/{card.name}", "revision": card.checksum or "local",
+        },
         type="Retrieval",
         category="t2t",
         modalities=["text"],
@@ -90,4 +95,6 @@ def _split_data(task: Task) -> Any:
         "text": [document.text for document in task.corpus.values()],
     })
     queries = Dataset.from_dict({"id": list(task.queries), "text": list(task.queries.values())})
-    return RetrievalSplitData(corpus=corpus, queries=queries, relevant_docs=task.qrels, top_ranked=None)
+    return RetrievalSplitData(
+        corpus=corpus, queries=queries, relevant_docs=task.qrels, top_ranked=None
+    )

@@ -37,11 +37,15 @@ def test_import_stays_light_and_exports_resolve():
         "clirbench.run, clirbench.load_method, clirbench.evaluate, clirbench.Evaluation\n"
         f"print([m for m in {heavy!r} if m in sys.modules])\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "[]"
     for name in clirbench.__all__:
         assert getattr(clirbench, name) is not None, name
-    assert {"run", "load_task", "load_method", "evaluate", "Leaderboard", "as_mteb_task"} <= set(dir(clirbench))
+    assert {"run", "load_task", "load_method", "evaluate", "Leaderboard", "as_mteb_task"} <= set(
+        dir(clirbench)
+    )
     with pytest.raises(AttributeError):
         clirbench.no_such_name  # noqa: B018
 
@@ -49,13 +53,20 @@ def test_import_stays_light_and_exports_resolve():
 def test_run_stores_cells_the_cli_then_reuses(tmp_path: Path):
     store = tmp_path / "results"
     outcomes = clirbench.run("bm25", [str(TINY)], store=store, k=10)
-    assert [(o.status, o.method.name, o.task.name) for o in outcomes] == [("computed", "bm25", "tiny-en-ny")]
+    assert [(o.status, o.method.name, o.task.name) for o in outcomes] == [
+        ("computed", "bm25", "tiny-en-ny")
+    ]
     cell = outcomes[0].cell
     assert cell.aggregate["nDCG@10"] > 0 and cell.manifest["method"]["k"] == 10
-    assert cell.manifest["command"] == f"clirbench.run(['bm25'], [{str(TINY)!r}], store={str(store)!r}, k=10)"
+    assert (
+        cell.manifest["command"]
+        == f"clirbench.run(['bm25'], [{str(TINY)!r}], store={str(store)!r}, k=10)"
+    )
     again = clirbench.run(["bm25"], str(TINY), store=store, k=10)
     assert again[0].status == "reused" and again[0].cell.path == cell.path
-    result = CliRunner().invoke(app, ["run", "-m", "bm25", "-t", str(TINY), "--k", "10", "--out", str(store)])
+    result = CliRunner().invoke(
+        app, ["run", "-m", "bm25", "-t", str(TINY), "--k", "10", "--out", str(store)]
+    )
     assert result.exit_code == 0, result.output
     assert "reused" in result.output and len(list(ResultStore(store).cells())) == 1
 
@@ -77,14 +88,28 @@ def test_run_takes_options_task_objects_and_a_callback(tmp_path: Path):
     [
         (lambda: clirbench.run([], "tiny"), OptionsError, "no method given"),
         (lambda: clirbench.run(["bm25"], []), OptionsError, "no task given"),
-        (lambda: clirbench.run(["bm25"], str(TINY), k=0), OptionsError, "k (hits kept per query) must be at least 1"),
-        (lambda: clirbench.run(["bm25"], str(TINY), options={"me5": {}}), OptionsError, "not among the methods"),
-        (lambda: clirbench.run(["bm25"], str(TINY), options={"bm25": {"k9": 1}}), OptionsError, "invalid options for method 'bm25'"),
+        (
+            lambda: clirbench.run(["bm25"], str(TINY), k=0),
+            OptionsError,
+            "k (hits kept per query) must be at least 1",
+        ),
+        (
+            lambda: clirbench.run(["bm25"], str(TINY), options={"me5": {}}),
+            OptionsError,
+            "not among the methods",
+        ),
+        (
+            lambda: clirbench.run(["bm25"], str(TINY), options={"bm25": {"k9": 1}}),
+            OptionsError,
+            "invalid options for method 'bm25'",
+        ),
         (lambda: clirbench.run(["bm52"], str(TINY)), UnknownNameError, "Did you mean 'bm25'"),
         (lambda: clirbench.load_method("bm25", {"k1": "high"}), OptionsError, "k1"),
     ],
 )
-def test_errors_are_clirbench_errors(call, error, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_errors_are_clirbench_errors(
+    call, error, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(error, match=re.escape(message)):
         call()
@@ -104,11 +129,23 @@ def test_evaluate_mappings_and_files(tmp_path: Path):
     scores = clirbench.evaluate(run, qrels, ["RR@10", "NumRet", "NumQ"])
     assert scores.per_query["RR@10"] == {"q1": 1.0, "q2": 0.5, "q3": 0.0}  # q3 unanswered: 0
     assert scores.aggregate == {"RR@10": pytest.approx(0.5), "NumRet": 4.0, "NumQ": 2.0}
-    (tmp_path / "run.trec").write_text("q1 Q0 d1 1 2.0 x\nq1 Q0 d2 2 1.0 x\nq2 Q0 d1 1 3.0 x\nq2 Q0 d3 2 1.0 x\n")
-    (tmp_path / "qrels.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\nq1\td2\t0\nq2\td3\t2\nq3\td9\t1\n")
-    from_files = clirbench.evaluate(tmp_path / "run.trec", str(tmp_path / "qrels.tsv"), ["RR@10", "NumRet", "NumQ"])
+    (tmp_path / "run.trec").write_text(
+        "q1 Q0 d1 1 2.0 x\nq1 Q0 d2 2 1.0 x\nq2 Q0 d1 1 3.0 x\nq2 Q0 d3 2 1.0 x\n"
+    )
+    (tmp_path / "qrels.tsv").write_text(
+        "query-id\tcorpus-id\tscore\nq1\td1\t1\nq1\td2\t0\nq2\td3\t2\nq3\td9\t1\n"
+    )
+    from_files = clirbench.evaluate(
+        tmp_path / "run.trec", str(tmp_path / "qrels.tsv"), ["RR@10", "NumRet", "NumQ"]
+    )
     assert from_files == scores
-    assert set(clirbench.evaluate(run, qrels).aggregate) == {"nDCG@10", "nDCG@20", "AP", "RR@10", "R@100"}
+    assert set(clirbench.evaluate(run, qrels).aggregate) == {
+        "nDCG@10",
+        "nDCG@20",
+        "AP",
+        "RR@10",
+        "R@100",
+    }
 
 
 def test_leaderboard_from_a_store_made_by_run(tmp_path: Path):
@@ -120,7 +157,9 @@ def test_leaderboard_from_a_store_made_by_run(tmp_path: Path):
 
 
 @pytest.mark.slow
-def test_readme_python_api_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture):
+def test_readme_python_api_example(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+):
     monkeypatch.chdir(tmp_path)
     exec(compile(_readme_block("## Python API"), "README.md", "exec"), {})
     printed = capsys.readouterr().out
@@ -142,13 +181,17 @@ def _hashed_bag_of_words(self, texts, lang, role):
     _hashed_bag_of_words.texts += len(texts)
     vectors = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
     for row, text in enumerate(texts):
-        for word in re.findall(r"\w+", text.lower()):  # character trigrams: names match across languages
+        for word in re.findall(
+            r"\w+", text.lower()
+        ):  # character trigrams: names match across languages
             for gram in {f"<{word}>"[i : i + 3] for i in range(len(word))}:
                 vectors[row, zlib.crc32(gram.encode()) % DIMENSIONS] += 1.0
     return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 
-def test_readme_mteb_example_runs_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture):
+def test_readme_mteb_example_runs_offline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+):
     """The example as written, on the built-in task, with the network refused and me5's
     encoder replaced by a fast one: MTEB's score equals clirbench's, and clirbench then finds
     every vector in the embedding cache."""
@@ -160,7 +203,9 @@ def test_readme_mteb_example_runs_offline(tmp_path: Path, monkeypatch: pytest.Mo
         raise AssertionError("network access attempted")
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setenv("CLIRBENCH_CACHE", str(tmp_path / "cache"))  # me5's cache holds stand-in vectors
+    monkeypatch.setenv(
+        "CLIRBENCH_CACHE", str(tmp_path / "cache")
+    )  # me5's cache holds stand-in vectors
     monkeypatch.setattr(ME5, "encode", _hashed_bag_of_words)
     _hashed_bag_of_words.texts = 0
     namespace: dict = {}

@@ -82,7 +82,8 @@ def _mteb_scores(task: Task, encoder: KeywordEncoder | None = None) -> dict[str,
     import mteb
 
     result = mteb.evaluate(
-        MTEBEncoder(encoder or KeywordEncoder()), as_mteb_task(task), cache=None, show_progress_bar=False,
+        MTEBEncoder(encoder or KeywordEncoder()), as_mteb_task(task), cache=None,
+        show_progress_bar=False,
         encode_kwargs={"batch_size": 4},
     )
     scores = result.task_results[0].scores[task.card.split][0]
@@ -186,14 +187,14 @@ def test_task_handed_to_mteb_carries_its_card():
     assert metadata.main_score == mteb_score_name(task.card.measures[0]) == "ndcg_at_10"
     mteb_task.load_data()
     split = mteb_task.dataset["default"][task.card.split]
-    assert sorted(split["queries"]["id"]) == sorted(task.queries) and split["relevant_docs"] == task.qrels
+    assert sorted(split["queries"]["id"]) == sorted(task.queries)
+    assert split["relevant_docs"] == task.qrels
     assert len(split["corpus"]) == len(task.corpus)
 
 
 def test_mteb_score_names():
-    assert [mteb_score_name(m) for m in ("nDCG@20", "MRR@10", "R@100", "P@5", "AP", "Judged@10")] == [
-        "ndcg_at_20", "mrr_at_10", "recall_at_100", "precision_at_5", None, None,
-    ]
+    names = [mteb_score_name(m) for m in ("nDCG@20", "MRR@10", "R@100", "P@5", "AP", "Judged@10")]
+    assert names == ["ndcg_at_20", "mrr_at_10", "recall_at_100", "precision_at_5", None, None]
 
 
 def test_a_task_without_languages_is_refused_clearly(tiny_copy: Path):

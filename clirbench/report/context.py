@@ -19,7 +19,9 @@ TEST = "randomization"
 CONFIDENCE = 0.95
 BELOW_BEST, ABOVE_BASELINE, BELOW_BASELINE = "†", "↑", "↓"
 # Significance mark kind -> its glyph; the HTML page styles each kind apart (colour and shape).
-MARKS = {"below-best": BELOW_BEST, "above-baseline": ABOVE_BASELINE, "below-baseline": BELOW_BASELINE}
+MARKS = {
+    "below-best": BELOW_BEST, "above-baseline": ABOVE_BASELINE, "below-baseline": BELOW_BASELINE,
+}
 NOT_RECORDED = "not recorded"
 
 
@@ -115,11 +117,12 @@ def _select(
         wanted = set(_task_names(tasks, task_names))
         cells = [cell for cell in cells if cell.manifest["task"]["name"] in wanted]
     if methods is not None:
-        systems = {labels[c.path] for c in cells} | {c.manifest["method"]["name"] for c in cells} | not_run
+        names = {cell.path: {labels[cell.path], cell.manifest["method"]["name"]} for cell in cells}
+        systems = set().union(*names.values(), not_run)
         for name in methods:
             if name not in systems:
                 raise UnknownNameError("method or system in the selected results", name, systems)
-        cells = [cell for cell in cells if {labels[cell.path], cell.manifest["method"]["name"]} & set(methods)]
+        cells = [cell for cell in cells if names[cell.path] & set(methods)]
     if not cells:
         raise ReportError(f"no results in {root} for the tasks and methods asked for")
     return cells
@@ -134,7 +137,8 @@ def _task_names(specs: Sequence[str], known: set[str]) -> list[str]:
         if spec.partition(":")[0] in ("suite", "lang"):
             found = [name for name in expand_task_specs([spec]) if name in known]
             if not found:
-                raise ReportError(f"no task of {spec} in the store (it holds {', '.join(sorted(known))})")
+                held = ", ".join(sorted(known))
+                raise ReportError(f"no task of {spec} in the store (it holds {held})")
             names.extend(found)
         elif spec in known:
             names.append(spec)
@@ -184,17 +188,23 @@ def _primary_measure(cards: Sequence[dict[str, Any]], requested: str | None) -> 
     return measure
 
 
-def _shown_measures(cards: Sequence[dict[str, Any]], measure: str, requested: Sequence[str] | None) -> list[str] | None:
-    """The measures every task table shows (primary first when not listed), or None for each card's own."""
+def _shown_measures(
+    cards: Sequence[dict[str, Any]], measure: str, requested: Sequence[str] | None
+) -> list[str] | None:
+    """The measures each task table shows (the primary first if not listed); None: the card's."""
     if requested is None:
         return None
     from clirbench.evaluation import canonical_measure
 
     shown = list(dict.fromkeys(canonical_measure(name) for name in requested))
     for card in cards:
-        missing = [name for name in shown if name not in card.get("measures", [])]
+        scored = card.get("measures", [])
+        missing = [name for name in shown if name not in scored]
         if missing:
-            raise ReportError(f"task {card['name']!r} is not scored by {', '.join(missing)}; it has {', '.join(card.get('measures', []))}")
+            raise ReportError(
+                f"task {card['name']!r} is not scored by {', '.join(missing)}; "
+                f"it has {', '.join(scored)}"
+            )
     return shown if measure in shown else [measure, *shown]
 
 
@@ -393,18 +403,18 @@ def _column_cell(views: list[dict[str, Any]], system: str) -> dict[str, Any]:
         return {"value": None, "marks": "", "mark_kinds": [], "is_best": False}
     if len(views) == 1:
         row = found[0]
-        return {"value": row["primary"], "marks": row["marks"], "mark_kinds": row["mark_kinds"], "is_best": row["is_best"]}
-    return {"value": sum(row["primary"] for row in found) / len(found), "marks": "", "mark_kinds": [], "is_best": False}
+        kept = {key: row[key] for key in ("marks", "mark_kinds", "is_best")}
+        return {"value": row["primary"], **kept}
+    average = sum(row["primary"] for row in found) / len(found)
+    return {"value": average, "marks": "", "mark_kinds": [], "is_best": False}
 
 
 def _legend(baseline: str | None) -> list[dict[str, str]]:
-    legend = [{"kind": "below-best", "mark": BELOW_BEST, "meaning": "significantly worse than the best system on the task"}]
+    meanings = {"below-best": "significantly worse than the best system on the task"}
     if baseline is not None:
-        legend += [
-            {"kind": "above-baseline", "mark": ABOVE_BASELINE, "meaning": f"significantly better than the baseline ({baseline})"},
-            {"kind": "below-baseline", "mark": BELOW_BASELINE, "meaning": f"significantly worse than the baseline ({baseline})"},
-        ]
-    return legend
+        meanings["above-baseline"] = f"significantly better than the baseline ({baseline})"
+        meanings["below-baseline"] = f"significantly worse than the baseline ({baseline})"
+    return [{"kind": kind, "mark": MARKS[kind], "meaning": text} for kind, text in meanings.items()]
 
 
 def _provenance(cells: Sequence[Cell], labels: dict[Path, str]) -> dict[str, Any]:

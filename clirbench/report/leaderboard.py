@@ -19,11 +19,17 @@ from typing import Any
 from clirbench.errors import UnknownNameError
 from clirbench.report.context import Settings, build_context
 
-_LATEX_MARKS = {"below-best": r"\dagger", "above-baseline": r"\uparrow", "below-baseline": r"\downarrow"}
+_LATEX_MARKS = {
+    "below-best": r"\dagger", "above-baseline": r"\uparrow", "below-baseline": r"\downarrow",
+}
 _LATEX_SPECIAL = {
     "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
     "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
 }
+
+
+# A LaTeX table row: the system, then (value, significance mark kinds) per column.
+_LatexRow = tuple[str, list[tuple[float | None, list[str]]]]
 
 
 @dataclass(frozen=True)
@@ -58,8 +64,13 @@ class Leaderboard:
         from clirbench.store import ResultStore
 
         settings = Settings(
-            measure=measure, measures=tuple(measures) if measures is not None else None, baseline=baseline,
-            correction=correction, alpha=alpha, n_resamples=n_resamples, seed=seed,
+            measure=measure,
+            measures=tuple(measures) if measures is not None else None,
+            baseline=baseline,
+            correction=correction,
+            alpha=alpha,
+            n_resamples=n_resamples,
+            seed=seed,
         )
         return cls(build_context(ResultStore(store), settings, tasks=tasks, methods=methods))
 
@@ -88,54 +99,63 @@ class Leaderboard:
         return render_html(self.context)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready copy of the context: settings, legend, tables, tasks, not run, provenance."""
+        """A JSON-ready copy of the context: settings, legend, tables, tasks, provenance."""
         return json.loads(json.dumps(self.context))
 
     def to_csv(self) -> str:
         """One row per (task, system): every measure shown, the interval and both comparisons."""
-        measures = list(dict.fromkeys(m for task in self.context["tasks"] for m in task["measures"]))
+        tasks = self.context["tasks"]
+        measures = list(dict.fromkeys(m for task in tasks for m in task["measures"]))
         header = [
-            "task", "query_lang", "doc_lang", "split", "queries", "low_resource", "system", "rank", *measures,
-            f"{self.measure}_ci_low", f"{self.measure}_ci_high", "delta_vs_best", "p_adjusted_vs_best",
-            "delta_vs_baseline", "p_adjusted_vs_baseline", "marks",
+            "task", "query_lang", "doc_lang", "split", "queries", "low_resource", "system", "rank",
+            *measures, f"{self.measure}_ci_low", f"{self.measure}_ci_high",
+            "delta_vs_best", "p_adjusted_vs_best", "delta_vs_baseline", "p_adjusted_vs_baseline",
+            "marks",
         ]
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(header)
-        for task in self.context["tasks"]:
+        for task in tasks:
+            facts = [task[key] for key in ("name", "query_lang", "doc_lang", "split", "queries")]
             for rank, row in enumerate(task["rows"], start=1):
                 scores = dict(zip(task["measures"], row["scores"]))
+                numbers = [
+                    *(scores.get(m) for m in measures), row["ci_low"], row["ci_high"],
+                    row["vs_best"]["difference"], row["vs_best"]["p_adjusted"],
+                    row["vs_baseline"]["difference"], row["vs_baseline"]["p_adjusted"],
+                ]
                 writer.writerow([
-                    task["name"], task["query_lang"], task["doc_lang"], task["split"], task["queries"],
-                    task["low_resource"], row["system"], rank, *(_csv_number(scores.get(m)) for m in measures),
-                    _csv_number(row["ci_low"]), _csv_number(row["ci_high"]),
-                    _csv_number(row["vs_best"]["difference"]), _csv_number(row["vs_best"]["p_adjusted"]),
-                    _csv_number(row["vs_baseline"]["difference"]), _csv_number(row["vs_baseline"]["p_adjusted"]),
+                    *facts, task["low_resource"], row["system"], rank, *map(_csv_number, numbers),
                     row["marks"],
                 ])
         return buffer.getvalue()
 
-    def to_latex(self, task: str | None = None, *, digits: int = 4, label: str = "tab:clirbench") -> str:
+    def to_latex(
+        self, task: str | None = None, *, digits: int = 4, label: str = "tab:clirbench"
+    ) -> str:
         """A booktabs table (``\\usepackage{booktabs}``): the best value of each column in bold,
         significance marks as superscripts, their meaning in the caption.
 
         Without ``task``: systems x tasks on the primary measure, and the macro average. With a
         task name: that task's systems x measures, marks on the primary measure.
         """
+        rows: list[_LatexRow]
         if task is None:
-            columns = [column["label"] for column in self.context["overall"]["columns"]] + ["Mean"]
-            rows = [
-                (row["system"], [(cell["value"], cell["mark_kinds"]) for cell in row["cells"]] + [(row["mean"], [])])
-                for row in self.context["overall"]["rows"]
-            ]
+            overall = self.context["overall"]
+            columns = [column["label"] for column in overall["columns"]] + ["Mean"]
+            rows = []
+            for row in overall["rows"]:
+                values = [(cell["value"], cell["mark_kinds"]) for cell in row["cells"]]
+                rows.append((row["system"], [*values, (row["mean"], [])]))
             what = f"{self.measure} per task; Mean: the macro average over the tasks"
         else:
             view = self._task(task)
             columns = list(view["measures"])
-            rows = [
-                (row["system"], [(v, row["mark_kinds"] if i == view["primary_index"] else []) for i, v in enumerate(row["scores"])])
-                for row in view["rows"]
-            ]
+            rows = []
+            for row in view["rows"]:
+                kinds = [[] for _ in columns]
+                kinds[view["primary_index"]] = row["mark_kinds"]
+                rows.append((row["system"], list(zip(row["scores"], kinds))))
             what = f"{view['name']} ({view['languages']}, {view['queries']} queries)"
         return _latex_table(columns, rows, self._latex_caption(what), label, digits)
 
@@ -158,11 +178,12 @@ class Leaderboard:
     def _latex_caption(self, what: str) -> str:
         s = self.context["settings"]
         marks = "; ".join(
-            f"$^{{{_LATEX_MARKS[item['kind']]}}}$ {_latex_escape(item['meaning'])}" for item in self.context["legend"]
+            f"$^{{{_LATEX_MARKS[item['kind']]}}}$ {_latex_escape(item['meaning'])}"
+            for item in self.context["legend"]
         )
         tests = (
-            f"{what}. Paired {s['test']} test, {s['correction']} correction over {s['comparisons']} "
-            f"comparisons, alpha {s['alpha']}. "
+            f"{what}. Paired {s['test']} test, {s['correction']} correction over "
+            f"{s['comparisons']} comparisons, alpha {s['alpha']}. "
         )
         return f"{_latex_escape(tests)}{marks}. Bold: the best value of each column."
 
@@ -197,10 +218,10 @@ def _latex_escape(text: str) -> str:
 
 
 def _latex_table(
-    columns: list[str], rows: list[tuple[str, list[tuple[float | None, list[str]]]]], caption: str, label: str, digits: int
+    columns: list[str], rows: list[_LatexRow], caption: str, label: str, digits: int
 ) -> str:
     best = [
-        max((round(values[i][0], digits) for _, values in rows if values[i][0] is not None), default=None)
+        max((round(v[i][0], digits) for _, v in rows if v[i][0] is not None), default=None)
         for i in range(len(columns))
     ]
     lines = [

@@ -22,7 +22,8 @@ def render_html(context: dict[str, Any]) -> str:
     measure, baseline = context["settings"]["measure"], context["settings"]["baseline"]
     plots = {task["name"]: Markup(task_bars(task, measure)) for task in context["tasks"]}
     overall = Markup(overall_bars(context["overall"], measure, baseline))
-    return _environment().get_template(f"{HTML}.j2").render(context, plots=plots, overall_plot=overall)
+    template = _environment().get_template(f"{HTML}.j2")
+    return template.render(context, plots=plots, overall_plot=overall)
 
 
 def _environment() -> Any:

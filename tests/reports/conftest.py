@@ -26,8 +26,8 @@ def _scores(seed: int, queries: int = 40) -> dict[str, dict[str, float]]:
     return {"bm25": weak, "clone": dict(weak), "strong": strong}
 
 
-def _manifest(task: str, method: str, chash: str, languages: dict | None = None, measures: tuple = MEASURES) -> dict:
-    card = {"name": task, "split": "test", "source": "synthetic", "license": "CC0-1.0", "checksum": "c0ffee", "measures": list(measures), **(languages or TASKS[task])}
+def _manifest(task: str, method: str, chash: str) -> dict:
+    card = {"name": task, "split": "test", "source": "synthetic", "license": "CC0-1.0", "checksum": "c0ffee", "measures": list(MEASURES), **TASKS[task]}
     return {
         "task": card,
         "method": {"name": method, "options": {}, "config_hash": chash, "k": 100},
@@ -75,11 +75,16 @@ def build_wide_store(root: Path, queries: int = 30) -> ResultStore:
     for task, languages in WIDE_TASKS.items():
         for rank, system in enumerate(WIDE_SYSTEMS):
             level = 0.9 - 0.08 * rank
-            primary = {f"q{i}": min(1.0, max(0.0, level + rng.uniform(-0.2, 0.2))) for i in range(queries)}
-            per_query = {measure: {qid: value * (1 - 0.05 * j) for qid, value in primary.items()} for j, measure in enumerate(WIDE_MEASURES)}
-            aggregate = {measure: sum(values.values()) / len(values) for measure, values in per_query.items()}
+            noisy = (level + rng.uniform(-0.2, 0.2) for _ in range(queries))
+            primary = {f"q{i}": min(1.0, max(0.0, value)) for i, value in enumerate(noisy)}
+            per_query = {
+                measure: {qid: value * (1 - 0.05 * j) for qid, value in primary.items()}
+                for j, measure in enumerate(WIDE_MEASURES)
+            }
+            aggregate = {measure: sum(v.values()) / len(v) for measure, v in per_query.items()}
             chash = config_hash(system, {}, 100)
             run = {qid: {"d1": 1.0} for qid in primary}
-            manifest = _manifest(task, system, chash, languages, WIDE_MEASURES)
+            manifest = _manifest("toy-en-ny", system, chash)
+            manifest["task"].update(name=task, measures=list(WIDE_MEASURES), **languages)
             store.save(CellKey(task, system, chash), run, per_query, aggregate, manifest)
     return store

@@ -17,7 +17,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 WIDTH = 1400  # the page must fit a 1400-px window without a horizontal scroll bar
 FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync", f"--window-size={WIDTH},2400",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    f"--window-size={WIDTH},2400",
 )
 
 
@@ -79,16 +80,19 @@ def test_wide_leaderboard_fits_1400_px_and_marks_differ(browser, tmp_path: Path)
     sideways at 1400 px, and the three significance marks differ in colour and shape."""
     build_wide_store(tmp_path / "results")
     html = tmp_path / "leaderboard.html"
-    html.write_text(Leaderboard.from_store(tmp_path / "results", n_resamples=5000).to_html(), encoding="utf-8")
+    board = Leaderboard.from_store(tmp_path / "results", n_resamples=5000)  # enough for every mark
+    html.write_text(board.to_html(), encoding="utf-8")
     browser.get(html.resolve().as_uri())
     assert browser.execute_script("return window.innerWidth") == WIDTH
     wraps = browser.find_elements("css selector", ".table-wrap")
-    assert len(wraps) == 3 + len(WIDE_TASKS) + 1  # overall, languages, low-resource, tasks, reproduce
+    assert len(wraps) == 3 + len(WIDE_TASKS) + 1  # overall, by language, low-resource, reproduce
+    widths = "return [arguments[0].scrollWidth, arguments[0].clientWidth]"
     for wrap in wraps:
-        scroll, client = browser.execute_script("return [arguments[0].scrollWidth, arguments[0].clientWidth]", wrap)
-        assert scroll <= client, wrap.find_element("xpath", "./ancestor::section[1]").get_attribute("id")
+        scroll, client = browser.execute_script(widths, wrap)
+        section = wrap.find_element("xpath", "./ancestor::section[1]").get_attribute("id")
+        assert scroll <= client, section
     overall = browser.find_element("css selector", "#overall table")
-    headers = [th.text.replace("\n", "") for th in overall.find_elements("css selector", "thead th")]
+    headers = [th.text for th in overall.find_elements("css selector", "thead th")]
     assert headers[-3:] == ["Mean", "Coverage", "Worst task"]
     assert all(th.is_displayed() for th in overall.find_elements("css selector", "thead th"))
     assert len(overall.find_elements("css selector", "tbody tr")) == len(WIDE_SYSTEMS)
@@ -101,9 +105,9 @@ def test_wide_leaderboard_fits_1400_px_and_marks_differ(browser, tmp_path: Path)
         assert marks, kind  # the synthetic store has every kind of mark
         looks[kind] = tuple(browser.execute_script(style, marks[0]))
         legend = browser.find_element("css selector", f".legend .mark-{kind}")
-        assert tuple(browser.execute_script(style, legend)) == looks[kind]  # the legend shows it as it is
+        assert tuple(browser.execute_script(style, legend)) == looks[kind]  # as the legend shows
     assert len({look[0] for look in looks.values()}) == 3  # three colours
-    assert len({look[1:] for look in looks.values()}) == 3  # three shapes: plain, filled pill, outlined box
+    assert len({look[1:] for look in looks.values()}) == 3  # shapes: plain, filled pill, outlined
     chart = browser.find_element("css selector", "#overall svg.plot")
     assert len(chart.find_elements("css selector", "rect")) == len(WIDE_SYSTEMS)
     assert browser.save_screenshot(str(tmp_path / "wide.png"))

@@ -23,11 +23,17 @@ def board(report_store: Path) -> Leaderboard:
     return Leaderboard.from_store(report_store, n_resamples=RESAMPLES)
 
 
-def test_markdown_and_html_are_what_the_report_command_writes(board: Leaderboard, report_store: Path, tmp_path: Path):
+def test_markdown_and_html_are_what_the_report_command_writes(
+    board: Leaderboard, report_store: Path, tmp_path: Path
+):
     markdown_path, html_path = write_report(report_store, tmp_path / "out", n_resamples=RESAMPLES)
     assert board.to_markdown() == markdown_path.read_text(encoding="utf-8")
     assert board.to_html() == html_path.read_text(encoding="utf-8")
-    assert (board.measure, board.systems, board.tasks) == ("nDCG@10", ["bm25", "clone", "strong"], sorted(TASKS))
+    assert (board.measure, board.systems, board.tasks) == (
+        "nDCG@10",
+        ["bm25", "clone", "strong"],
+        sorted(TASKS),
+    )
 
 
 def test_to_dict_is_json_and_holds_the_tables(board: Leaderboard):
@@ -57,15 +63,26 @@ def test_to_csv_has_a_row_per_task_and_system(board: Leaderboard):
 
 def test_to_latex_is_a_booktabs_table_with_bold_best_and_superscript_marks(board: Leaderboard):
     latex = board.to_latex()
-    for command in (r"\begin{table}", r"\toprule", r"\midrule", r"\bottomrule", r"\end{tabular}", r"\caption{"):
+    for command in (
+        r"\begin{table}",
+        r"\toprule",
+        r"\midrule",
+        r"\bottomrule",
+        r"\end{tabular}",
+        r"\caption{",
+    ):
         assert command in latex
     assert r"\begin{tabular}{lrrr}" in latex  # system, two tasks, mean
     body = latex.split(r"\midrule", 1)[1].split(r"\bottomrule", 1)[0].strip().splitlines()
     assert [line.split(" & ")[0] for line in body] == ["strong", "bm25", "clone"]
     strong, bm25 = body[0].split(" & "), body[1].split(" & ")
-    assert re.fullmatch(r"\\textbf\{0\.\d{4}\}\$\^\{\\uparrow\}\$", strong[1])  # best, and above the baseline
+    assert re.fullmatch(
+        r"\\textbf\{0\.\d{4}\}\$\^\{\\uparrow\}\$", strong[1]
+    )  # best, and above the baseline
     assert re.fullmatch(r"0\.\d{4}\$\^\{\\dagger\}\$", bm25[1])  # below the best
-    assert strong[-1].startswith(r"\textbf{") and strong[-1].endswith(r"} \\")  # the best mean, bold too
+    assert strong[-1].startswith(r"\textbf{") and strong[-1].endswith(
+        r"} \\"
+    )  # the best mean, bold too
     assert r"$^{\dagger}$ significantly worse than the best system" in latex
 
 
@@ -73,7 +90,9 @@ def test_to_latex_of_one_task_shows_its_measures(board: Leaderboard):
     latex = board.to_latex("toy-en-fr", digits=3, label="tab:fr")
     assert r"System & nDCG@10 & RR@10 \\" in latex and r"\label{tab:fr}" in latex
     strong = next(line for line in latex.splitlines() if line.startswith("strong &"))
-    assert re.fullmatch(r"strong & \\textbf\{0\.\d{3}\}\$\^\{\\uparrow\}\$ & \\textbf\{0\.\d{3}\} \\\\", strong)
+    assert re.fullmatch(
+        r"strong & \\textbf\{0\.\d{3}\}\$\^\{\\uparrow\}\$ & \\textbf\{0\.\d{3}\} \\\\", strong
+    )
     with pytest.raises(UnknownNameError, match="Did you mean 'toy-en-fr'"):
         board.to_latex("toy-en-fx")
 
@@ -83,27 +102,44 @@ def test_latex_escapes_system_names(report_store: Path):
 
     store = ResultStore(report_store)
     cell = next(store.cells())
-    manifest = {**cell.manifest, "method": {**cell.manifest["method"], "name": "my_method", "label": "my_method[a=50%]"}}
-    store.save(CellKey(cell.manifest["task"]["name"], "my_method", "3" * 12), cell.run, cell.per_query, cell.aggregate, manifest)
+    manifest = {
+        **cell.manifest,
+        "method": {**cell.manifest["method"], "name": "my_method", "label": "my_method[a=50%]"},
+    }
+    store.save(
+        CellKey(cell.manifest["task"]["name"], "my_method", "3" * 12),
+        cell.run,
+        cell.per_query,
+        cell.aggregate,
+        manifest,
+    )
     latex = Leaderboard.from_store(report_store, n_resamples=100).to_latex()
-    assert r"my\_method[a=50\%]" in latex and "--" in latex  # and it has only one task: a dash for the other
+    assert (
+        r"my\_method[a=50\%]" in latex and "--" in latex
+    )  # and it has only one task: a dash for the other
 
 
 def test_filter_by_task_and_method(report_store: Path):
-    board = Leaderboard.from_store(report_store, tasks=["toy-en-fr"], methods=["bm25", "strong"], n_resamples=100)
+    board = Leaderboard.from_store(
+        report_store, tasks=["toy-en-fr"], methods=["bm25", "strong"], n_resamples=100
+    )
     assert board.tasks == ["toy-en-fr"] and board.systems == ["bm25", "strong"]
     assert [column["label"] for column in board.context["overall"]["columns"]] == ["toy-en-fr"]
     assert board.context["settings"]["comparisons"] == 1
     assert "| clone |" not in board.to_markdown() and "toy-en-ny" not in board.to_csv()
     assert board.context["not_run"] == []  # mbert is not among the methods asked for
-    with_mbert = Leaderboard.from_store(report_store, tasks=["toy-en-fr"], methods=["bm25", "mbert", "strong"], n_resamples=100)
+    with_mbert = Leaderboard.from_store(
+        report_store, tasks=["toy-en-fr"], methods=["bm25", "mbert", "strong"], n_resamples=100
+    )
     assert with_mbert.context["not_run"][0]["tasks"] == ["toy-en-fr"]
 
 
 def test_filter_errors_name_what_the_store_holds(report_store: Path):
     with pytest.raises(UnknownNameError, match=r"unknown task in the store 'toy-en-fx'.*toy-en-fr"):
         Leaderboard.from_store(report_store, tasks=["toy-en-fx"])
-    with pytest.raises(UnknownNameError, match=r"unknown method or system .* 'strnog'. Did you mean 'strong'"):
+    with pytest.raises(
+        UnknownNameError, match=r"unknown method or system .* 'strnog'. Did you mean 'strong'"
+    ):
         Leaderboard.from_store(report_store, methods=["strnog"])
     with pytest.raises(ReportError, match="no task of suite:bible in the store"):
         Leaderboard.from_store(report_store, tasks=["suite:bible"])
@@ -112,10 +148,17 @@ def test_filter_errors_name_what_the_store_holds(report_store: Path):
 
 
 def test_measures_shown_and_primary(report_store: Path):
-    board = Leaderboard.from_store(report_store, measures=["MRR@10"], baseline=None, n_resamples=100)
+    board = Leaderboard.from_store(
+        report_store, measures=["MRR@10"], baseline=None, n_resamples=100
+    )
     assert board.measure == "RR@10"
     assert all(task["measures"] == ["RR@10"] for task in board.context["tasks"])
-    board = Leaderboard.from_store(report_store, measure="nDCG@10", measures=["RR@10"], n_resamples=100)
-    assert board.context["tasks"][0]["measures"] == ["nDCG@10", "RR@10"]  # the primary joins the shown
+    board = Leaderboard.from_store(
+        report_store, measure="nDCG@10", measures=["RR@10"], n_resamples=100
+    )
+    assert board.context["tasks"][0]["measures"] == [
+        "nDCG@10",
+        "RR@10",
+    ]  # the primary joins the shown
     with pytest.raises(ClirbenchError, match="task 'toy-en-fr' is not scored by AP"):
         Leaderboard.from_store(report_store, measures=["nDCG@10", "AP"], n_resamples=100)
