@@ -1,6 +1,8 @@
 """clirbench: a benchmark harness and leaderboard for cross-lingual information retrieval.
 
-The public names below load lazily, so ``import clirbench`` (and ``clirbench --help``) stay fast.
+The public names below load lazily, so ``import clirbench`` (and ``clirbench --help``) stay fast:
+the Python API (``run``, ``load_task``, ``load_method``, ``evaluate``, ``Leaderboard``,
+``as_mteb_task``, ``MTEBEncoder``; see ``clirbench.api``) and the plugin interface.
 """
 
 from __future__ import annotations

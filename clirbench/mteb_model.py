@@ -7,9 +7,12 @@ encoder's role; the language is the side's language in the task's metadata (as c
 ``mteb:`` tasks read it), so the encoder sees the same ``lang`` and ``role`` as under clirbench.
 
     import mteb
-    from clirbench.mteb_model import MTEBEncoder
+    import clirbench
 
-    mteb.evaluate(MTEBEncoder(my_encoder), mteb.get_task("SciFact"), cache=None)
+    task = clirbench.as_mteb_task(clirbench.load_task("bible-en-ny/verse"))  # offline
+    mteb.evaluate(clirbench.MTEBEncoder(clirbench.load_method("me5")), task, cache=None)
+
+or any MTEB task, e.g. ``mteb.get_task("SciFact")``, where its data is at hand.
 
 Nothing here imports MTEB until an adapter is made.
 """
