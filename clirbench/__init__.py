@@ -1,6 +1,8 @@
 """clirbench: a benchmark harness and leaderboard for cross-lingual information retrieval.
 
-The public names below load lazily, so ``import clirbench`` (and ``clirbench --help``) stay fast.
+The public names below load lazily, so ``import clirbench`` (and ``clirbench --help``) stay fast:
+the Python API (``run``, ``load_task``, ``load_method``, ``evaluate``, ``Leaderboard``,
+``as_mteb_task``, ``MTEBEncoder``; see ``clirbench.api``) and the plugin interface.
 """
 
 from __future__ import annotations
@@ -21,11 +23,23 @@ _EXPORTS = {
     "TaskCard": "clirbench.tasks.card",
     "Document": "clirbench.tasks.task",
     "load_task": "clirbench.tasks",
-    "evaluate": "clirbench.evaluation",
     "ResultStore": "clirbench.store",
+    # The Python API (clirbench/api.py), beside the command line.
+    "run": "clirbench.api",
+    "load_method": "clirbench.api",
+    "evaluate": "clirbench.api",
+    "Evaluation": "clirbench.api",
+    "CellOutcome": "clirbench.runner",
+    "Leaderboard": "clirbench.report.leaderboard",
+    "as_mteb_task": "clirbench.mteb_task",
+    "MTEBEncoder": "clirbench.mteb_model",
 }
 
 __all__ = ["__version__", *_EXPORTS]
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
 
 
 def __getattr__(name: str) -> Any:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clirbench.errors import InputError, OptionsError
 from clirbench.fileio import read_yaml
+
+if TYPE_CHECKING:
+    from clirbench.runner import MethodSpec
 
 
 def parse_assignments(assignments: list[str]) -> dict[str, dict[str, Any]]:
@@ -52,3 +56,20 @@ def merge_options(*layers: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any
         for method, values in layer.items():
             merged.setdefault(method, {}).update(values)
     return merged
+
+
+def method_specs(
+    methods: Sequence[str], options: Mapping[str, Mapping[str, Any]]
+) -> list[MethodSpec]:
+    """Each method with its validated options (``options``: method -> {option: value}).
+
+    Options for a method that is not among ``methods`` are an error: they would be ignored.
+    """
+    from clirbench.registry import build_options
+    from clirbench.runner import MethodSpec
+
+    for name in options:
+        if name not in methods:
+            listed = ", ".join(methods)
+            raise OptionsError(f"options given for {name!r}, not among the methods ({listed})")
+    return [MethodSpec(name, build_options(name, dict(options.get(name, {})))) for name in methods]

@@ -61,5 +61,18 @@ def _strict_order(hits: Mapping[str, float]) -> dict[str, float]:
 
 
 def aggregate(per_query: PerQueryScores) -> dict[str, float]:
-    """Mean over queries of each measure."""
-    return {name: (sum(values.values()) / len(values) if values else 0.0) for name, values in per_query.items()}
+    """Each measure over the queries, aggregated as ir_measures aggregates it.
+
+    Most measures are means; counts such as ``NumRet``, ``NumRel`` and ``NumQ`` are sums.
+    A measure with no queries aggregates to 0.
+    """
+    totals: dict[str, float] = {}
+    for name, values in per_query.items():
+        if not values:
+            totals[name] = 0.0
+            continue
+        aggregator = parse_measure(name).aggregator()
+        for value in values.values():
+            aggregator.add(value)
+        totals[name] = float(aggregator.result())
+    return totals

@@ -7,9 +7,12 @@ encoder's role; the language is the side's language in the task's metadata (as c
 ``mteb:`` tasks read it), so the encoder sees the same ``lang`` and ``role`` as under clirbench.
 
     import mteb
-    from clirbench.mteb_model import MTEBEncoder
+    import clirbench
 
-    mteb.evaluate(MTEBEncoder(my_encoder), mteb.get_task("SciFact"), cache=None)
+    task = clirbench.as_mteb_task(clirbench.load_task("bible-en-ny/verse"))  # offline
+    mteb.evaluate(clirbench.MTEBEncoder(clirbench.load_method("me5")), task, cache=None)
+
+or any MTEB task, e.g. ``mteb.get_task("SciFact")``, where its data is at hand.
 
 Nothing here imports MTEB until an adapter is made.
 """
@@ -31,8 +34,10 @@ if TYPE_CHECKING:
 def _model_meta(encoder: DenseEncoder, name: str | None) -> Any:
     from mteb.models.model_meta import ModelMeta, ScoringFunction
 
+    # Encoders describe their weights as "model_revision" (me5, st, mbert, optical); without one,
+    # the options stand in, so two configurations never share a revision.
     options = encoder.options.model_dump(mode="json")
-    revision = encoder.describe().get("revision") or hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()[:12]
+    revision = encoder.describe().get("model_revision") or _options_digest(options)
     return ModelMeta.create_empty(
         {
             "name": name or f"clirbench/{encoder.name or type(encoder).__name__}",
@@ -40,6 +45,10 @@ def _model_meta(encoder: DenseEncoder, name: str | None) -> Any:
             "similarity_fn_name": ScoringFunction.DOT_PRODUCT,  # DenseEncoder scores by dot product
         }
     )
+
+
+def _options_digest(options: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def task_language(task_metadata: Any, hf_subset: str, role: Role) -> str:

@@ -44,3 +44,22 @@ def test_ties_are_broken_by_doc_id_for_every_measure():
     # d1 and d2 tie; the stored run ranks d1 first, so RR@10 and AP must both see rank 2 for d2.
     scores = evaluate({"q": {"d2": 1.0, "d1": 1.0}}, {"q": {"d2": 1}}, ["RR@10", "AP", "R@1"])
     assert scores == {"RR@10": {"q": 0.5}, "AP": {"q": 0.5}, "R@1": {"q": 0.0}}
+
+
+def test_each_measure_aggregates_as_ir_measures_does():
+    """Counts (NumRet, NumRel, NumQ, NumRelRet) are sums, the rest means: as ir_measures says."""
+    import ir_measures
+
+    run, qrels = _random_run_and_qrels(seed=3)
+    names = ["nDCG@10", "AP", "P@5", "NumRet", "NumRel", "NumQ", "NumRet(rel=1)"]
+    ours = aggregate(evaluate(run, qrels, names))
+    theirs = ir_measures.calc_aggregate([ir_measures.parse_measure(n) for n in names], qrels, run)
+    assert len(theirs) == len(names) == len(ours)
+    for measure, value in theirs.items():
+        assert ours[str(measure)] == pytest.approx(value, abs=1e-12), measure
+    assert ours["NumQ"] == len(qrels) == 40  # a mean would say 1
+    assert ours["NumRet"] == 40 * 100
+
+
+def test_aggregate_of_no_queries_is_zero():
+    assert aggregate({"NumRet": {}, "nDCG@10": {}}) == {"NumRet": 0.0, "nDCG@10": 0.0}

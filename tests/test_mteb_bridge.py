@@ -1,4 +1,7 @@
-"""One deterministic encoder scored three ways: clirbench, MTEB (through the adapter) and BEIR.
+"""One deterministic encoder scored three ways: clirbench, MTEB (through the adapters) and BEIR.
+
+The task reaches MTEB through ``clirbench.mteb_task.as_mteb_task``, the encoder through
+``clirbench.mteb_model.MTEBEncoder``.
 
 The three must agree. BEIR's exact search drops every hit whose document id equals the query id,
 and tiny's q3 is relevant to the document also called q3, so BEIR can never find it there. The
@@ -20,6 +23,7 @@ import pytest
 from clirbench.evaluation import aggregate, evaluate
 from clirbench.method import DenseEncoder
 from clirbench.mteb_model import MTEBEncoder, task_language
+from clirbench.mteb_task import as_mteb_task, mteb_score_name
 from clirbench.tasks.beir import beir_task
 from clirbench.tasks.task import Task
 from tests.conftest import TINY
@@ -74,50 +78,12 @@ def _clirbench_scores(task: Task) -> dict[str, float]:
     return aggregate(evaluate(run, task.qrels, MEASURES))
 
 
-def _mteb_task(task: Task):
-    """An MTEB retrieval task over a clirbench task's data (its split, its languages)."""
-    from datasets import Dataset
-    from mteb.abstasks.retrieval import AbsTaskRetrieval
-    from mteb.abstasks.retrieval_dataset_loaders import RetrievalSplitData
-    from mteb.abstasks.task_metadata import TaskMetadata
-
-    class TinyRetrieval(AbsTaskRetrieval):
-        metadata = TaskMetadata(
-            name="ClirbenchTinyRetrieval",
-            description="tests/data/tiny, an English -> Chichewa toy task.",
-            reference="https://example.org/clirbench",
-            dataset={"path": "clirbench/tiny", "revision": "local"},
-            type="Retrieval",
-            category="t2t",
-            modalities=["text"],
-            eval_splits=[task.card.split],
-            eval_langs=[lang.replace("_", "-") for lang in (task.card.query_lang, task.card.doc_lang)],
-            main_score="ndcg_at_10",
-            date=("2024-01-01", "2024-01-01"),
-            domains=["Written"],
-            task_subtypes=[],
-            license="cc0-1.0",
-            annotations_creators="derived",
-            dialect=[],
-            sample_creation="created",
-            bibtex_citation="",
-        )
-
-        def load_data(self, **kwargs) -> None:
-            corpus = Dataset.from_list([{"id": i, "title": d.title, "text": d.text} for i, d in task.corpus.items()])
-            queries = Dataset.from_list([{"id": i, "text": text} for i, text in task.queries.items()])
-            split = RetrievalSplitData(corpus=corpus, queries=queries, relevant_docs=task.qrels, top_ranked=None)
-            self.dataset = {"default": {task.card.split: split}}
-            self.data_loaded = True
-
-    return TinyRetrieval()
-
-
 def _mteb_scores(task: Task, encoder: KeywordEncoder | None = None) -> dict[str, float]:
     import mteb
 
     result = mteb.evaluate(
-        MTEBEncoder(encoder or KeywordEncoder()), _mteb_task(task), cache=None, show_progress_bar=False,
+        MTEBEncoder(encoder or KeywordEncoder()), as_mteb_task(task), cache=None,
+        show_progress_bar=False,
         encode_kwargs={"batch_size": 4},
     )
     scores = result.task_results[0].scores[task.card.split][0]
@@ -187,3 +153,55 @@ def test_task_language_of_multilingual_subsets():
     assert task_language(metadata, "eng_Latn-hau_Latn", "query") == "hau_Latn"
     assert task_language(metadata, "eng_Latn-hau_Latn", "document") == "eng_Latn"
     assert task_language(metadata, "no-such-subset", "query") == "unknown"
+
+
+class _RevisedEncoder(KeywordEncoder):
+    def describe(self):
+        return {"model": "keyword", "model_revision": "kw-2024-01"}
+
+
+class _SaltedOptions(KeywordEncoder.Options):
+    salt: int = 0
+
+
+class _SaltedEncoder(KeywordEncoder):
+    Options = _SaltedOptions
+
+
+def test_adapter_reads_the_model_revision_encoders_write():
+    assert MTEBEncoder(_RevisedEncoder()).mteb_model_meta.revision == "kw-2024-01"
+    # Without one, the options stand in: two configurations get two revisions.
+    plain, salted = _SaltedEncoder(), _SaltedEncoder()
+    salted.options = _SaltedOptions(cache=False, salt=1)
+    revisions = {MTEBEncoder(e).mteb_model_meta.revision for e in (plain, salted)}
+    assert len(revisions) == 2 and all(re.fullmatch(r"[0-9a-f]{12}", r) for r in revisions)
+
+
+def test_task_handed_to_mteb_carries_its_card():
+    task = beir_task(TINY)
+    mteb_task = as_mteb_task(task)
+    metadata = mteb_task.metadata
+    assert metadata.type == "Retrieval" and metadata.eval_splits == [task.card.split]
+    assert metadata.eval_langs == ["eng-Latn", "nya-Latn"]
+    assert metadata.dataset["revision"] == task.card.checksum
+    assert metadata.main_score == mteb_score_name(task.card.measures[0]) == "ndcg_at_10"
+    mteb_task.load_data()
+    split = mteb_task.dataset["default"][task.card.split]
+    assert sorted(split["queries"]["id"]) == sorted(task.queries)
+    assert split["relevant_docs"] == task.qrels
+    assert len(split["corpus"]) == len(task.corpus)
+
+
+def test_mteb_score_names():
+    names = [mteb_score_name(m) for m in ("nDCG@20", "MRR@10", "R@100", "P@5", "AP", "Judged@10")]
+    assert names == ["ndcg_at_20", "mrr_at_10", "recall_at_100", "precision_at_5", None, None]
+
+
+def test_a_task_without_languages_is_refused_clearly(tiny_copy: Path):
+    from clirbench.errors import ClirbenchError
+
+    (tiny_copy / "task.yaml").unlink(missing_ok=True)
+    task = beir_task(tiny_copy)
+    assert task.card.query_lang == "unknown"  # no card, no languages
+    with pytest.raises(ClirbenchError, match="does not name its query and document languages"):
+        as_mteb_task(task)

@@ -21,6 +21,12 @@ def report(
     alpha: float = typer.Option(0.05, "--alpha", help="Significance level."),
     resamples: int = typer.Option(10_000, "--resamples", help="Randomization and bootstrap resamples."),
     seed: int = typer.Option(0, "--seed", help="Seed of the resampling."),
+    tasks: Optional[str] = typer.Option(
+        None, "--tasks", "-t", help="Only these tasks: comma-separated names, suite:NAME or lang:CODE."
+    ),
+    methods: Optional[str] = typer.Option(
+        None, "--methods", "-m", help="Only these systems: comma-separated method names or labels."
+    ),
 ) -> None:
     """Write the leaderboard with significance tests and confidence intervals; print the two paths."""
     from clirbench.cli.run import names
@@ -35,6 +41,8 @@ def report(
             )
     paths = write_report(
         store, out, baseline=None if baseline == NO_BASELINE else baseline, measure=measure,
+        tasks=names(tasks, "'--tasks' / '-t'") if tasks is not None else None,
+        methods=names(methods, "'--methods' / '-m'") if methods is not None else None,
         correction=correction, alpha=alpha, n_resamples=resamples, seed=seed,
     )
     for path in paths:

@@ -114,21 +114,14 @@ def run(
 
     from clirbench.cli.output import print_table
     from clirbench.cli.render import plan_table, summary_tables
-    from clirbench.registry import build_options
-    from clirbench.runner import MethodSpec
+    from clirbench.config import method_specs
     from clirbench.store import ResultStore
-    from clirbench.tasks import expand_task_specs, load_task
+    from clirbench.tasks import load_tasks
 
     method_names = names(methods, "'--methods' / '-m'")
     task_specs = names(tasks, "'--tasks' / '-t'")
-    option_values = method_options(method_names, options_file, set_options)
-    specs = [
-        MethodSpec(name, build_options(name, option_values.get(name, {}))) for name in method_names
-    ]
-    loaded = [
-        load_task(spec, split, query_lang=query_lang, doc_lang=doc_lang)
-        for spec in expand_task_specs(task_specs)
-    ]
+    specs = method_specs(method_names, method_options(method_names, options_file, set_options))
+    loaded = load_tasks(task_specs, split, query_lang=query_lang, doc_lang=doc_lang)
     results = ResultStore(store)
     if dry_run:
         print_table(plan_table(loaded, specs, results, k, overwrite))

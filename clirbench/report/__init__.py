@@ -1,5 +1,5 @@
-"""The leaderboard report: Markdown and one self-contained HTML page, made from a result store."""
+"""The leaderboard report: Markdown, one self-contained HTML page, a dict, CSV and LaTeX."""
 
-from clirbench.report.render import write_report
+from clirbench.report.leaderboard import Leaderboard, write_report
 
-__all__ = ["write_report"]
+__all__ = ["Leaderboard", "write_report"]

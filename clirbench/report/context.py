@@ -19,6 +19,10 @@ from clirbench.store import Cell, ResultStore, system_labels
 TEST = "randomization"
 CONFIDENCE = 0.95
 BELOW_BEST, ABOVE_BASELINE, BELOW_BASELINE = "†", "↑", "↓"
+# Significance mark kind -> its glyph; the HTML page styles each kind apart (colour and shape).
+MARKS = {
+    "below-best": BELOW_BEST, "above-baseline": ABOVE_BASELINE, "below-baseline": BELOW_BASELINE,
+}
 NOT_RECORDED = "not recorded"
 
 
@@ -29,6 +33,9 @@ class ReportError(ClirbenchError):
 @dataclass(frozen=True)
 class Settings:
     measure: str | None = None
+    """The primary measure: ranks, tests and the overall tables (default: the first shown)."""
+    measures: tuple[str, ...] | None = None
+    """The measures shown per task (default: each task card's)."""
     baseline: str | None = "bm25"
     correction: str = "holm"
     alpha: float = 0.05
@@ -43,34 +50,116 @@ class _TaskResults:
     primary: dict[str, dict[str, float]]  # system label -> query id -> primary measure
 
 
-def build_context(store: ResultStore, settings: Settings) -> dict[str, Any]:
-    """Everything the Markdown and HTML templates show."""
+def build_context(
+    store: ResultStore,
+    settings: Settings,
+    *,
+    tasks: Sequence[str] | None = None,
+    methods: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Everything the Markdown and HTML templates show.
+
+    ``tasks`` (names, ``suite:NAME``, ``lang:CODE``) and ``methods`` (method names or system
+    labels) keep only those results; None keeps all. Labels are made over the whole store, so
+    a system has the same name in a filtered report as in the full one.
+    """
     _check_settings(settings)
     cells = list(store.cells())
     if not cells:
         raise ReportError(f"no results in {store.root}; run `clirbench run` first")
     labels = system_labels(cells)
-    measure = _primary_measure([cell.manifest["task"] for cell in cells], settings.measure)
-    tasks = _group_by_task(cells, labels, measure)
-    systems = sorted(set(labels.values()))
+    not_run = store.not_run()
+    cells = _select(cells, labels, tasks, methods, {item["method"] for item in not_run}, store.root)
+    cards = [cell.manifest["task"] for cell in cells]
+    requested = settings.measure or (settings.measures[0] if settings.measures else None)
+    measure = _primary_measure(cards, requested)
+    shown = _shown_measures(cards, measure, settings.measures)
+    by_task = _group_by_task(cells, labels, measure)
+    systems = sorted({labels[cell.path] for cell in cells})
     baseline = _resolve_baseline(settings.baseline, systems)
-    comparisons = _compare(tasks, baseline, settings)
-    task_views = [_task_view(name, results, comparisons.get(name, {}), baseline, measure, settings) for name, results in tasks.items()]
+    comparisons = _compare(by_task, baseline, settings)
+    task_views = [
+        _task_view(name, results, comparisons.get(name, {}), baseline, measure, shown, settings)
+        for name, results in by_task.items()
+    ]
     low_resource = [view for view in task_views if view["low_resource"]]
+    legend = _legend(baseline)
     return {
         "settings": {
             **dataclasses.asdict(settings), "measure": measure, "baseline": baseline, "test": TEST, "confidence": CONFIDENCE,
             "comparisons": sum(len(pairs) for pairs in comparisons.values()),
         },
-        "legend": _legend(baseline),
+        "legend": legend,
+        "marks_by_kind": {item["kind"]: item for item in legend},
         "systems": systems,
         "overall": _score_table([(view["name"], [view]) for view in task_views], systems),
         "languages": _score_table(_language_columns(task_views), systems),
         "low_resource": _score_table([(view["name"], [view]) for view in low_resource], systems) if low_resource else None,
         "tasks": task_views,
-        "not_run": store.not_run(),
+        "not_run": _not_run(not_run, None if tasks is None else set(by_task), methods),
         **_provenance(cells, labels),
     }
+
+
+def _select(
+    cells: list[Cell],
+    labels: dict[Path, str],
+    tasks: Sequence[str] | None,
+    methods: Sequence[str] | None,
+    not_run: set[str],
+    root: Path,
+) -> list[Cell]:
+    """The cells of the wanted tasks and methods; a name the store does not hold is an error.
+
+    ``not_run`` names the methods recorded as not run: they may be asked for too.
+    """
+    task_names = {cell.manifest["task"]["name"] for cell in cells}
+    if tasks is not None:
+        wanted = set(_task_names(tasks, task_names))
+        cells = [cell for cell in cells if cell.manifest["task"]["name"] in wanted]
+    if methods is not None:
+        names = {cell.path: {labels[cell.path], cell.manifest["method"]["name"]} for cell in cells}
+        systems = set().union(*names.values(), not_run)
+        for name in methods:
+            if name not in systems:
+                raise UnknownNameError("method or system in the selected results", name, systems)
+        cells = [cell for cell in cells if names[cell.path] & set(methods)]
+    if not cells:
+        raise ReportError(f"no results in {root} for the tasks and methods asked for")
+    return cells
+
+
+def _task_names(specs: Sequence[str], known: set[str]) -> list[str]:
+    """Task names from names, ``suite:NAME`` and ``lang:CODE``; a group keeps what the store has."""
+    from clirbench.tasks import expand_task_specs
+
+    names: list[str] = []
+    for spec in specs:
+        if spec.partition(":")[0] in ("suite", "lang"):
+            found = [name for name in expand_task_specs([spec]) if name in known]
+            if not found:
+                held = ", ".join(sorted(known))
+                raise ReportError(f"no task of {spec} in the store (it holds {held})")
+            names.extend(found)
+        elif spec in known:
+            names.append(spec)
+        else:
+            raise UnknownNameError("task in the store", spec, known)
+    return names
+
+
+def _not_run(
+    items: list[dict[str, Any]], tasks: set[str] | None, methods: Sequence[str] | None
+) -> list[dict[str, Any]]:
+    """The store's not-run records, narrowed to the selected tasks and methods (None: all)."""
+    kept = []
+    for item in items:
+        if methods is not None and item["method"] not in methods:
+            continue
+        on = [task for task in item["tasks"] if tasks is None or task in tasks]
+        if on:
+            kept.append({**item, "tasks": on})
+    return kept
 
 
 def _check_settings(settings: Settings) -> None:
@@ -98,6 +187,26 @@ def _primary_measure(cards: Sequence[dict[str, Any]], requested: str | None) -> 
     if measure not in common:
         raise ReportError(f"measure {requested!r} is not scored on every task; the tasks share {', '.join(common) or 'no measure'}")
     return measure
+
+
+def _shown_measures(
+    cards: Sequence[dict[str, Any]], measure: str, requested: Sequence[str] | None
+) -> list[str] | None:
+    """The measures each task table shows (the primary first if not listed); None: the card's."""
+    if requested is None:
+        return None
+    from clirbench.evaluation import canonical_measure
+
+    shown = list(dict.fromkeys(canonical_measure(name) for name in requested))
+    for card in cards:
+        scored = card.get("measures", [])
+        missing = [name for name in shown if name not in scored]
+        if missing:
+            raise ReportError(
+                f"task {card['name']!r} is not scored by {', '.join(missing)}; "
+                f"it has {', '.join(scored)}"
+            )
+    return shown if measure in shown else [measure, *shown]
 
 
 def _group_by_task(cells: Sequence[Cell], labels: dict[Path, str], measure: str) -> dict[str, _TaskResults]:
@@ -197,19 +306,27 @@ def _versus(comparisons: dict[frozenset[str], Any], system: str, other: str | No
     }
 
 
-def _marks(vs_best: dict[str, Any], vs_baseline: dict[str, Any]) -> str:
-    marks = BELOW_BEST if vs_best["significant"] and vs_best["difference"] < 0 else ""
+def _mark_kinds(vs_best: dict[str, Any], vs_baseline: dict[str, Any]) -> list[str]:
+    """The significance marks of one system on one task, as keys of ``MARKS``."""
+    kinds = ["below-best"] if vs_best["significant"] and vs_best["difference"] < 0 else []
     if vs_baseline["significant"]:
-        marks += ABOVE_BASELINE if vs_baseline["difference"] > 0 else BELOW_BASELINE
-    return marks
+        kinds.append("above-baseline" if vs_baseline["difference"] > 0 else "below-baseline")
+    return kinds
 
 
 def _task_view(
-    name: str, results: _TaskResults, comparisons: dict[frozenset[str], Any], baseline: str | None, measure: str, settings: Settings
+    name: str,
+    results: _TaskResults,
+    comparisons: dict[frozenset[str], Any],
+    baseline: str | None,
+    measure: str,
+    shown: list[str] | None,
+    settings: Settings,
 ) -> dict[str, Any]:
     from clirbench.stats import bootstrap_ci, tied_with_best
 
     card = results.card
+    measures = shown if shown is not None else list(card["measures"])
     means = _means(results.primary)
     best = _best(results.primary)
     tied = tied_with_best(results.primary, list(comparisons.values()), settings.alpha)
@@ -217,14 +334,16 @@ def _task_view(
     for system in sorted(results.primary, key=lambda s: (-means[s], s)):
         vs_best = _versus(comparisons, system, best)
         vs_baseline = _versus(comparisons, system, baseline)
+        kinds = _mark_kinds(vs_best, vs_baseline)
         low, high = bootstrap_ci(list(results.primary[system].values()), confidence=CONFIDENCE, n_resamples=settings.n_resamples, seed=settings.seed)
         rows.append({
             "system": system,
             "primary": means[system],
             "ci_low": low,
             "ci_high": high,
-            "scores": [results.cells[system].aggregate.get(m) for m in card["measures"]],
-            "marks": _marks(vs_best, vs_baseline),
+            "scores": [results.cells[system].aggregate.get(m) for m in measures],
+            "marks": "".join(MARKS[kind] for kind in kinds),
+            "mark_kinds": kinds,
             "vs_best": vs_best,
             "vs_baseline": vs_baseline,
             "is_best": system == best,
@@ -237,8 +356,8 @@ def _task_view(
         "doc_lang": card.get("doc_lang", "unknown"),
         "languages": f"{card.get('query_lang', 'unknown')}→{card.get('doc_lang', 'unknown')}",
         "low_resource": bool(card.get("low_resource", False)),
-        "measures": list(card["measures"]),
-        "primary_index": list(card["measures"]).index(measure),
+        "measures": measures,
+        "primary_index": measures.index(measure),
         "queries": len(next(iter(results.primary.values()))),
         "split": card.get("split", ""),
         "source": card.get("source", ""),
@@ -285,20 +404,21 @@ def _score_table(columns: list[tuple[str, list[dict[str, Any]]]], systems: list[
 def _column_cell(views: list[dict[str, Any]], system: str) -> dict[str, Any]:
     found = [row for view in views for row in view["rows"] if row["system"] == system]
     if len(found) < len(views):
-        return {"value": None, "marks": "", "is_best": False}
+        return {"value": None, "marks": "", "mark_kinds": [], "is_best": False}
     if len(views) == 1:
-        return {"value": found[0]["primary"], "marks": found[0]["marks"], "is_best": found[0]["is_best"]}
-    return {"value": sum(row["primary"] for row in found) / len(found), "marks": "", "is_best": False}
+        row = found[0]
+        kept = {key: row[key] for key in ("marks", "mark_kinds", "is_best")}
+        return {"value": row["primary"], **kept}
+    average = sum(row["primary"] for row in found) / len(found)
+    return {"value": average, "marks": "", "mark_kinds": [], "is_best": False}
 
 
 def _legend(baseline: str | None) -> list[dict[str, str]]:
-    legend = [{"mark": BELOW_BEST, "meaning": "significantly worse than the best system on the task"}]
+    meanings = {"below-best": "significantly worse than the best system on the task"}
     if baseline is not None:
-        legend += [
-            {"mark": ABOVE_BASELINE, "meaning": f"significantly better than the baseline ({baseline})"},
-            {"mark": BELOW_BASELINE, "meaning": f"significantly worse than the baseline ({baseline})"},
-        ]
-    return legend
+        meanings["above-baseline"] = f"significantly better than the baseline ({baseline})"
+        meanings["below-baseline"] = f"significantly worse than the baseline ({baseline})"
+    return [{"kind": kind, "mark": MARKS[kind], "meaning": text} for kind, text in meanings.items()]
 
 
 def _provenance(cells: Sequence[Cell], labels: dict[Path, str]) -> dict[str, Any]:

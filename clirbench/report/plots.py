@@ -3,52 +3,134 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from html import escape
 from typing import Any
 
 ROW_HEIGHT, BAR_HEIGHT, CHAR_WIDTH = 24, 14, 7.2
 PLOT_WIDTH, MARGIN_TOP, MARGIN_BOTTOM, GAP = 420, 8, 28, 12
 COLOURS = {"best": "#2b6cb0", "tied": "#63b3ed", "baseline": "#dd6b20", "other": "#a0aec0"}
+# Significance marks: each kind its own colour, as in the page's tables and legend.
+MARK_COLOURS = {"below-best": "#c53030", "above-baseline": "#2f855a", "below-baseline": "#6b46c1"}
 
 
 def task_bars(task: dict[str, Any], measure: str) -> str:
     """Horizontal bars of the primary measure per system, best first, with bootstrap CI whiskers."""
     rows = task["rows"]
-    label_width = max(len(row["system"]) for row in rows) * CHAR_WIDTH + GAP
-    top, ticks = _axis(max(max(row["ci_high"], row["primary"]) for row in rows))
-    height = MARGIN_TOP + ROW_HEIGHT * len(rows) + MARGIN_BOTTOM
-    width = label_width + PLOT_WIDTH + 4 * GAP
-
-    def x(value: float) -> float:
-        return label_width + PLOT_WIDTH * max(value, 0.0) / top
-
-    parts = [
-        f'<svg class="plot" role="img" width="{width:.0f}" height="{height}" '
-        f'viewBox="0 0 {width:.0f} {height}" aria-label="{escape(measure)} per system on {escape(task["name"])}">'
-    ]
-    axis_y = MARGIN_TOP + ROW_HEIGHT * len(rows)
-    for tick in ticks:
-        parts.append(
-            f'<line x1="{x(tick):.1f}" y1="{MARGIN_TOP}" x2="{x(tick):.1f}" y2="{axis_y}" class="grid"/>'
-            f'<text x="{x(tick):.1f}" y="{axis_y + 16}" text-anchor="middle" class="tick">{tick:g}</text>'
-        )
+    highest = max(max(row["ci_high"], row["primary"]) for row in rows)
+    frame = _Frame([row["system"] for row in rows], highest, value_room=80)
+    parts = [frame.open(f"{measure} per system on {task['name']}")]
     for i, row in enumerate(rows):
-        y = MARGIN_TOP + ROW_HEIGHT * i + (ROW_HEIGHT - BAR_HEIGHT) / 2
-        middle = y + BAR_HEIGHT / 2
-        colour = COLOURS[_role(row)]
-        tooltip = f'{row["system"]}: {row["primary"]:.4f} (95% CI {row["ci_low"]:.4f}–{row["ci_high"]:.4f})'
-        parts.append(
-            f'<g><title>{escape(tooltip)}</title>'
-            f'<text x="{label_width - GAP / 2:.1f}" y="{middle + 4:.1f}" text-anchor="end" class="label">{escape(row["system"])}</text>'
-            f'<rect x="{label_width:.1f}" y="{y:.1f}" width="{x(row["primary"]) - label_width:.1f}" height="{BAR_HEIGHT}" fill="{colour}"/>'
-            f'<line x1="{x(row["ci_low"]):.1f}" y1="{middle:.1f}" x2="{x(row["ci_high"]):.1f}" y2="{middle:.1f}" class="whisker"/>'
-            f'<line x1="{x(row["ci_low"]):.1f}" y1="{middle - 4:.1f}" x2="{x(row["ci_low"]):.1f}" y2="{middle + 4:.1f}" class="whisker"/>'
-            f'<line x1="{x(row["ci_high"]):.1f}" y1="{middle - 4:.1f}" x2="{x(row["ci_high"]):.1f}" y2="{middle + 4:.1f}" class="whisker"/>'
-            f'<text x="{x(max(row["ci_high"], row["primary"])) + GAP / 2:.1f}" y="{middle + 4:.1f}" class="value">{row["primary"]:.3f}{escape(row["marks"])}</text>'
-            "</g>"
+        low, high, value = frame.x(row["ci_low"]), frame.x(row["ci_high"]), row["primary"]
+        middle = frame.middle(i)
+        interval = f"95% CI {row['ci_low']:.4f}–{row['ci_high']:.4f}"
+        tooltip = f"{row['system']}: {value:.4f} ({interval})"
+        parts.append(_group(
+            tooltip,
+            frame.label(i, row["system"]),
+            frame.bar(i, value, COLOURS[_role(row)]),
+            _line(low, middle, high, middle, "whisker"),
+            _line(low, middle - 4, low, middle + 4, "whisker"),
+            _line(high, middle - 4, high, middle + 4, "whisker"),
+            frame.note(i, max(row["ci_high"], value), f"{value:.3f}", _marks(row)),
+        ))
+    return "".join(parts) + "</svg>"
+
+
+def overall_bars(table: dict[str, Any], measure: str, baseline: str | None) -> str:
+    """The macro average over tasks per system (bars) and its worst task (diamonds).
+
+    A system without every task has no average; its row says how many tasks it covers.
+    """
+    rows = table["rows"]
+    highest = max(max(row["mean"] or 0.0, row["worst"]["value"]) for row in rows)
+    frame = _Frame([row["system"] for row in rows], highest, value_room=170)
+    top_mean = max((row["mean"] for row in rows if row["mean"] is not None), default=None)
+    parts = [frame.open(f"{measure}: macro average over the tasks per system, and its worst task")]
+    for i, row in enumerate(rows):
+        system, mean, worst = row["system"], row["mean"], row["worst"]
+        if mean is None:
+            note = f"covers {row['covered']}/{len(table['columns'])} tasks: no average"
+            label = frame.label(i, system)
+            parts.append(_group(f"{system}: {note}", label, frame.note(i, 0, note)))
+            continue
+        role = "best" if mean == top_mean else "baseline" if system == baseline else "other"
+        x, middle = frame.x(worst["value"]), frame.middle(i)
+        diamond = f"M{x:.1f} {middle - 5:.1f} l5 5 l-5 5 l-5 -5 Z"
+        parts.append(_group(
+            f"{system}: mean {mean:.4f}, worst {worst['value']:.4f} ({worst['label']})",
+            frame.label(i, system),
+            frame.bar(i, mean, COLOURS[role]),
+            f'<path d="{diamond}" class="worst"/>',
+            frame.note(i, max(mean, worst["value"]), f"{mean:.3f} (worst {worst['value']:.3f})"),
+        ))
+    return "".join(parts) + "</svg>"
+
+
+class _Frame:
+    """Rows of labelled horizontal bars on one axis: positions, the axis, labels and notes."""
+
+    def __init__(self, labels: Sequence[str], highest: float, value_room: float) -> None:
+        self.count = len(labels)
+        self.label_width = max(len(label) for label in labels) * CHAR_WIDTH + GAP
+        self.top, self.ticks = _axis(highest)
+        self.height = MARGIN_TOP + ROW_HEIGHT * self.count + MARGIN_BOTTOM
+        self.width = self.label_width + PLOT_WIDTH + value_room  # value_room: text right of a bar
+
+    def x(self, value: float) -> float:
+        return self.label_width + PLOT_WIDTH * max(value, 0.0) / self.top
+
+    def middle(self, i: int) -> float:
+        return MARGIN_TOP + ROW_HEIGHT * i + ROW_HEIGHT / 2
+
+    def open(self, title: str) -> str:
+        """The ``<svg>`` element and the axis with its grid lines."""
+        axis_y = MARGIN_TOP + ROW_HEIGHT * self.count
+        parts = [
+            f'<svg class="plot" role="img" width="{self.width:.0f}" height="{self.height}" '
+            f'viewBox="0 0 {self.width:.0f} {self.height}" aria-label="{escape(title)}">'
+        ]
+        for tick in self.ticks:
+            x = self.x(tick)
+            parts.append(_line(x, MARGIN_TOP, x, axis_y, "grid"))
+            parts.append(_text(x, axis_y + 16, f"{tick:g}", "tick", anchor="middle"))
+        return "".join(parts)
+
+    def label(self, i: int, text: str) -> str:
+        return _text(self.label_width - GAP / 2, self.middle(i) + 4, escape(text), "label", "end")
+
+    def bar(self, i: int, value: float, colour: str) -> str:
+        y, width = self.middle(i) - BAR_HEIGHT / 2, self.x(value) - self.label_width
+        return (
+            f'<rect x="{self.label_width:.1f}" y="{y:.1f}" width="{width:.1f}" '
+            f'height="{BAR_HEIGHT}" fill="{colour}"/>'
         )
-    parts.append("</svg>")
-    return "".join(parts)
+
+    def note(self, i: int, after: float, text: str, markup: str = "") -> str:
+        """``text`` (escaped) and ``markup`` right of the value ``after`` on row ``i``."""
+        return _text(self.x(after) + GAP / 2, self.middle(i) + 4, escape(text) + markup, "value")
+
+
+def _line(x1: float, y1: float, x2: float, y2: float, css: str) -> str:
+    return f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" class="{css}"/>'
+
+
+def _text(x: float, y: float, markup: str, css: str, anchor: str | None = None) -> str:
+    anchored = f' text-anchor="{anchor}"' if anchor else ""
+    return f'<text x="{x:.1f}" y="{y:.1f}"{anchored} class="{css}">{markup}</text>'
+
+
+def _group(tooltip: str, *parts: str) -> str:
+    return f"<g><title>{escape(tooltip)}</title>{''.join(parts)}</g>"
+
+
+def _marks(row: dict[str, Any]) -> str:
+    """Each significance mark of ``row`` in its own colour (``marks`` holds their glyphs)."""
+    return "".join(
+        f'<tspan class="mark-{kind}" fill="{MARK_COLOURS[kind]}" font-weight="700">'
+        f"{escape(glyph)}</tspan>"
+        for kind, glyph in zip(row["mark_kinds"], row["marks"])
+    )
 
 
 def _role(row: dict[str, Any]) -> str:
@@ -60,7 +142,7 @@ def _role(row: dict[str, Any]) -> str:
 
 
 def _axis(highest: float) -> tuple[float, list[float]]:
-    """The axis end and its ticks: round steps (1, 2 or 5 times a power of ten), about five of them."""
+    """The axis end and ticks: round steps (1, 2 or 5 times a power of ten), about five."""
     if highest <= 0.0:
         return 1.0, [0.0, 0.5, 1.0]
     magnitude = 10.0 ** math.floor(math.log10(highest / 5))

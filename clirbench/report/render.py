@@ -1,4 +1,4 @@
-"""Render the leaderboard context with Jinja2 into Markdown and HTML, and write both files."""
+"""Render a leaderboard context with Jinja2: Markdown, and one self-contained HTML page."""
 
 from __future__ import annotations
 
@@ -6,49 +6,25 @@ import re
 from pathlib import Path
 from typing import Any
 
-from clirbench.fileio import atomic_write_text
-from clirbench.report.context import Settings, build_context
-from clirbench.report.plots import task_bars
-from clirbench.store import ResultStore
+from clirbench.report.plots import overall_bars, task_bars
 
 TEMPLATES = Path(__file__).parent / "templates"
 MARKDOWN, HTML = "leaderboard.md", "leaderboard.html"
 
 
-def write_report(
-    store_root: Path,
-    out_dir: Path,
-    *,
-    baseline: str | None = "bm25",
-    measure: str | None = None,
-    correction: str = "holm",
-    alpha: float = 0.05,
-    n_resamples: int = 10_000,
-    seed: int = 0,
-) -> tuple[Path, Path]:
-    """Write ``leaderboard.md`` and ``leaderboard.html`` for the store at ``store_root``.
-
-    ``measure`` is the primary measure (default: the first measure of the task cards);
-    ``correction`` ("holm", "bh" or "none") applies to every comparison in the report at once.
-    """
-    settings = Settings(measure=measure, baseline=baseline, correction=correction, alpha=alpha, n_resamples=n_resamples, seed=seed)
-    context = build_context(ResultStore(store_root), settings)
-    markdown, html = render(context)
-    markdown_path, html_path = Path(out_dir) / MARKDOWN, Path(out_dir) / HTML
-    atomic_write_text(markdown_path, markdown)
-    atomic_write_text(html_path, html)
-    return markdown_path, html_path
+def render_markdown(context: dict[str, Any]) -> str:
+    return _environment().get_template(f"{MARKDOWN}.j2").render(context)
 
 
-def render(context: dict[str, Any]) -> tuple[str, str]:
-    """The Markdown and the HTML text of a leaderboard context."""
+def render_html(context: dict[str, Any]) -> str:
+    """The HTML page, with its plots drawn inline as SVG."""
     from markupsafe import Markup
 
-    environment = _environment()
-    plots = {task["name"]: Markup(task_bars(task, context["settings"]["measure"])) for task in context["tasks"]}
-    markdown = environment.get_template(f"{MARKDOWN}.j2").render(context)
-    html = environment.get_template(f"{HTML}.j2").render(context, plots=plots)
-    return markdown, html
+    measure, baseline = context["settings"]["measure"], context["settings"]["baseline"]
+    plots = {task["name"]: Markup(task_bars(task, measure)) for task in context["tasks"]}
+    overall = Markup(overall_bars(context["overall"], measure, baseline))
+    template = _environment().get_template(f"{HTML}.j2")
+    return template.render(context, plots=plots, overall_plot=overall)
 
 
 def _environment() -> Any:
@@ -63,7 +39,8 @@ def _environment() -> Any:
         keep_trailing_newline=True,
     )
     environment.filters.update(
-        num=_number, signed=_signed, sortkey=_sort_key, md=_markdown_cell, md_code=_markdown_code
+        num=_number, signed=_signed, sortkey=_sort_key, md=_markdown_cell, md_code=_markdown_code,
+        breakable=_breakable,
     )
     return environment
 
@@ -79,6 +56,13 @@ def _signed(value: float | None, digits: int = 4) -> str:
 def _sort_key(value: float | None) -> str:
     """A table cell's ``data-sort`` value for the page's script: full precision, empty when missing."""
     return "" if value is None else repr(value)
+
+
+def _breakable(value: Any) -> Any:
+    """HTML text that may wrap after each ``/`` (task names in narrow table headers)."""
+    from markupsafe import Markup, escape
+
+    return Markup("/<wbr>").join(escape(part) for part in str(value).split("/"))
 
 
 # Markdown's active characters; "_" only at a word's edge (eng_Latn stays as it is), "]" only

@@ -82,3 +82,8 @@ def load_task(spec: str, split: str | None = None, **card_overrides: Any) -> Tas
 
         return beir_task(spec, split, **card_overrides)
     raise UnknownNameError("task (not a built-in name, a folder, or an irds:, hf: or mteb: spec)", spec, BUILTIN_TASKS)
+
+
+def load_tasks(specs: list[str], split: str | None = None, **card_overrides: Any) -> list[Task]:
+    """Every task ``specs`` names (``suite:`` and ``lang:`` expanded), each loaded once."""
+    return [load_task(spec, split, **card_overrides) for spec in expand_task_specs(specs)]

@@ -55,3 +55,37 @@ def build_store(root: Path) -> ResultStore:
 def report_store(tmp_path: Path) -> Path:
     build_store(tmp_path / "results")
     return tmp_path / "results"
+
+
+# The shape of the committed leaderboard: four tasks with long names, eleven systems, six measures.
+WIDE_TASKS = {
+    f"bible-{pair}/{unit}": {"query_lang": q, "doc_lang": d, "low_resource": True}
+    for pair, q, d in (("en-ny", "eng_Latn", "nya_Latn"), ("ny-en", "nya_Latn", "eng_Latn"))
+    for unit in ("passage", "verse")
+}
+WIDE_SYSTEMS = (
+    "nmt[marian-local+lexical]", "nmt[lexical]", "optical", "optical+mse", "distill-mse", "me5",
+    "untrained-student", "optical[minilm->e5]", "st", "bm25", "untrained-student[minilm->e5]",
+)
+WIDE_MEASURES = ("nDCG@10", "nDCG@20", "AP", "RR@10", "R@1", "R@100")
+
+
+def build_wide_store(root: Path, queries: int = 30) -> ResultStore:
+    store = ResultStore(root)
+    rng = random.Random(7)
+    for task, languages in WIDE_TASKS.items():
+        for rank, system in enumerate(WIDE_SYSTEMS):
+            level = 0.9 - 0.08 * rank
+            noisy = (level + rng.uniform(-0.2, 0.2) for _ in range(queries))
+            primary = {f"q{i}": min(1.0, max(0.0, value)) for i, value in enumerate(noisy)}
+            per_query = {
+                measure: {qid: value * (1 - 0.05 * j) for qid, value in primary.items()}
+                for j, measure in enumerate(WIDE_MEASURES)
+            }
+            aggregate = {measure: sum(v.values()) / len(v) for measure, v in per_query.items()}
+            chash = config_hash(system, {}, 100)
+            run = {qid: {"d1": 1.0} for qid in primary}
+            manifest = _manifest("toy-en-ny", system, chash)
+            manifest["task"].update(name=task, measures=list(WIDE_MEASURES), **languages)
+            store.save(CellKey(task, "test", system, chash), run, per_query, aggregate, manifest)
+    return store

@@ -10,12 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from clirbench.report import write_report
+from clirbench.report import Leaderboard, write_report
+from tests.reports.conftest import WIDE_SYSTEMS, WIDE_TASKS, build_wide_store
 
 CHROMIUM = Path("/usr/bin/chromium")
+WIDTH = 1400  # the page must fit a 1400-px window without a horizontal scroll bar
 FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=1300,2400",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    f"--window-size={WIDTH},2400",
 )
 
 
@@ -70,3 +73,42 @@ def test_tables_sort_and_page_has_no_console_errors(browser, report_store: Path,
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
     assert errors == []
+
+
+def test_wide_leaderboard_fits_1400_px_and_marks_differ(browser, tmp_path: Path):
+    """The committed leaderboard's shape (4 tasks, 11 systems, 6 measures): no table scrolls
+    sideways at 1400 px, and the three significance marks differ in colour and shape."""
+    build_wide_store(tmp_path / "results")
+    html = tmp_path / "leaderboard.html"
+    board = Leaderboard.from_store(tmp_path / "results", n_resamples=5000)  # enough for every mark
+    html.write_text(board.to_html(), encoding="utf-8")
+    browser.get(html.resolve().as_uri())
+    assert browser.execute_script("return window.innerWidth") == WIDTH
+    wraps = browser.find_elements("css selector", ".table-wrap")
+    assert len(wraps) == 3 + len(WIDE_TASKS) + 1  # overall, by language, low-resource, reproduce
+    widths = "return [arguments[0].scrollWidth, arguments[0].clientWidth]"
+    for wrap in wraps:
+        scroll, client = browser.execute_script(widths, wrap)
+        section = wrap.find_element("xpath", "./ancestor::section[1]").get_attribute("id")
+        assert scroll <= client, section
+    overall = browser.find_element("css selector", "#overall table")
+    headers = [th.text for th in overall.find_elements("css selector", "thead th")]
+    assert headers[-3:] == ["Mean", "Coverage", "Worst task"]
+    assert all(th.is_displayed() for th in overall.find_elements("css selector", "thead th"))
+    assert len(overall.find_elements("css selector", "tbody tr")) == len(WIDE_SYSTEMS)
+
+    style = """const s = getComputedStyle(arguments[0]);
+               return [s.color, s.backgroundColor, s.borderTopStyle, s.borderTopLeftRadius];"""
+    looks = {}
+    for kind in ("below-best", "above-baseline", "below-baseline"):
+        marks = browser.find_elements("css selector", f"#overall td .mark-{kind}")
+        assert marks, kind  # the synthetic store has every kind of mark
+        looks[kind] = tuple(browser.execute_script(style, marks[0]))
+        legend = browser.find_element("css selector", f".legend .mark-{kind}")
+        assert tuple(browser.execute_script(style, legend)) == looks[kind]  # as the legend shows
+    assert len({look[0] for look in looks.values()}) == 3  # three colours
+    assert len({look[1:] for look in looks.values()}) == 3  # shapes: plain, filled pill, outlined
+    chart = browser.find_element("css selector", "#overall svg.plot")
+    assert len(chart.find_elements("css selector", "rect")) == len(WIDE_SYSTEMS)
+    assert browser.save_screenshot(str(tmp_path / "wide.png"))
+    assert [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"] == []

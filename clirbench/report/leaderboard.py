@@ -1,0 +1,252 @@
+"""The leaderboard as an object: built once from a result store, then written in any format.
+
+``Leaderboard.from_store`` makes the report's context (``clirbench.report.context``: ranks,
+significance marks, intervals, provenance); ``to_markdown`` and ``to_html`` render the Jinja2
+templates, ``to_dict``, ``to_csv`` and ``to_latex`` present the same context for code, for a
+spreadsheet and for a paper. ``clirbench report`` is ``Leaderboard.from_store(...).write(out)``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from clirbench.errors import UnknownNameError
+from clirbench.report.context import Settings, build_context
+
+_LATEX_MARKS = {
+    "below-best": r"\dagger", "above-baseline": r"\uparrow", "below-baseline": r"\downarrow",
+}
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+}
+
+
+# A LaTeX table row: the system, then (value, significance mark kinds) per column.
+_LatexRow = tuple[str, list[tuple[float | None, list[str]]]]
+
+
+@dataclass(frozen=True)
+class Leaderboard:
+    """A leaderboard over a result store's cells; ``context`` holds everything it shows."""
+
+    context: dict[str, Any]
+
+    @classmethod
+    def from_store(
+        cls,
+        store: str | Path,
+        *,
+        tasks: Sequence[str] | None = None,
+        methods: Sequence[str] | None = None,
+        baseline: str | None = "bm25",
+        measure: str | None = None,
+        measures: Sequence[str] | None = None,
+        correction: str = "holm",
+        alpha: float = 0.05,
+        n_resamples: int = 10_000,
+        seed: int = 0,
+    ) -> Leaderboard:
+        """The leaderboard of the store at ``store``.
+
+        ``tasks`` (names, ``suite:NAME``, ``lang:CODE``) and ``methods`` (method names or system
+        labels) filter the results; ``baseline`` is the system every other is tested against
+        (None: no baseline); ``measures`` are the measures shown per task (default: each card's)
+        and ``measure`` the primary one (default: the first of ``measures``, else the first the
+        task cards share); ``correction`` ("holm", "bh" or "none") covers every comparison.
+        """
+        from clirbench.store import ResultStore
+
+        settings = Settings(
+            measure=measure,
+            measures=tuple(measures) if measures is not None else None,
+            baseline=baseline,
+            correction=correction,
+            alpha=alpha,
+            n_resamples=n_resamples,
+            seed=seed,
+        )
+        return cls(build_context(ResultStore(store), settings, tasks=tasks, methods=methods))
+
+    @property
+    def measure(self) -> str:
+        """The primary measure."""
+        return self.context["settings"]["measure"]
+
+    @property
+    def systems(self) -> list[str]:
+        return list(self.context["systems"])
+
+    @property
+    def tasks(self) -> list[str]:
+        return [task["name"] for task in self.context["tasks"]]
+
+    def to_markdown(self) -> str:
+        from clirbench.report.render import render_markdown
+
+        return render_markdown(self.context)
+
+    def to_html(self) -> str:
+        """One self-contained page: sortable tables, inline SVG plots, no external resource."""
+        from clirbench.report.render import render_html
+
+        return render_html(self.context)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready copy of the context: settings, legend, tables, tasks, provenance."""
+        return json.loads(json.dumps(self.context))
+
+    def to_csv(self) -> str:
+        """One row per (task, system): every measure shown, the interval and both comparisons."""
+        tasks = self.context["tasks"]
+        measures = list(dict.fromkeys(m for task in tasks for m in task["measures"]))
+        header = [
+            "task", "query_lang", "doc_lang", "split", "queries", "low_resource", "system", "rank",
+            *measures, f"{self.measure}_ci_low", f"{self.measure}_ci_high",
+            "delta_vs_best", "p_adjusted_vs_best", "delta_vs_baseline", "p_adjusted_vs_baseline",
+            "marks",
+        ]
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(header)
+        for task in tasks:
+            facts = [task[key] for key in ("name", "query_lang", "doc_lang", "split", "queries")]
+            for rank, row in enumerate(task["rows"], start=1):
+                scores = dict(zip(task["measures"], row["scores"]))
+                numbers = [
+                    *(scores.get(m) for m in measures), row["ci_low"], row["ci_high"],
+                    row["vs_best"]["difference"], row["vs_best"]["p_adjusted"],
+                    row["vs_baseline"]["difference"], row["vs_baseline"]["p_adjusted"],
+                ]
+                writer.writerow([
+                    *facts, task["low_resource"], row["system"], rank, *map(_csv_number, numbers),
+                    row["marks"],
+                ])
+        return buffer.getvalue()
+
+    def to_latex(
+        self, task: str | None = None, *, digits: int = 4, label: str = "tab:clirbench"
+    ) -> str:
+        """A booktabs table (``\\usepackage{booktabs}``): the best value of each column in bold,
+        significance marks as superscripts, their meaning in the caption.
+
+        Without ``task``: systems x tasks on the primary measure, and the macro average. With a
+        task name: that task's systems x measures, marks on the primary measure.
+        """
+        rows: list[_LatexRow]
+        if task is None:
+            overall = self.context["overall"]
+            columns = [column["label"] for column in overall["columns"]] + ["Mean"]
+            rows = []
+            for row in overall["rows"]:
+                values = [(cell["value"], cell["mark_kinds"]) for cell in row["cells"]]
+                rows.append((row["system"], [*values, (row["mean"], [])]))
+            what = f"{self.measure} per task; Mean: the macro average over the tasks"
+        else:
+            view = self._task(task)
+            columns = list(view["measures"])
+            rows = []
+            for row in view["rows"]:
+                kinds = [[] for _ in columns]
+                kinds[view["primary_index"]] = row["mark_kinds"]
+                rows.append((row["system"], list(zip(row["scores"], kinds))))
+            what = f"{view['name']} ({view['languages']}, {view['queries']} queries)"
+        return _latex_table(columns, rows, self._latex_caption(what), label, digits)
+
+    def write(self, out_dir: str | Path) -> tuple[Path, Path]:
+        """Write ``leaderboard.md`` and ``leaderboard.html`` into ``out_dir``; return both paths."""
+        from clirbench.fileio import atomic_write_text
+        from clirbench.report.render import HTML, MARKDOWN
+
+        markdown_path, html_path = Path(out_dir) / MARKDOWN, Path(out_dir) / HTML
+        atomic_write_text(markdown_path, self.to_markdown())
+        atomic_write_text(html_path, self.to_html())
+        return markdown_path, html_path
+
+    def _task(self, name: str) -> dict[str, Any]:
+        for view in self.context["tasks"]:
+            if view["name"] == name:
+                return view
+        raise UnknownNameError("task in the leaderboard", name, self.tasks)
+
+    def _latex_caption(self, what: str) -> str:
+        s = self.context["settings"]
+        marks = "; ".join(
+            f"$^{{{_LATEX_MARKS[item['kind']]}}}$ {_latex_escape(item['meaning'])}"
+            for item in self.context["legend"]
+        )
+        tests = (
+            f"{what}. Paired {s['test']} test, {s['correction']} correction over "
+            f"{s['comparisons']} comparisons, alpha {s['alpha']}. "
+        )
+        return f"{_latex_escape(tests)}{marks}. Bold: the best value of each column."
+
+
+def write_report(
+    store_root: str | Path,
+    out_dir: str | Path,
+    *,
+    tasks: Sequence[str] | None = None,
+    methods: Sequence[str] | None = None,
+    baseline: str | None = "bm25",
+    measure: str | None = None,
+    correction: str = "holm",
+    alpha: float = 0.05,
+    n_resamples: int = 10_000,
+    seed: int = 0,
+) -> tuple[Path, Path]:
+    """Write ``leaderboard.md`` and ``leaderboard.html`` for the store at ``store_root``."""
+    board = Leaderboard.from_store(
+        store_root, tasks=tasks, methods=methods, baseline=baseline, measure=measure,
+        correction=correction, alpha=alpha, n_resamples=n_resamples, seed=seed,
+    )
+    return board.write(out_dir)
+
+
+def _csv_number(value: float | None) -> str:
+    return "" if value is None else repr(value)
+
+
+def _latex_escape(text: str) -> str:
+    return "".join(_LATEX_SPECIAL.get(char, char) for char in text)
+
+
+def _latex_table(
+    columns: list[str], rows: list[_LatexRow], caption: str, label: str, digits: int
+) -> str:
+    best = [
+        max((round(v[i][0], digits) for _, v in rows if v[i][0] is not None), default=None)
+        for i in range(len(columns))
+    ]
+    lines = [
+        r"\begin{table}[t]",
+        r"\centering",
+        rf"\caption{{{caption}}}",
+        rf"\label{{{label}}}",
+        rf"\begin{{tabular}}{{l{'r' * len(columns)}}}",
+        r"\toprule",
+        " & ".join(["System", *map(_latex_escape, columns)]) + r" \\",
+        r"\midrule",
+    ]
+    for system, values in rows:
+        cells = [_latex_escape(system)]
+        for (value, kinds), top in zip(values, best):
+            if value is None:
+                cells.append("--")
+                continue
+            text = f"{value:.{digits}f}"
+            if round(value, digits) == top:
+                text = rf"\textbf{{{text}}}"
+            if kinds:
+                text += "$^{" + "".join(_LATEX_MARKS[kind] for kind in kinds) + "}$"
+            cells.append(text)
+        lines.append(" & ".join(cells) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
