@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,10 +18,11 @@ PACKAGE = Path(__file__).resolve().parent.parent / "examples" / "plugin-char-ngr
 
 @pytest.mark.slow
 def test_plugin_package_installs_and_runs_without_touching_clirbench(tmp_path: Path):
-    site = tmp_path / "site"
+    site, source = tmp_path / "site", tmp_path / "source"
+    shutil.copytree(PACKAGE, source)  # pip builds in the source folder: keep the checkout clean
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--no-index", "--target", str(site), str(PACKAGE)],
+         "--no-index", "--target", str(site), str(source)],
         check=True, capture_output=True, text=True,
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
