@@ -1,28 +1,107 @@
-"""Which methods exist: built-ins by import string, plugins through entry points.
+"""One small registry for every kind of plugin: methods, translators, task sources.
 
-Nothing is imported until a method is asked for, so listing names stays cheap. A plugin
-package declares, in its pyproject.toml::
+A kind has a table of what ships here (name -> "module:attr", imported only when asked for),
+an entry-point group for other packages, a decorator for classes defined on the fly, and
+prefix patterns (as ir_datasets' ``register_pattern``: ``irds:`` stands for every id after it).
+Listing names imports nothing. A plugin package declares, in its pyproject.toml::
 
-    [project.entry-points."clirbench.methods"]
+    [project.entry-points."clirbench.methods"]      # or clirbench.translators, clirbench.sources
     my-method = "my_package.module:MyMethod"
+    "mysource:" = "my_package.tasks:load"           # a name ending in ":" is a prefix pattern
 """
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from functools import cache
 from importlib.metadata import entry_points
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from clirbench.errors import ClirbenchError, MissingDependencyError, OptionsError, UnknownNameError
 from clirbench.method import MethodBase, MethodOptions
 
-ENTRY_POINT_GROUP = "clirbench.methods"
+T = TypeVar("T")
 
-# Methods shipped in this repository: name -> "module:Class".
-BUILTIN_METHODS = {
+
+class Registry(Generic[T]):
+    """Names of one kind of plugin -> objects, imported lazily.
+
+    ``builtins`` maps a name, or a prefix ending in ``:``, to ``"module:attr"``; entry points in
+    ``group`` add to it (a clash with a different target is an error), and ``register`` adds an
+    object directly.
+    """
+
+    def __init__(self, kind: str, group: str, builtins: dict[str, str]) -> None:
+        self.kind, self.group, self.builtins = kind, group, builtins
+        self._registered: dict[str, T] = {}
+        self._on_load: list[Callable[[str, T], None]] = []
+
+    def register(self, name: str) -> Callable[[T], T]:
+        """Decorator: make ``name`` refer to the decorated object."""
+
+        def decorate(obj: T) -> T:
+            known = self._registered.get(name)
+            if known is not None and known is not obj and _qualname(known) != _qualname(obj):
+                raise ClirbenchError(f"{self.kind} name {name!r} is taken by {_qualname(known)}")
+            self._registered[name] = obj
+            for hook in self._on_load:
+                hook(name, obj)
+            return obj
+
+        return decorate
+
+    def on_load(self, hook: Callable[[str, T], None]) -> None:
+        """Call ``hook(name, obj)`` for every object registered or loaded from now on."""
+        self._on_load.append(hook)
+
+    def targets(self) -> dict[str, str]:
+        """Every name (and prefix pattern) -> its import string: built-ins, then plugins."""
+        found = dict(self.builtins)
+        for entry in entry_points(group=self.group):
+            if entry.name in found and found[entry.name] != entry.value:
+                raise ClirbenchError(
+                    f"plugin {self.kind} {entry.name!r} ({entry.value}) clashes with {found[entry.name]}"
+                )
+            found[entry.name] = entry.value
+        return found
+
+    def names(self) -> dict[str, str]:
+        """Plain names (no patterns) -> import string, registered ones included."""
+        found = {name: target for name, target in self.targets().items() if not name.endswith(":")}
+        return {**found, **{name: _qualname(obj) for name, obj in self._registered.items() if name not in found}}
+
+    def get(self, name: str) -> T:
+        if name in self._registered:
+            return self._registered[name]
+        names = self.names()
+        if name not in names:
+            raise UnknownNameError(self.kind, name, names)
+        return self._load(name, names[name])
+
+    def pattern(self, spec: str) -> tuple[T, str] | None:
+        """For ``prefix:rest`` with a registered prefix: (its object, ``rest``); else None."""
+        for name, target in self.targets().items():
+            if name.endswith(":") and spec.startswith(name):
+                return self._load(name, target), spec[len(name) :]
+        return None
+
+    def _load(self, name: str, target: str) -> T:
+        module_name, _, attribute = target.partition(":")
+        obj: T = getattr(importlib.import_module(module_name), attribute)
+        self._registered.setdefault(name, obj)
+        for hook in self._on_load:
+            hook(name, obj)
+        return obj
+
+
+def _qualname(obj: Any) -> str:
+    return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', repr(obj))}"
+
+
+METHODS: Registry[type[MethodBase]] = Registry("method", "clirbench.methods", {
     "bm25": "clirbench.baselines.bm25:BM25",
     "me5": "clirbench.baselines.me5:ME5",
     "optical": "clirbench.methods.optical.method:Optical",
@@ -32,49 +111,17 @@ BUILTIN_METHODS = {
     "nmt": "clirbench.baselines.nmt:NMT",
     "st": "clirbench.baselines.st:SentenceTransformerEncoder",
     "mbert": "clirbench.baselines.mbert:MBERT",
-}
-
-_registered: dict[str, type] = {}
-M = TypeVar("M", bound=type)
+})
 
 
-def register_method(name: str):
-    """Class decorator: make ``name`` refer to this method class."""
-
-    def decorate(cls: M) -> M:
-        known = _registered.get(name)
-        if known is not None and known is not cls and known.__qualname__ != cls.__qualname__:
-            raise ClirbenchError(f"method name {name!r} is taken by {known.__module__}.{known.__qualname__}")
-        cls.name = name
-        _registered[name] = cls
-        return cls
-
-    return decorate
+def _name_the_class(name: str, cls: type[MethodBase]) -> None:
+    cls.name = name  # a method knows the name it was registered or loaded under
 
 
-def available_methods() -> dict[str, str]:
-    """Every method name -> the import string of its class (built-ins, then plugins)."""
-    methods = dict(BUILTIN_METHODS)
-    for entry in entry_points(group=ENTRY_POINT_GROUP):
-        if entry.name in methods and methods[entry.name] != entry.value:
-            raise ClirbenchError(
-                f"plugin method {entry.name!r} ({entry.value}) clashes with {methods[entry.name]}"
-            )
-        methods[entry.name] = entry.value
-    return methods
-
-
-def get_method_class(name: str) -> type[MethodBase]:
-    if name in _registered:
-        return _registered[name]
-    methods = available_methods()
-    if name not in methods:
-        raise UnknownNameError("method", name, methods)
-    module_name, _, attribute = methods[name].partition(":")
-    cls = getattr(importlib.import_module(module_name), attribute)
-    if getattr(cls, "name", "") != name:  # an entry point to a class not decorated with this name
-        register_method(name)(cls)
-    return cls
+METHODS.on_load(_name_the_class)
+register_method = METHODS.register
+available_methods = METHODS.names
+get_method_class = METHODS.get
 
 
 class MethodIdentity(BaseModel):

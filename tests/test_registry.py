@@ -38,3 +38,29 @@ def test_set_flags_and_yaml(tmp_path):
     path.write_text("bm25: [unclosed\n")
     with pytest.raises(InputError, match="options.yaml:"):
         read_options_file(path)
+
+
+def test_a_registry_loads_lazily_registers_and_matches_prefix_patterns():
+    from clirbench.errors import ClirbenchError, UnknownNameError
+    from clirbench.registry import Registry
+
+    kinds: Registry = Registry("widget", "clirbench.no-such-group", {
+        "json": "json:dumps", "path:": "os.path:basename"})
+    assert kinds.names() == {"json": "json:dumps"}  # patterns are not names
+    import json
+    import os.path
+
+    assert kinds.get("json") is json.dumps
+    found = kinds.pattern("path:/a/b/c.txt")
+    assert found is not None and found[0] is os.path.basename and found[0](found[1]) == "c.txt"
+    assert kinds.pattern("other:x") is None
+
+    @kinds.register("double")
+    def double(x):
+        return 2 * x
+
+    assert kinds.get("double")(2) == 4 and "double" in kinds.names()
+    with pytest.raises(ClirbenchError, match="widget name 'double' is taken"):
+        kinds.register("double")(lambda x: x)
+    with pytest.raises(UnknownNameError, match="unknown widget 'jsn'. Did you mean 'json'"):
+        kinds.get("jsn")
