@@ -61,3 +61,7 @@ class MissingDependencyError(ClirbenchError):
 
 class MethodUnavailableError(ClirbenchError):
     """A method that cannot run on this machine (e.g. weights not available offline)."""
+
+
+class SourceUnavailableError(ClirbenchError):
+    """A built-in task's source data is not on this machine and could not be fetched."""
