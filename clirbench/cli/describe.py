@@ -21,6 +21,12 @@ def describe(
     table = Table("field", "value", title=f"Task card: {loaded.card.name}", show_header=False)
     for field, value in loaded.card.model_dump().items():
         table.add_row(field, ", ".join(value) if isinstance(value, tuple) else str(value))
+    from clirbench.tasks.languages import LANGUAGES
+
+    for side, code in (("query", loaded.card.query_lang), ("document", loaded.card.doc_lang)):
+        if (language := LANGUAGES.get(code)) is not None:
+            table.add_row(f"{side} language", f"{language.name}; family {language.family}; script "
+                          f"{language.script}; resource class {language.resource} (Joshi et al. 2020)")
     judgements = sum(len(j) for j in loaded.qrels.values())
     table.add_row("queries", str(len(loaded.queries)))
     table.add_row("documents", str(len(loaded.corpus)))

@@ -35,16 +35,29 @@ def tasks() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from clirbench.tasks import BUILTIN_TASKS, SUITES, load_task
+    from clirbench.errors import ClirbenchError
+    from clirbench.tasks import BUILTIN_TASKS, SELECTORS, SUITES, load_task
+    from clirbench.tasks.languages import LANGUAGES
 
-    table = Table("task", "query lang", "doc lang", "size (test)", "low-resource", "license")
-    for name in BUILTIN_TASKS:
-        task = load_task(name)
-        card = task.card
-        size = f"{len(task.queries)} x {len(task.corpus)}"
-        table.add_row(name, card.query_lang, card.doc_lang, size, "yes" if card.low_resource else "no", card.license)
+    table = Table(
+        "task", "query lang", "doc lang", "language", "family", "script", "resource",
+        "size (test)", "low-resource", "license",
+    )  # fmt: skip
+    for name, entry in BUILTIN_TASKS.items():
+        language = LANGUAGES[entry.language]
+        try:
+            task = load_task(name)
+            size, license = f"{len(task.queries)} x {len(task.corpus)}", task.card.license
+        except ClirbenchError as error:  # e.g. a source not downloaded: list the task anyway
+            size, license = f"unavailable: {error}", ""
+        table.add_row(
+            name, entry.query_lang, entry.doc_lang, language.name, language.family, language.script,
+            str(language.resource), size, "yes" if entry.low_resource else "no",
+            license,
+        )  # fmt: skip
     console = Console()
     console.print(table)
+    console.print("resource: class 0-5 of Joshi et al. (2020); low-resource: a language of class <= 2.")
     for suite, names in SUITES.items():
         console.print(f"suite:{suite} = {', '.join(names)}")
-    console.print("Also: lang:CODE (built-in tasks in that language), a BEIR folder path.")
+    console.print(f"Selectors: {SELECTORS}; or a task name, a BEIR folder path.")

@@ -106,9 +106,8 @@ NGRAM = 3
 COMMENTARY_WORDS = 4  # uz.sodik: a parenthesised span of this many words or more is commentary
 
 LICENSE = (
-    "Translations from Tanzil (tanzil.net): verbatim copies allowed for non-commercial use with "
-    "attribution, text unchanged (here: whitespace normalised; uz.sodik's commentary removed); "
-    f"distributed in the alfanous {PACKAGE_VERSION} package (AGPL)"
+    "Tanzil translations: verbatim copies, non-commercial use, with attribution (unchanged but for "
+    f"whitespace; uz.sodik's commentary removed); alfanous {PACKAGE_VERSION} package: AGPL"
 )
 CITATION = (
     "Tanzil Qur'an translations (tanzil.net), via Alfanous (Assem Chelli et al., alfanous "
