@@ -249,7 +249,7 @@ def strip_commentary(text: str) -> str:
             opened.append(len(out))
         elif char == ")" and opened:
             start = opened.pop()
-            if len(" ".join(out[start + 1 :]).split()) >= COMMENTARY_WORDS:
+            if len("".join(out[start + 1 :]).split()) >= COMMENTARY_WORDS:
                 del out[start:]
                 continue
         out.append(char)
