@@ -50,7 +50,8 @@ def test_verse_numbering():
     assert (refs[7], refs[261], refs[-1]) == ("2:1", "2:255", "114:6")  # DATA.md: gid 8, 262, 6236
 
 
-def test_missing_wheel_is_one_clear_error():
+def test_missing_wheel_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("CLIRBENCH_CACHE", str(tmp_path))  # no wheel, no generated suite
     with pytest.raises(SourceUnavailableError) as error:
         load_task("quran-en-swh/verse")
     message = str(error.value)
