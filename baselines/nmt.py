@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -55,8 +54,9 @@ class NMTOptions(MethodOptions):
     """Training budget of translators that learn from the bitext."""
     model: str | None = None
     """Hub id or local folder, for the hf and ct2 translators."""
-    bitext: str = "bible-en-ny"
-    """Built-in bitext (its train split) for translators that learn; ignored with bitext_file."""
+    bitext: str | None = None
+    """Built-in bitext (its train split) for translators that learn; default: the one the task's
+    card names (one trained translator per language pair). Ignored with bitext_file."""
     bitext_file: str | None = None
     """A TSV or JSONL bitext of your own, with bitext_source_lang and bitext_target_lang."""
     bitext_source_lang: str | None = None
@@ -105,7 +105,9 @@ class NMT(MethodBase):
 
     def __init__(self, options: NMTOptions | None = None) -> None:
         super().__init__(options)
-        self._translators: dict[str, Translator] = {}
+        self._translators: dict[tuple[str, str], Translator] = {}
+        self._bitexts: dict[str, Bitext] = {}
+        self._task_bitext: str | None = None  # the built-in bitext of the task being retrieved
 
     def label(self) -> str:
         return f"nmt[{'+'.join(self.options.translators)}{_MODE_LABELS[self.options.mode]}]"
@@ -113,14 +115,29 @@ class NMT(MethodBase):
     def describe(self) -> dict[str, Any]:
         return {"translators": [self.translator(name).describe() for name in self.options.translators]}
 
-    @cached_property
+    @property
     def bitext(self) -> Bitext:
+        """What translators that learn train on: bitext_file, else the bitext option, else the
+        bitext of the task being retrieved (see :meth:`use_task`)."""
         from clirbench.bitext import builtin_bitext, read_bitext
 
         options = self.options
-        if options.bitext_file is not None:
-            return read_bitext(options.bitext_file, options.bitext_source_lang, options.bitext_target_lang)
-        return builtin_bitext(options.bitext)
+        key = "file" if options.bitext_file is not None else options.bitext or self._task_bitext
+        if key is None:
+            raise MethodUnavailableError("nmt: no bitext yet (it follows the task): retrieve on a task first, or give bitext")
+        if key not in self._bitexts:
+            if key == "file":
+                self._bitexts[key] = read_bitext(options.bitext_file, options.bitext_source_lang, options.bitext_target_lang)
+            else:
+                self._bitexts[key] = builtin_bitext(key)
+        return self._bitexts[key]
+
+    def use_task(self, task: Task) -> None:
+        """Follow the task's own bitext, unless bitext or bitext_file is given."""
+        from clirbench.bitext import task_bitext_name
+
+        if self.options.bitext_file is None and self.options.bitext is None and LEARNS_FROM_BITEXT & set(self.options.translators):
+            self._task_bitext = task_bitext_name(task.card)
 
     def _settings(self, name: str) -> TranslatorSettings:
         from clirbench.baselines.translators import TranslatorSettings
@@ -138,9 +155,10 @@ class NMT(MethodBase):
         """The translator ``name``, built (and trained, if it learns) on first use."""
         from clirbench.baselines.translators import load_translator
 
-        if name not in self._translators:
-            self._translators[name] = load_translator(name, self._settings(name))
-        return self._translators[name]
+        key = (name, self.bitext.origin if name in LEARNS_FROM_BITEXT else "")
+        if key not in self._translators:
+            self._translators[key] = load_translator(name, self._settings(name))
+        return self._translators[key]
 
     def _check_languages(self, task: Task) -> None:
         """Translators that learn can only translate between the bitext's two languages."""
@@ -195,6 +213,7 @@ class NMT(MethodBase):
         return bags
 
     def retrieve(self, task: Task, k: int) -> Run:
+        self.use_task(task)
         self._check_languages(task)
         query_lang, doc_lang = task.card.query_lang, task.card.doc_lang
         doc_ids, query_ids = list(task.corpus), list(task.queries)

@@ -1,7 +1,8 @@
 """Parallel sentences for methods that learn (OPTICAL, lexical and neural translation).
 
-Bitext comes from the built-in suite's ``train`` split (books disjoint from every dev and test
-task) or from a user's file: TSV (``source<TAB>target`` per line) or JSONL
+Bitext comes from the built-in suites' ``train`` splits (Bible books, or Qur'an surahs,
+disjoint from every dev and test task; one bitext per language pair, named on each task's card)
+or from a user's file: TSV (``source<TAB>target`` per line) or JSONL
 (``{"source": ..., "target": ...}`` per line), with the two languages stated.
 """
 
@@ -14,10 +15,11 @@ from pathlib import Path
 
 from clirbench.errors import InputError, UnknownNameError
 from clirbench.fileio import iter_lines, parse_json_line
+from clirbench.tasks.builtin.quran import BITEXT_NAMES as QURAN_BITEXTS
 from clirbench.tasks.card import TaskCard
 from clirbench.tasks.records import check_text
 
-BUILTIN_BITEXTS = ("bible-en-ny",)
+BUILTIN_BITEXTS = ("bible-en-ny", *QURAN_BITEXTS)
 
 
 @dataclass(frozen=True)
@@ -54,9 +56,14 @@ def _check_languages(path: Path, source_lang: str, target_lang: str) -> None:
 
 
 def builtin_bitext(name: str = "bible-en-ny", split: str = "train") -> Bitext:
-    """English-Chichewa verse pairs of ``split`` (``train`` by default: never evaluated on)."""
+    """Verse pairs (English, other language) of ``split`` (``train`` by default: never evaluated
+    on): ``bible-en-ny`` (Chichewa) or ``quran-en-XXX`` (XXX: clirbench.tasks.builtin.quran)."""
     if name not in BUILTIN_BITEXTS:
         raise UnknownNameError("built-in bitext", name, BUILTIN_BITEXTS)
+    if name in QURAN_BITEXTS:
+        from clirbench.tasks.builtin.quran import bitext_language, bitext_pairs
+
+        return Bitext("eng_Latn", bitext_language(name), bitext_pairs(name, split), f"builtin:{name}/{split}")
     from clirbench.tasks.builtin.bible import split_pairs
 
     pairs = tuple((p.eng, p.nya) for p in split_pairs(split))
@@ -94,3 +101,23 @@ def read_bitext(path: str | Path, source_lang: str, target_lang: str) -> Bitext:
     if not pairs:
         raise InputError(path, None, "no sentence pairs")
     return Bitext(source_lang, target_lang, tuple(pairs), f"file:{path.resolve()}")
+
+
+def task_bitext_name(task_card: TaskCard) -> str:
+    """The built-in bitext a task trains on by default: the one its card names, else the only
+    built-in bitext of its language pair. Raises when there is none, saying what to give."""
+    from clirbench.errors import MethodUnavailableError
+
+    if task_card.bitext:
+        return task_card.bitext
+    pair = {task_card.query_lang, task_card.doc_lang}
+    from clirbench.tasks import BUILTIN_TASKS
+
+    names = {t.bitext for t in BUILTIN_TASKS.values() if t.bitext and {t.query_lang, t.doc_lang} == pair}
+    if len(names) == 1:
+        return names.pop()
+    raise MethodUnavailableError(
+        f"task {task_card.name} ({task_card.query_lang}->{task_card.doc_lang}) names no bitext and no "
+        "built-in bitext covers its languages: give bitext=NAME (a built-in bitext) or bitext_file "
+        "with its two languages"
+    )

@@ -65,3 +65,7 @@ class MethodUnavailableError(ClirbenchError):
 
 class CacheError(ClirbenchError):
     """clirbench's cache cannot be read or written: names the file and what to do."""
+
+
+class SourceUnavailableError(ClirbenchError):
+    """A built-in task's source data is not on this machine and could not be fetched."""

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,37 @@ PLUGIN_SITE = DATA / "plugin_site"
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Generated tasks go to one cache per test session, never the user's ~/.cache."""
     monkeypatch.setenv("CLIRBENCH_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+@pytest.fixture(autouse=True)
+def _no_downloads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never download: fetching the alfanous wheel fails as it would offline."""
+    from clirbench.tasks.builtin import quran
+
+    def offline(command: list[str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(command, 1, "", "ERROR: No matching distribution (offline in tests)")
+
+    monkeypatch.setattr(quran, "_run_pip", offline)
+
+
+@pytest.fixture(scope="session")
+def _quran_wheel_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.quran_wheel import make_wheel
+
+    return make_wheel(tmp_path_factory.mktemp("alfanous") / "alfanous-0.7.34-py2-none-any.whl")
+
+
+@pytest.fixture
+def quran_wheel(_quran_wheel_file: Path) -> Path:
+    """The stand-in alfanous wheel (tests/quran_wheel.py), placed in the session's cache."""
+    from clirbench.paths import cache_dir
+    from clirbench.tasks.builtin import quran
+
+    target = cache_dir() / "sources" / "alfanous" / quran.WHEEL_NAME
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(_quran_wheel_file, target)
+    return target
 
 
 @pytest.fixture

@@ -125,17 +125,34 @@ def _describe_task(spec: str, split: Optional[str], as_json: bool, methods: dict
         "documents": len(loaded.corpus),
         "judgements": judgements,
     }
+    languages = _languages(loaded.card.query_lang, loaded.card.doc_lang)
     if as_json:
-        print_json({"kind": "task", "card": card, **sizes})
+        print_json({"kind": "task", "card": card, "languages": languages, **sizes})
         return
     table = TableData(("field", "value"), title=f"Task card: {loaded.card.name}")
     for field, value in card.items():
         table.rows.append(
             (field, ", ".join(map(str, value)) if isinstance(value, list) else str(value))
         )
+    for side, language in languages.items():
+        table.rows.append((
+            f"{side} language",
+            f"{language['name']}; family {language['family']}; script {language['script']}; "
+            f"resource class {language['resource']} (Joshi et al. 2020)",
+        ))
     table.rows.append(("queries", str(sizes["queries"])))
     table.rows.append(("documents", str(sizes["documents"])))
     table.rows.append(
         ("judgements", f"{judgements} ({judgements / max(len(loaded.qrels), 1):.2f} per query)")
     )
     print_table(table, show_header=False)
+
+
+def _languages(query_lang: str, doc_lang: str) -> dict[str, dict[str, Any]]:
+    """Family, script and resource class of each side's language, where they are known."""
+    import dataclasses
+
+    from clirbench.tasks.languages import LANGUAGES
+
+    sides = {"query": LANGUAGES.get(query_lang), "document": LANGUAGES.get(doc_lang)}
+    return {side: dataclasses.asdict(language) for side, language in sides.items() if language is not None}

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import importlib
+import operator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from clirbench.errors import UnknownNameError
+from clirbench.tasks.languages import AFRICAN_LANGUAGES, LANGUAGES
 from clirbench.tasks.task import Task
 
 
@@ -18,26 +20,66 @@ class BuiltinTask:
     factory: str  # "module:function", called as function(name, split) -> Task
     query_lang: str
     doc_lang: str
-    low_resource: bool
+    bitext: str = ""  # the built-in bitext of its language pair (clirbench.bitext)
+
+    @property
+    def low_resource(self) -> bool:
+        """Whether one of its languages has Joshi class <= 2 (clirbench.tasks.languages)."""
+        from clirbench.tasks.languages import is_low_resource
+
+        return is_low_resource(self.query_lang, self.doc_lang)
+
+    @property
+    def language(self) -> str:
+        """Its non-English language (the one its family, script and resource level describe)."""
+        return self.doc_lang if self.query_lang == "eng_Latn" else self.query_lang
 
 
-_BIBLE = "clirbench.tasks.builtin.bible:bible_task"
-BUILTIN_TASKS = {
-    "bible-en-ny/verse": BuiltinTask(_BIBLE, "eng_Latn", "nya_Latn", True),
-    "bible-en-ny/passage": BuiltinTask(_BIBLE, "eng_Latn", "nya_Latn", True),
-    "bible-ny-en/verse": BuiltinTask(_BIBLE, "nya_Latn", "eng_Latn", True),
-    "bible-ny-en/passage": BuiltinTask(_BIBLE, "nya_Latn", "eng_Latn", True),
-}
+def _builtin_tasks() -> dict[str, BuiltinTask]:
+    from clirbench.tasks.builtin.quran import TASK_NAMES as QURAN_TASKS
+    from clirbench.tasks.builtin.quran import QuranTask, TRANSLATIONS
+
+    bible = "clirbench.tasks.builtin.bible:bible_task"
+    tasks = {
+        f"bible-{q}-{d}/{unit}": BuiltinTask(bible, langs[0], langs[1], "bible-en-ny")
+        for (q, d), langs in ((("en", "ny"), ("eng_Latn", "nya_Latn")), (("ny", "en"), ("nya_Latn", "eng_Latn")))
+        for unit in ("verse", "passage")
+    }
+    for name in QURAN_TASKS:
+        task = QuranTask.parse(name)
+        other = TRANSLATIONS[task.code].lang
+        langs = ("eng_Latn", other) if task.query_side == "en" else (other, "eng_Latn")
+        tasks[name] = BuiltinTask("clirbench.tasks.builtin.quran:quran_task", *langs, f"quran-en-{task.code}")
+    return tasks
+
+
+BUILTIN_TASKS = _builtin_tasks()
 DEFAULT_TASKS = ("bible-en-ny/verse",)
 SUITES = {
+    # Every built-in task one of whose languages has Joshi et al. (2020) class <= 2.
     "lowres": tuple(name for name, task in BUILTIN_TASKS.items() if task.low_resource),
     "bible": tuple(name for name in BUILTIN_TASKS if name.startswith("bible-")),
+    "quran": tuple(name for name in BUILTIN_TASKS if name.startswith("quran-")),
+    "african": tuple(name for name, task in BUILTIN_TASKS.items() if task.language in AFRICAN_LANGUAGES),
     "default": DEFAULT_TASKS,
 }
+_COMPARISONS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt, "=": operator.eq}
+SELECTORS = "suite:NAME, lang:CODE, family:NAME, resource:<=N (also <, =, >=, >)"
+
+
+def _resource_tasks(value: str) -> list[str]:
+    """``resource:<=2``: tasks whose non-English language's Joshi class compares so with N."""
+    for symbol in sorted(_COMPARISONS, key=len, reverse=True):
+        number = value.removeprefix(symbol)
+        if number != value and number.isdigit():
+            compare = _COMPARISONS[symbol]
+            return [n for n, t in BUILTIN_TASKS.items() if compare(LANGUAGES[t.language].resource, int(number))]
+    raise UnknownNameError("resource level (an operator <=, <, =, >=, > then a class 0-5)", value, ("<=2", ">=3", "=5"))
 
 
 def expand_task_specs(specs: list[str]) -> list[str]:
-    """Replace ``suite:NAME`` and ``lang:CODE`` by the built-in tasks they stand for."""
+    """Replace selectors (``suite:NAME``, ``lang:CODE``, ``family:NAME``, ``resource:<=N``) by
+    the built-in tasks they stand for; anything else is kept as a task spec."""
     expanded: list[str] = []
     for spec in specs:
         kind, _, value = spec.partition(":")
@@ -51,6 +93,14 @@ def expand_task_specs(specs: list[str]) -> list[str]:
                 languages = {lang for t in BUILTIN_TASKS.values() for lang in (t.query_lang, t.doc_lang)}
                 raise UnknownNameError("language among the built-in tasks", value, languages)
             expanded.extend(names)
+        elif kind == "family":
+            families = {LANGUAGES[t.language].family for t in BUILTIN_TASKS.values()}
+            match = {family.casefold(): family for family in families}.get(value.casefold())
+            if match is None:
+                raise UnknownNameError("language family among the built-in tasks", value, families)
+            expanded.extend(n for n, t in BUILTIN_TASKS.items() if LANGUAGES[t.language].family == match)
+        elif kind == "resource":
+            expanded.extend(_resource_tasks(value.replace(" ", "")))
         else:
             expanded.append(spec)
     return list(dict.fromkeys(expanded))

@@ -30,6 +30,9 @@ class TaskCard(BaseModel):
     citation: str = ""
     checksum: str = ""
     low_resource: bool = False
+    bitext: str = ""
+    """The built-in bitext of this task's language pair (``bible-en-ny``), disjoint from its
+    evaluation data: what methods that learn train on by default. Empty if there is none."""
     measures: tuple[str, ...] = DEFAULT_MEASURES
     description: str = ""
 

@@ -24,8 +24,10 @@ option, recorded in the run manifest, the config hash and the checkpoint id (OPT
    ``anchor_weight`` (the student's English vector kept on the teacher's). ``optical`` uses the
    OT term alone, ``distill-mse`` the two MSE terms (Reimers & Gurevych 2020), ``optical+mse``
    all three.
-8. Bitext: the built-in ``bible-en-ny`` train split (Old Testament, disjoint from every dev
-   and test book) or a user's TSV/JSONL file (``bitext_file`` and its languages).
+8. Bitext: the train split of the built-in bitext the task's card names (``bible-en-ny``: Old
+   Testament; ``quran-en-XXX``: train surahs; disjoint from every dev and test task), so one
+   student is trained per language pair and reused by both directions; or ``bitext=NAME``, or a
+   user's TSV/JSONL file (``bitext_file`` and its languages).
 9. Training: AdamW (lr 5e-5, weight decay 0.01), linear warm-up (10%) and decay, batches of 16
    pairs of similar length cut at 96 tokens, word embeddings frozen, one seed; size by
    ``preset`` (see ``PRESETS``); any tuning looks at the dev split only.
@@ -121,8 +123,9 @@ class OpticalOptions(StudentOptions):
     marginals: Literal["uniform", "idf"] = "uniform"
     detach_plan: bool = True
     bitext_prompt: Literal["document", "query", "mixed"] = "document"
-    bitext: str = "bible-en-ny"
-    """A built-in bitext (its train split); ignored when ``bitext_file`` is set."""
+    bitext: str | None = None
+    """A built-in bitext (its train split); default: the one the task's card names, so each
+    language pair gets its own student. Ignored when ``bitext_file`` is set."""
     bitext_file: str | None = None
     bitext_source_lang: str = "eng_Latn"
     bitext_target_lang: str | None = None
@@ -297,6 +300,24 @@ class Optical(StudentRetriever):
     """OPTICAL: student distilled from a frozen English teacher by OT token alignment on bitext."""
 
     Options = OpticalOptions
+    _task_bitext: str | None = None  # the built-in bitext of the task being retrieved
+
+    def use_task(self, task: Task) -> None:
+        """Follow the task's own bitext unless one is given; a new pair starts from the untrained student."""
+        from clirbench.bitext import task_bitext_name
+
+        if self.options.bitext_file is not None or self.options.bitext is not None:
+            return
+        name = task_bitext_name(task.card)
+        if name != self._task_bitext:
+            if self._task_bitext is not None:  # the student holds the last pair's weights
+                for attribute in ("models", "training", "bitext"):
+                    self.__dict__.pop(attribute, None)
+            self._task_bitext = name
+
+    def retrieve(self, task: Task, k: int) -> Run:
+        self.use_task(task)
+        return super().retrieve(task, k)
 
     @cached_property
     def training(self) -> dict[str, Any]:
@@ -336,7 +357,10 @@ class Optical(StudentRetriever):
         if options.bitext_file is not None:
             bitext = read_bitext(options.bitext_file, options.bitext_source_lang, options.bitext_target_lang or "")
         else:
-            bitext = builtin_bitext(options.bitext, "train")
+            name = options.bitext or self._task_bitext
+            if name is None:
+                raise OptionsError(f"{self.name}: no bitext yet (it follows the task): retrieve on a task first, or give bitext")
+            bitext = builtin_bitext(name, "train")
         if bitext.target_lang == options.teacher_lang:
             bitext = bitext.reversed()
         if bitext.source_lang != options.teacher_lang:
