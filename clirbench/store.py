@@ -31,6 +31,7 @@ all of it still holds::
 
 from __future__ import annotations
 
+import errno
 import glob
 import hashlib
 import json
@@ -287,9 +288,16 @@ class ResultStore:
     def save(self, key: CellKey, run: Run, per_query: PerQueryScores, aggregate: dict[str, float], manifest: dict[str, Any]) -> Cell:
         """Write the whole cell to a temporary folder, then move it into place in one rename,
         under a lock so that two runs that finish the same cell at once cannot collide."""
+        final = self.path(key)
+        try:
+            return self._publish(final, key, run, per_query, aggregate, manifest)
+        except OSError as error:  # read-only store, full disk, file-size limit
+            raise StoreError(_write_problem(final, error)) from None
+
+    def _publish(self, final: Path, key: CellKey, run: Run, per_query: PerQueryScores,
+                 aggregate: dict[str, float], manifest: dict[str, Any]) -> Cell:
         from filelock import FileLock
 
-        final = self.path(key)
         final.parent.mkdir(parents=True, exist_ok=True)
         if not (self.root / FORMAT_FILE).exists():
             atomic_write_json(self.root / FORMAT_FILE, {"format": STORE_FORMAT})
@@ -306,7 +314,7 @@ class ResultStore:
                     trash = _trash_path(final)
                     final.rename(trash)  # killed from here to the next rename: _recover undoes it
                     tmp.rename(final)
-                    shutil.rmtree(trash)
+                    shutil.rmtree(trash, ignore_errors=True)  # else: store check removes it
                 else:
                     tmp.rename(final)
             finally:
@@ -320,7 +328,9 @@ class ResultStore:
         )
 
     def clear_not_run(self, method: str, config_hash: str) -> None:
-        (self.root / NOT_RUN_DIR / f"{encode_segment(method)}@{config_hash}.json").unlink(missing_ok=True)
+        record = self.root / NOT_RUN_DIR / f"{encode_segment(method)}@{config_hash}.json"
+        if record.exists():  # a store that is read-only refuses even the unlink of nothing
+            record.unlink(missing_ok=True)
 
     def not_run(self) -> list[dict[str, Any]]:
         """Methods recorded as unable to run: method, config_hash, reason, tasks, options."""
@@ -540,6 +550,17 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path)
     else:
         path.unlink(missing_ok=True)
+
+
+def _write_problem(final: Path, error: OSError) -> str:
+    if error.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+        todo = "free some space (or raise the file-size limit, ulimit -f) and rerun"
+    elif error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        todo = "give a result store folder you can write to (--store)"
+    else:
+        todo = "fix that and rerun"
+    return (f"cannot write the result cell {final} ({error.strerror or error}); {todo}; "
+            "the cells stored before are kept")
 
 
 def _remove_if_emptied(folder: Path, repair: bool) -> None:
