@@ -373,9 +373,9 @@ class ResultStore:
                 if file_sha256(path / name) != manifest.files.get(name):
                     raise ValueError(f"{name} does not match its digest in the manifest")
             aggregate = _aggregate(json.loads((path / AGGREGATE_FILE).read_bytes()))
+            home = self.path(manifest.key)  # a name that is not UTF-8 (a lone surrogate) fails
         except (OSError, ValueError, RecursionError) as error:
             raise InputError(path, None, f"damaged result cell ({_reason(error)}); {self._redo(path)}") from None
-        home = self.path(manifest.key)
         if home != path:
             raise InputError(path, None, f"a result cell of task {manifest.task.name!r} ({manifest.task.split}) "
                              f"and {manifest.method.name}@{manifest.method.config_hash}, whose place is {home}: "
@@ -388,7 +388,8 @@ class ResultStore:
             command = json.loads((path / MANIFEST_FILE).read_bytes()).get("command")
         except (OSError, ValueError, RecursionError, AttributeError):
             command = None
-        rerun = f"rerun `{command}`" if isinstance(command, str) and command else "rerun the command that made it"
+        known = isinstance(command, str) and command.isprintable() and command
+        rerun = f"rerun `{command}`" if known else "rerun the command that made it"
         return f"{rerun} to recompute it, or {_repair_hint(self.root)}"
 
     def check(self, repair: bool = False) -> list[StoreProblem]:
@@ -637,17 +638,19 @@ def _aggregate(value: Any) -> dict[str, float]:
 
 
 def _reason(error: BaseException) -> str:
-    """A short account of why a file did not read."""
+    """A short account, on one line, of why a file did not read."""
     if isinstance(error, ValidationError):
         first = error.errors()[0]
         where = ".".join(map(str, first["loc"]))
-        return f"manifest.json: {where + ': ' if where else ''}{first['msg']}"
-    if isinstance(error, OSError):
+        reason = f"manifest.json: {where + ': ' if where else ''}{first['msg']}"
+    elif isinstance(error, OSError):
         name = Path(error.filename).name if error.filename else "a file"
-        return f"{name}: {'missing' if isinstance(error, FileNotFoundError) else error.strerror or error}"
-    if isinstance(error, RecursionError):
-        return "JSON nested too deeply"
-    return " ".join(str(error).split())[:200]
+        reason = f"{name}: {'missing' if isinstance(error, FileNotFoundError) else error.strerror or error}"
+    elif isinstance(error, RecursionError):
+        reason = "JSON nested too deeply"
+    else:
+        reason = str(error)
+    return " ".join(reason.split())[:300]
 
 
 def check_cache(root: Path | None = None, repair: bool = False) -> list[StoreProblem]:
