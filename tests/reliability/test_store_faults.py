@@ -273,3 +273,16 @@ def test_report_on_a_damaged_cell_names_it_and_what_to_run(tmp_path: Path, store
     rerun = _run(_command(tmp_path, stored, ["a", "b"]))  # recomputes the damaged cell
     assert rerun.returncode == 0 and "computed slowdisk on a" in rerun.stdout, rerun.stderr
     assert _run(report).returncode == 0 and (out / "leaderboard.md").exists()
+
+
+def test_report_under_a_file_size_limit(tmp_path: Path, stored: Path):
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (0, resource.RLIM_INFINITY))
+
+    out = tmp_path / "reports"
+    done = _run([*CLI, "report", "--store", str(stored), "--out", str(out), "--baseline", "none"],
+                preexec_fn=limited)
+    assert done.returncode == 2, done.stderr
+    message = _one_clean_line(done.stderr)
+    assert "file too large for the file-size limit (ulimit -f)" in message, message
+    assert not [p for p in out.rglob("*") if p.is_file()]  # no half-written report, no temp file
