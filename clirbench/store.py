@@ -375,12 +375,17 @@ class ResultStore:
             aggregate = _aggregate(json.loads((path / AGGREGATE_FILE).read_bytes()))
             home = self.path(manifest.key)  # a name that is not UTF-8 (a lone surrogate) fails
         except (OSError, ValueError, RecursionError) as error:
-            raise InputError(path, None, f"damaged result cell ({_reason(error)}); {self._redo(path)}") from None
+            problem = f"damaged result cell ({_reason(error)}); {self._redo(path)}"
+            raise InputError(path, None, problem) from None
         if home != path:
-            raise InputError(path, None, f"a result cell of task {manifest.task.name!r} ({manifest.task.split}) "
-                             f"and {manifest.method.name}@{manifest.method.config_hash}, whose place is {home}: "
-                             f"it was moved or copied here; {_repair_hint(self.root)}")
-        return Cell(path=path, manifest=manifest.model_dump(exclude_unset=True), aggregate=aggregate)
+            task, method = manifest.task, manifest.method
+            raise InputError(
+                path, None, f"a result cell of task {task.name!r} ({task.split}) and "
+                f"{method.name}@{method.config_hash}, whose place is {home}: it was moved or "
+                f"copied here; {_repair_hint(self.root)}",
+            )
+        dumped = manifest.model_dump(exclude_unset=True)
+        return Cell(path=path, manifest=dumped, aggregate=aggregate)
 
     def _redo(self, path: Path) -> str:
         """What to do about the damaged cell in ``path``: its command recomputes it."""
@@ -402,8 +407,8 @@ class ResultStore:
         if not self.root.is_dir():
             raise StoreError(f"{self.root}: no such folder; give a result store (--store)")
         if not (self.root / FORMAT_FILE).is_file() and any(self.root.iterdir()):
-            raise StoreError(f"{self.root} is not a clirbench result store (it has no {FORMAT_FILE}); "
-                             "give the folder that `clirbench run --store` wrote")
+            raise StoreError(f"{self.root} is not a clirbench result store (it has no "
+                             f"{FORMAT_FILE}); give the folder that `clirbench run --store` wrote")
         found: list[StoreProblem] = []
         for entry in sorted(self.root.iterdir()):
             if entry.name == FORMAT_FILE:
@@ -433,7 +438,8 @@ class ResultStore:
         found = []
         for entry in sorted(folder.iterdir()):
             match = _ENTRY.fullmatch(entry.name)
-            role = next((name for name, value in (match.groupdict() if match else {}).items() if value), None)
+            roles = match.groupdict() if match else {}
+            role = next((name for name, value in roles.items() if value), None)
             if role is None or (role == "lock") == entry.is_dir():
                 found.append(_orphan(entry, "not a result cell", repair))
                 continue
@@ -443,17 +449,21 @@ class ResultStore:
             found += self._check_group(folder / name, entries, repair)
         return found
 
-    def _check_group(self, final: Path, entries: dict[str, list[Path]], repair: bool) -> list[StoreProblem]:
+    def _check_group(
+        self, final: Path, entries: dict[str, list[Path]], repair: bool
+    ) -> list[StoreProblem]:
         from filelock import FileLock, Timeout
 
         lock = _lock_path(final)
         found: list[StoreProblem] = []
+        held = FileLock(str(lock), timeout=0) if lock.exists() else None
         try:  # a running save holds the lock: its temp folder is no orphan
-            held = FileLock(str(lock), timeout=0) if lock.exists() else None
             if held is not None:
                 held.acquire()
         except Timeout:
             return []
+        except OSError:  # a read-only store: nothing can be saved (or repaired) there
+            held = None
         try:
             had_cell = final.exists() or _trash_path(final).exists()
             if "cell" in entries:
@@ -464,7 +474,8 @@ class ResultStore:
                 else:
                     found.append(self._restore(trash, final, repair))
             for temp in entries.get("temp", []):
-                found.append(_orphan(temp, "the unfinished folder of a save that was killed", repair))
+                what = "the unfinished folder of a save that was killed"
+                found.append(_orphan(temp, what, repair))
             if lock.exists() and not final.exists() and not _trash_path(final).exists():
                 if had_cell:  # its cell was damaged and is gone now: the lock goes with it
                     lock.unlink()
@@ -487,17 +498,20 @@ class ResultStore:
                 if extra.name not in known]
 
     def _restore(self, trash: Path, final: Path, repair: bool) -> StoreProblem:
-        problem = StoreProblem(trash, "damaged", f"the cell {final.name}, moved aside by a save that was "
-                               "killed before its new version was in place", "put it back")
+        what = (f"the cell {final.name}, moved aside by a save that was killed before its new "
+                "version was in place")
         if not repair:
-            return problem
-        trash.rename(final)
+            return StoreProblem(trash, "damaged", what, "put it back")
+        try:
+            trash.rename(final)
+        except OSError as error:
+            return StoreProblem(trash, "damaged", what, f"not put back: {error.strerror or error}")
         try:
             self._read(final)
         except InputError:
-            shutil.rmtree(final)
-            return StoreProblem(trash, "damaged", problem.problem + " (damaged)", "removed", repaired=True)
-        return StoreProblem(trash, "damaged", problem.problem, "put back", repaired=True)
+            shutil.rmtree(final, ignore_errors=True)
+            return StoreProblem(trash, "damaged", what + " (damaged)", "removed", repaired=True)
+        return StoreProblem(trash, "damaged", what, "put back", repaired=True)
 
 
 ProblemKind = Literal["damaged", "orphan"]
@@ -624,8 +638,9 @@ def _read_not_run(path: Path) -> dict[str, Any]:
                 raise ValueError(f"{field!r} missing or not a {kind.__name__}")
     except (OSError, ValueError, RecursionError) as error:
         root = path.parent.parent
-        raise InputError(path, None, f"unreadable record of a method that did not run ({_reason(error)}); "
-                         f"{_repair_hint(root)}") from None
+        problem = (f"unreadable record of a method that did not run ({_reason(error)}); "
+                   f"{_repair_hint(root)}")
+        raise InputError(path, None, problem) from None
     return record
 
 
@@ -645,7 +660,8 @@ def _reason(error: BaseException) -> str:
         reason = f"manifest.json: {where + ': ' if where else ''}{first['msg']}"
     elif isinstance(error, OSError):
         name = Path(error.filename).name if error.filename else "a file"
-        reason = f"{name}: {'missing' if isinstance(error, FileNotFoundError) else error.strerror or error}"
+        missing = isinstance(error, FileNotFoundError)
+        reason = f"{name}: {'missing' if missing else error.strerror or error}"
     elif isinstance(error, RecursionError):
         reason = "JSON nested too deeply"
     else:
@@ -667,7 +683,8 @@ def check_cache(root: Path | None = None, repair: bool = False) -> list[StorePro
         kind: ProblemKind = "orphan" if torn else "damaged"
         what = "; ".join(entry["problems"])
         if repair:
-            found.append(StoreProblem(entry["path"], kind, what, repair_namespace(entry["path"]), True))
+            done = repair_namespace(entry["path"])
+            found.append(StoreProblem(entry["path"], kind, what, done, repaired=True))
         else:
             plan = "cut the torn tail" if torn else "remove the namespace (it is only a cache)"
             found.append(StoreProblem(entry["path"], kind, what, plan))

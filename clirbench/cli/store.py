@@ -13,7 +13,9 @@ app = typer.Typer(help="The result store: check it and repair it.", no_args_is_h
 @app.command("check")
 def check(
     store: Path = typer.Option(Path("results"), "--store", "-s", help="Result store folder."),
-    cache: bool = typer.Option(False, "--cache", help="Check the embedding and translation cache too."),
+    cache: bool = typer.Option(
+        False, "--cache", help="Check the embedding and translation cache too."
+    ),
     repair: bool = typer.Option(
         False, "--repair", help="Remove what is damaged or orphaned (never a healthy cell)."
     ),
@@ -31,17 +33,36 @@ def check(
         problems += check_cache(cache_dir(), repair=repair)
     left = [p for p in problems if p.kind == "damaged" and not p.repaired]
     if as_json:
-        rows = [{"path": str(p.path), "kind": p.kind, "problem": p.problem, "repair": p.repair,
-                 "repaired": p.repaired} for p in problems]
-        print(json.dumps({"store": str(store), "cache": str(cache_dir()) if cache else None,
-                          "problems": rows, "damaged_left": len(left)}, indent=2))
+        rows = [
+            {
+                "path": str(p.path),
+                "kind": p.kind,
+                "problem": p.problem,
+                "repair": p.repair,
+                "repaired": p.repaired,
+            }
+            for p in problems
+        ]
+        print(
+            json.dumps(
+                {
+                    "store": str(store),
+                    "cache": str(cache_dir()) if cache else None,
+                    "problems": rows,
+                    "damaged_left": len(left),
+                },
+                indent=2,
+            )
+        )
     else:
         from rich.markup import escape
 
         for p in problems:
             colour = "red" if p.kind == "damaged" else "yellow"
             done = p.repair if p.repaired or repair else f"--repair would {p.repair}"
-            print_line(f"[{colour}]{p.kind}[/] {escape(str(p.path))}: {escape(p.problem)} ({escape(done)})")
+            print_line(
+                f"[{colour}]{p.kind}[/] {escape(str(p.path))}: {escape(p.problem)} ({escape(done)})"
+            )
         counts = {kind: sum(p.kind == kind for p in problems) for kind in ("damaged", "orphan")}
         where = f"{store}" + (f" and the cache in {cache_dir()}" if cache else "")
         summary = f"{counts['damaged']} damaged, {counts['orphan']} orphaned in {where}"

@@ -32,7 +32,9 @@ RULES = [
 def tally() -> Counter[str]:
     listing = subprocess.run(
         [sys.executable, "-m", "pytest", "--collect-only", "-q", "tests/reliability"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     counts: Counter[str] = Counter()
     for line in listing.splitlines():
@@ -47,6 +49,8 @@ def tally() -> Counter[str]:
 if __name__ == "__main__":
     counts = tally()
     print("| Category | Cases |\n|---|---:|")
-    for category, count in sorted(counts.items(), key=lambda item: [c for *_, c in RULES].index(item[0])):
+    for category, count in sorted(
+        counts.items(), key=lambda item: [c for *_, c in RULES].index(item[0])
+    ):
         print(f"| {category} | {count} |")
     print(f"| **Total** | **{sum(counts.values())}** |")

@@ -26,8 +26,12 @@ def _save(store: ResultStore, key: CellKey, value: float = 0.5) -> Path:
     identity = TaskIdentity(name=key.task, split=key.split, source="synthetic", checksum="c")
     manifest = {
         "task": identity.model_dump(),
-        "method": {"name": key.method, "config_hash": key.config_hash, "k": 100,
-                   "identity": {"distribution": "clirbench"}},
+        "method": {
+            "name": key.method,
+            "config_hash": key.config_hash,
+            "k": 100,
+            "identity": {"distribution": "clirbench"},
+        },
         "command": f"clirbench run -m {key.method} -t {key.task}",
     }
     run = {"q1": {"d1": 2.0, "d2": 1.0}, "q2": {"d2": value}}
@@ -44,7 +48,9 @@ def store(tmp_path: Path) -> ResultStore:
 
 
 def _snapshot(path: Path) -> dict[str, bytes]:
-    return {str(f.relative_to(path)): f.read_bytes() for f in sorted(path.rglob("*")) if f.is_file()}
+    return {
+        str(f.relative_to(path)): f.read_bytes() for f in sorted(path.rglob("*")) if f.is_file()
+    }
 
 
 def _old(path: Path) -> Path:
@@ -64,45 +70,111 @@ Damage = Callable[[ResultStore], Path]
 DAMAGES: dict[str, tuple[Damage, str, str]] = {
     "run-digest": (lambda s: _append(s.path(KEY) / "run.trec"), "damaged", "digest"),
     "per-query-digest": (lambda s: _append(s.path(KEY) / "per_query.tsv"), "damaged", "digest"),
-    "aggregate-edited": (lambda s: _write(s.path(KEY) / "aggregate.json", b'{"nDCG@10": 0.99}').parent,
-                         "damaged", "digest"),
+    "aggregate-edited": (
+        lambda s: _write(s.path(KEY) / "aggregate.json", b'{"nDCG@10": 0.99}').parent,
+        "damaged",
+        "digest",
+    ),
     "run-missing": (lambda s: _unlink(s.path(KEY) / "run.trec"), "damaged", "run.trec: missing"),
     "aggregate-missing": (lambda s: _unlink(s.path(KEY) / "aggregate.json"), "damaged", "missing"),
-    "manifest-torn": (lambda s: _write(s.path(KEY) / "manifest.json", b'{"format": 2, "ta').parent,
-                      "damaged", "manifest"),
-    "manifest-latin1": (lambda s: _write(s.path(KEY) / "manifest.json", b'{"x": "caf\xe9"}').parent,
-                        "damaged", "unicode"),
+    "manifest-torn": (
+        lambda s: _write(s.path(KEY) / "manifest.json", b'{"format": 2, "ta').parent,
+        "damaged",
+        "manifest",
+    ),
+    "manifest-latin1": (
+        lambda s: _write(s.path(KEY) / "manifest.json", b'{"x": "caf\xe9"}').parent,
+        "damaged",
+        "unicode",
+    ),
     "manifest-other-format": (lambda s: _edit_manifest(s, format=1), "damaged", "format"),
-    "manifest-no-task-name": (lambda s: _edit_manifest(s, task={"split": "test"}), "damaged", "task.name"),
-    "manifest-missing": (lambda s: _unlink(s.path(KEY) / "manifest.json"), "damaged", "no manifest"),
-    "cell-copied-elsewhere": (lambda s: _copy_cell(s, s.root / "t3" / "test" / f"m@{'c' * 12}"),
-                              "damaged", "moved or copied here"),
-    "cell-under-other-split": (lambda s: _copy_cell(s, s.root / "t" / "dev" / f"m@{'a' * 12}"),
-                               "damaged", "moved or copied here"),
-    "not-run-record-torn": (lambda s: _write(s.root / "_not_run" / f"m@{'a' * 12}.json", b'{"meth'),
-                            "damaged", "did not run"),
-    "not-run-record-wrong-shape": (lambda s: _write(s.root / "_not_run" / "x.json", b'{"method": 3}'),
-                                   "damaged", "method"),
+    "manifest-no-task-name": (
+        lambda s: _edit_manifest(s, task={"split": "test"}),
+        "damaged",
+        "task.name",
+    ),
+    "manifest-missing": (
+        lambda s: _unlink(s.path(KEY) / "manifest.json"),
+        "damaged",
+        "no manifest",
+    ),
+    "cell-copied-elsewhere": (
+        lambda s: _copy_cell(s, s.root / "t3" / "test" / f"m@{'c' * 12}"),
+        "damaged",
+        "moved or copied here",
+    ),
+    "cell-under-other-split": (
+        lambda s: _copy_cell(s, s.root / "t" / "dev" / f"m@{'a' * 12}"),
+        "damaged",
+        "moved or copied here",
+    ),
+    "not-run-record-torn": (
+        lambda s: _write(s.root / "_not_run" / f"m@{'a' * 12}.json", b'{"meth'),
+        "damaged",
+        "did not run",
+    ),
+    "not-run-record-wrong-shape": (
+        lambda s: _write(s.root / "_not_run" / "x.json", b'{"method": 3}'),
+        "damaged",
+        "method",
+    ),
     "temp-folder-of-killed-save": (
         lambda s: _copy_cell(s, s.path(KEY).with_name(f".{s.path(KEY).name}.0123456789ab.tmp")),
-        "orphan", "killed"),
-    "empty-temp-folder": (lambda s: _mkdir(s.path(KEY).with_name(f".{s.path(KEY).name}.00000000000f.tmp")),
-                          "orphan", "killed"),
-    "trash-beside-its-cell": (lambda s: _copy_cell(s, s.path(KEY).with_name(f".{s.path(KEY).name}.old")),
-                              "orphan", "previous version"),
-    "lock-without-cell": (lambda s: _write(s.path(KEY).with_name(f".m@{'d' * 12}.lock"), b""),
-                          "orphan", "lock"),
+        "orphan",
+        "killed",
+    ),
+    "empty-temp-folder": (
+        lambda s: _mkdir(s.path(KEY).with_name(f".{s.path(KEY).name}.00000000000f.tmp")),
+        "orphan",
+        "killed",
+    ),
+    "trash-beside-its-cell": (
+        lambda s: _copy_cell(s, s.path(KEY).with_name(f".{s.path(KEY).name}.old")),
+        "orphan",
+        "previous version",
+    ),
+    "lock-without-cell": (
+        lambda s: _write(s.path(KEY).with_name(f".m@{'d' * 12}.lock"), b""),
+        "orphan",
+        "lock",
+    ),
     "stray-file-at-root": (lambda s: _write(s.root / "notes.txt", b"x"), "orphan", "not part"),
     "stray-folder-at-root": (lambda s: _mkdir(s.root / ".git"), "orphan", "not part"),
-    "stray-file-in-task": (lambda s: _write(s.root / "t" / "README", b"x"), "orphan", "split folder"),
-    "stray-file-in-split": (lambda s: _write(s.path(KEY).parent / "run.trec", b"x"), "orphan", "not a result cell"),
-    "folder-not-a-cell": (lambda s: _mkdir(s.path(KEY).parent / "m@short"), "orphan", "not a result cell"),
-    "extra-file-in-cell": (lambda s: _write(s.path(KEY) / "run.trec.bak", b"x"), "orphan", "not a file of the cell"),
-    "stale-temp-file-at-root": (lambda s: _old(_write(s.root / f".{FORMAT_FILE}.0123456789ab.tmp", b"{")),
-                                "orphan", "temp file"),
-    "stale-temp-in-not-run": (lambda s: _old(_write(s.root / "_not_run" / ".x.json.0123456789ab.tmp", b"")),
-                              "orphan", "temp file"),
-    "foreign-file-in-not-run": (lambda s: _write(s.root / "_not_run" / "x.txt", b""), "orphan", "not a record"),
+    "stray-file-in-task": (
+        lambda s: _write(s.root / "t" / "README", b"x"),
+        "orphan",
+        "split folder",
+    ),
+    "stray-file-in-split": (
+        lambda s: _write(s.path(KEY).parent / "run.trec", b"x"),
+        "orphan",
+        "not a result cell",
+    ),
+    "folder-not-a-cell": (
+        lambda s: _mkdir(s.path(KEY).parent / "m@short"),
+        "orphan",
+        "not a result cell",
+    ),
+    "extra-file-in-cell": (
+        lambda s: _write(s.path(KEY) / "run.trec.bak", b"x"),
+        "orphan",
+        "not a file of the cell",
+    ),
+    "stale-temp-file-at-root": (
+        lambda s: _old(_write(s.root / f".{FORMAT_FILE}.0123456789ab.tmp", b"{")),
+        "orphan",
+        "temp file",
+    ),
+    "stale-temp-in-not-run": (
+        lambda s: _old(_write(s.root / "_not_run" / ".x.json.0123456789ab.tmp", b"")),
+        "orphan",
+        "temp file",
+    ),
+    "foreign-file-in-not-run": (
+        lambda s: _write(s.root / "_not_run" / "x.txt", b""),
+        "orphan",
+        "not a record",
+    ),
 }
 
 
@@ -150,8 +222,9 @@ def test_a_healthy_store_has_no_problems(store: ResultStore, capsys: pytest.Capt
 
 
 @pytest.mark.parametrize("damage", sorted(DAMAGES))
-def test_each_problem_is_found_and_repaired(store: ResultStore, damage: str,
-                                            capsys: pytest.CaptureFixture[str]):
+def test_each_problem_is_found_and_repaired(
+    store: ResultStore, damage: str, capsys: pytest.CaptureFixture[str]
+):
     make, kind, fragment = DAMAGES[damage]
     healthy = _snapshot(store.path(OTHER))
     path = make(store)
@@ -171,8 +244,9 @@ def test_each_problem_is_found_and_repaired(store: ResultStore, damage: str,
         assert store.path(KEY) in kept
 
 
-def test_a_cell_moved_aside_by_a_killed_save_is_put_back(store: ResultStore,
-                                                         capsys: pytest.CaptureFixture[str]):
+def test_a_cell_moved_aside_by_a_killed_save_is_put_back(
+    store: ResultStore, capsys: pytest.CaptureFixture[str]
+):
     final = store.path(KEY)
     before = _snapshot(final)
     trash = final.with_name(f".{final.name}.old")
@@ -204,7 +278,10 @@ def test_the_next_save_puts_a_moved_aside_cell_back_before_replacing_it(store: R
 
 
 def test_many_problems_at_once_and_json(store: ResultStore, capsys: pytest.CaptureFixture[str]):
-    paths = {DAMAGES[name][0](store) for name in ("run-digest", "lock-without-cell", "stray-file-at-root")}
+    paths = {
+        DAMAGES[name][0](store)
+        for name in ("run-digest", "lock-without-cell", "stray-file-at-root")
+    }
     code, out, _ = _cli(capsys, "store", "check", "--store", str(store.root), "--json")
     found = json.loads(out)
     assert code == 1 and found["damaged_left"] == 1
@@ -233,8 +310,9 @@ def test_a_fresh_temp_file_is_left_alone(store: ResultStore):
 
 
 @pytest.mark.parametrize("case", ["missing", "not-a-store", "a-file"])
-def test_a_folder_that_is_not_a_store_is_refused(tmp_path: Path, case: str,
-                                                 capsys: pytest.CaptureFixture[str]):
+def test_a_folder_that_is_not_a_store_is_refused(
+    tmp_path: Path, case: str, capsys: pytest.CaptureFixture[str]
+):
     target = tmp_path / "somewhere"
     if case == "not-a-store":
         _write(target / "thesis" / "draft.tex", b"keep me")
@@ -268,8 +346,13 @@ def _vectors(texts: list[str]) -> np.ndarray:
 
 
 @pytest.mark.parametrize("damage", ["torn-tail", "foreign-file", "old-format"])
-def test_cache_problems(store: ResultStore, tmp_path: Path, damage: str,
-                        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+def test_cache_problems(
+    store: ResultStore,
+    tmp_path: Path,
+    damage: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+):
     root = tmp_path / "cache"
     monkeypatch.setenv("CLIRBENCH_CACHE", str(root))
     cache = EmbeddingCache(NAMESPACE, root=root)
@@ -293,4 +376,6 @@ def test_cache_problems(store: ResultStore, tmp_path: Path, damage: str,
     else:
         assert not cache.path.exists()
     again = EmbeddingCache(NAMESPACE, root=root)
-    assert np.array_equal(again.encode(["a", "bb", "ccc"], _vectors, 2), _vectors(["a", "bb", "ccc"]))
+    assert np.array_equal(
+        again.encode(["a", "bb", "ccc"], _vectors, 2), _vectors(["a", "bb", "ccc"])
+    )

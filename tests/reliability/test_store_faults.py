@@ -44,14 +44,26 @@ def _task(tmp_path: Path, name: str) -> Path:
     folder = tmp_path / name
     if not folder.exists():
         shutil.copytree(TINY, folder)
-        (folder / "task.yaml").write_text(f"name: {name}\nquery_lang: eng_Latn\ndoc_lang: nya_Latn\n")
+        (folder / "task.yaml").write_text(
+            f"name: {name}\nquery_lang: eng_Latn\ndoc_lang: nya_Latn\n"
+        )
     return folder
 
 
-def _command(tmp_path: Path, store: Path, tasks: list[str], *extra: str, log: Path | None = None,
-             retrieve_delay: float = 0.0, publish_delay: float = 0.0) -> list[str]:
+def _command(
+    tmp_path: Path,
+    store: Path,
+    tasks: list[str],
+    *extra: str,
+    log: Path | None = None,
+    retrieve_delay: float = 0.0,
+    publish_delay: float = 0.0,
+) -> list[str]:
     folders = ",".join(str(_task(tmp_path, name)) for name in tasks)
-    options = [f"slowdisk.retrieve_delay={retrieve_delay}", f"slowdisk.publish_delay={publish_delay}"]
+    options = [
+        f"slowdisk.retrieve_delay={retrieve_delay}",
+        f"slowdisk.publish_delay={publish_delay}",
+    ]
     if log is not None:
         options.append(f"slowdisk.log={log}")
     sets = [arg for option in options for arg in ("--set", option)]
@@ -59,7 +71,9 @@ def _command(tmp_path: Path, store: Path, tasks: list[str], *extra: str, log: Pa
 
 
 def _run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=300, **kwargs)
+    return subprocess.run(
+        command, env=_env(), capture_output=True, text=True, timeout=300, **kwargs
+    )
 
 
 def _files(store: Path, task: str) -> dict[str, bytes]:
@@ -69,8 +83,10 @@ def _files(store: Path, task: str) -> dict[str, bytes]:
 
 
 def _tree(folder: Path) -> dict[str, bytes | None]:
-    return {str(p.relative_to(folder)): p.read_bytes() if p.is_file() else None
-            for p in sorted(folder.rglob("*"))}
+    return {
+        str(p.relative_to(folder)): p.read_bytes() if p.is_file() else None
+        for p in sorted(folder.rglob("*"))
+    }
 
 
 def _one_clean_line(stderr: str) -> str:
@@ -123,8 +139,9 @@ def test_sigkill_during_publish_loses_nothing(tmp_path: Path, stored: Path, step
     cells = {task: ResultStore(stored).find(task, "slowdisk").path for task in ("a", "b")}
     trees = {task: _tree(path) for task, path in cells.items()}  # manifests (times) included
     log = tmp_path / "steps.log"
-    slow = _command(tmp_path, stored, ["a"], "--overwrite", log=log, retrieve_delay=1.0,
-                    publish_delay=1.0)
+    slow = _command(
+        tmp_path, stored, ["a"], "--overwrite", log=log, retrieve_delay=1.0, publish_delay=1.0
+    )
     _kill_at(slow, log, STEPS[step])
 
     problems = {(p.kind, p.path.name.split(".")[-1]) for p in ResultStore(stored).check()}
@@ -158,12 +175,17 @@ def test_sigkill_in_the_second_cell_keeps_the_first(tmp_path: Path):
 
 # Two writers at once ------------------------------------------------------------------------
 
+
 def test_two_overwrites_of_one_cell_at_once(tmp_path: Path, stored: Path):
     before = _files(stored, "a")
     command = _command(tmp_path, stored, ["a"], "--overwrite", publish_delay=0.05)
     for _ in range(10):
-        children = [subprocess.Popen(command, env=_env(), stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        children = [
+            subprocess.Popen(
+                command, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+            for _ in range(2)
+        ]
         for child in children:
             out, err = child.communicate(timeout=300)
             assert child.returncode == 0, err
@@ -174,14 +196,18 @@ def test_two_overwrites_of_one_cell_at_once(tmp_path: Path, stored: Path):
 
 # A read-only store ---------------------------------------------------------------------------
 
+
 @cache
 def _unshare() -> list[str] | None:
     """``unshare`` arguments that give a private mount namespace where mounts work, or None."""
     probe = Path(os.environ.get("TMPDIR", "/tmp"))
     for option in ("-m", "-rm"):
         try:
-            done = subprocess.run(["unshare", option, "mount", "--bind", str(probe), str(probe)],
-                                  capture_output=True, timeout=30)
+            done = subprocess.run(
+                ["unshare", option, "mount", "--bind", str(probe), str(probe)],
+                capture_output=True,
+                timeout=30,
+            )
         except (OSError, subprocess.TimeoutExpired):
             return None
         if done.returncode == 0:
@@ -199,7 +225,12 @@ needs_mounts = pytest.mark.skipif(_unshare() is None, reason="unshare cannot mou
 
 @needs_mounts
 def test_read_only_store_is_one_clean_error_and_nothing_changes(tmp_path: Path, stored: Path):
+    orphan = stored / "a" / "test" / f".slowdisk@{'0' * 12}.lock"
+    orphan.touch()
     before = _tree(stored)
+    checked = _run(_read_only(stored, [*CLI, "store", "check", "--store", str(stored), "--repair"]))
+    assert checked.returncode == 0, checked.stderr  # an orphan left is no damage
+    assert f"{orphan}: the lock of a cell that is not there (not removed: Read-only" in checked.stdout
     new_cell = _run(_read_only(stored, _command(tmp_path, stored, ["c"])))
     assert new_cell.returncode == 2, new_cell.stderr
     message = _one_clean_line(new_cell.stderr)
@@ -213,6 +244,7 @@ def test_read_only_store_is_one_clean_error_and_nothing_changes(tmp_path: Path, 
 
 
 # A full disk ---------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("limit", [0, 150])
 def test_file_size_limit_during_publish(tmp_path: Path, stored: Path, limit: int):
@@ -235,7 +267,9 @@ def test_full_tmpfs_during_publish(tmp_path: Path, stored: Path):
     before = _files(stored, "a")
     mount, after = tmp_path / "tmpfs", tmp_path / "after"
     mount.mkdir()
-    command = " ".join(f"'{arg}'" for arg in _command(tmp_path, mount / "results", ["a"], "--overwrite"))
+    command = " ".join(
+        f"'{arg}'" for arg in _command(tmp_path, mount / "results", ["a"], "--overwrite")
+    )
     script = (
         f"mount -t tmpfs -o size=512k tmpfs {mount} && cp -a {stored} {mount}/results"
         f" && (dd if=/dev/zero of={mount}/fill bs=4k 2>/dev/null; true)"
@@ -251,8 +285,11 @@ def test_full_tmpfs_during_publish(tmp_path: Path, stored: Path):
 
 # A report over a damaged cell ----------------------------------------------------------------
 
+
 @pytest.mark.parametrize("damage", ["run-edited", "aggregate-deleted", "manifest-torn"])
-def test_report_on_a_damaged_cell_names_it_and_what_to_run(tmp_path: Path, stored: Path, damage: str):
+def test_report_on_a_damaged_cell_names_it_and_what_to_run(
+    tmp_path: Path, stored: Path, damage: str
+):
     cell = ResultStore(stored).find("a", "slowdisk").path
     if damage == "run-edited":
         (cell / "run.trec").write_text("q1 Q0 d1 1 9.0 edited\n")
@@ -280,8 +317,10 @@ def test_report_under_a_file_size_limit(tmp_path: Path, stored: Path):
         resource.setrlimit(resource.RLIMIT_FSIZE, (0, resource.RLIM_INFINITY))
 
     out = tmp_path / "reports"
-    done = _run([*CLI, "report", "--store", str(stored), "--out", str(out), "--baseline", "none"],
-                preexec_fn=limited)
+    done = _run(
+        [*CLI, "report", "--store", str(stored), "--out", str(out), "--baseline", "none"],
+        preexec_fn=limited,
+    )
     assert done.returncode == 2, done.stderr
     message = _one_clean_line(done.stderr)
     assert "file too large for the file-size limit (ulimit -f)" in message, message

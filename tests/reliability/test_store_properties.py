@@ -46,8 +46,13 @@ def _store() -> ResultStore:
     store = ResultStore(_SCRATCH[-1] / "results")
     manifest = {
         "task": IDENTITY.model_dump(),
-        "method": {"name": "m", "config_hash": "a" * 12, "identity": CODE, "k": 100,
-                   "identity_options": {"k1": 0.9}},
+        "method": {
+            "name": "m",
+            "config_hash": "a" * 12,
+            "identity": CODE,
+            "k": 100,
+            "identity_options": {"k1": 0.9},
+        },
         "command": "clirbench run -m m -t t",
     }
     run = {"q1": {"d1": 2.0, "d2": 1.0}, "q2": {"d2": 0.5}}
@@ -56,31 +61,57 @@ def _store() -> ResultStore:
 
 
 json_values = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=6),
-              st.sampled_from(["\ud800", "a\nb", "..", "/", "2", "test", "m", "a" * 12])),
-    lambda inner: st.one_of(st.lists(inner, max_size=3),
-                            st.dictionaries(st.text(max_size=5), inner, max_size=3)),
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(),
+        st.text(max_size=6),
+        st.sampled_from(["\ud800", "a\nb", "..", "/", "2", "test", "m", "a" * 12]),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 raw = st.binary(max_size=300)
 tsv_bytes = st.lists(
     st.lists(st.text(alphabet="qdm1.\t -eNnaif\x00\xe9\r", max_size=8), min_size=1, max_size=4),
     max_size=5,
-).map(lambda rows: ("query_id\tmeasure\tvalue\n" + "".join("\t".join(r) + "\n" for r in rows)).encode())
+).map(
+    lambda rows: (
+        "query_id\tmeasure\tvalue\n" + "".join("\t".join(r) + "\n" for r in rows)
+    ).encode()
+)
 run_bytes = st.lists(
     st.lists(st.text(alphabet="qdQ0 1.5-einf\t\x00\xe9", max_size=6), min_size=1, max_size=7),
     max_size=5,
 ).map(lambda rows: "".join(" ".join(r) + "\n" for r in rows).encode())
 aggregate_bytes = st.one_of(
     json_values.map(lambda v: json.dumps(v).encode("utf-8", "surrogatepass")),
-    st.dictionaries(st.text(max_size=6), st.one_of(st.floats(), st.integers(), st.text(max_size=3)),
-                    max_size=3).map(lambda d: json.dumps(d).encode()),
+    st.dictionaries(
+        st.text(max_size=6), st.one_of(st.floats(), st.integers(), st.text(max_size=3)), max_size=3
+    ).map(lambda d: json.dumps(d).encode()),
 )
-MANIFEST_PLACES = [("format",), ("task",), ("method",), ("files",), ("task", "name"), ("task", "split"),
-                   ("task", "source"), ("task", "checksum"), ("method", "name"), ("method", "config_hash"),
-                   ("method", "k"), ("method", "label"), ("method", "identity"),
-                   ("method", "identity_options"), ("method", "identity_options", "input_digests"),
-                   ("files", "run.trec"), ("command",)]
+MANIFEST_PLACES = [
+    ("format",),
+    ("task",),
+    ("method",),
+    ("files",),
+    ("task", "name"),
+    ("task", "split"),
+    ("task", "source"),
+    ("task", "checksum"),
+    ("method", "name"),
+    ("method", "config_hash"),
+    ("method", "k"),
+    ("method", "label"),
+    ("method", "identity"),
+    ("method", "identity_options"),
+    ("method", "identity_options", "input_digests"),
+    ("files", "run.trec"),
+    ("command",),
+]
 
 
 def _set(manifest: dict, place: tuple[str, ...], value: object, delete: bool) -> dict:
@@ -98,8 +129,11 @@ def _set(manifest: dict, place: tuple[str, ...], value: object, delete: bool) ->
 
 def _exercise(store: ResultStore) -> None:
     """Every way of reading the store: each gives valid values or a ClirbenchError."""
-    for read in (lambda: list(store.cells()), lambda: [store.lookup(KEY, IDENTITY, CODE)[0]],
-                 lambda: [store.find("t", "m")]):
+    for read in (
+        lambda: list(store.cells()),
+        lambda: [store.lookup(KEY, IDENTITY, CODE)[0]],
+        lambda: [store.find("t", "m")],
+    ):
         try:
             cells = read()
         except ClirbenchError:
@@ -120,13 +154,19 @@ def _check_cell(cell: Cell) -> None:
         except ClirbenchError as error:
             assert "\n" not in str(error), str(error)
             continue
-        assert all(isinstance(v, float) and (lazily == "per_query" or math.isfinite(v))
-                   for by_id in values.values() for v in by_id.values())
+        assert all(
+            isinstance(v, float) and (lazily == "per_query" or math.isfinite(v))
+            for by_id in values.values()
+            for v in by_id.values()
+        )
 
 
 @SETTINGS
-@given(data=st.one_of(raw, tsv_bytes, run_bytes, aggregate_bytes),
-       name=st.sampled_from(["per_query.tsv", "run.trec", "aggregate.json"]), redigest=st.booleans())
+@given(
+    data=st.one_of(raw, tsv_bytes, run_bytes, aggregate_bytes),
+    name=st.sampled_from(["per_query.tsv", "run.trec", "aggregate.json"]),
+    redigest=st.booleans(),
+)
 def test_any_bytes_in_a_data_file(data: bytes, name: str, redigest: bool):
     store = _store()
     path = store.path(KEY)
@@ -156,14 +196,17 @@ def test_any_value_anywhere_in_the_manifest(place: tuple[str, ...], value: objec
     _exercise(store)
 
 
-@pytest.mark.parametrize("content, line", [
-    (b"query_id\tmeasure\tvalue\nq1\tnDCG@10\tlots\n", 2),
-    (b"query_id\tmeasure\tvalue\nq1\tnDCG@10\n", 2),
-    (b"query_id\tmeasure\tvalue\nq1\tnDCG@10\t1\nq1\tnDCG@10\t0\n", 3),
-    (b"qid\tmeasure\tvalue\n", 1),
-    (b"query_id\tmeasure\tvalue\n\tnDCG@10\t1\n", 2),
-    (b"query_id\tmeasure\tvalue\nq\xe91\tnDCG@10\t1\n", 2),
-])
+@pytest.mark.parametrize(
+    "content, line",
+    [
+        (b"query_id\tmeasure\tvalue\nq1\tnDCG@10\tlots\n", 2),
+        (b"query_id\tmeasure\tvalue\nq1\tnDCG@10\n", 2),
+        (b"query_id\tmeasure\tvalue\nq1\tnDCG@10\t1\nq1\tnDCG@10\t0\n", 3),
+        (b"qid\tmeasure\tvalue\n", 1),
+        (b"query_id\tmeasure\tvalue\n\tnDCG@10\t1\n", 2),
+        (b"query_id\tmeasure\tvalue\nq\xe91\tnDCG@10\t1\n", 2),
+    ],
+)
 def test_a_bad_per_query_row_names_the_file_and_line(content: bytes, line: int):
     store = _store()
     path = store.path(KEY) / "per_query.tsv"

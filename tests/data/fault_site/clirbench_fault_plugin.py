@@ -50,7 +50,10 @@ class SlowDisk(MethodBase):
                 slowed = _slowed(getattr(os, name), self.options.publish_delay, self.options.log)
                 slowed.slowed = True
                 setattr(os, name, slowed)
-        words = {doc_id: set(re.findall(r"\w+", doc.full_text.lower())) for doc_id, doc in task.corpus.items()}
+        words = {
+            doc_id: set(re.findall(r"\w+", doc.full_text.lower()))
+            for doc_id, doc in task.corpus.items()
+        }
         run = {}
         for qid, text in task.queries.items():
             query = set(re.findall(r"\w+", text.lower()))
