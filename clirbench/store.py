@@ -309,7 +309,8 @@ class ResultStore:
                 (tmp / PER_QUERY_FILE).write_text(_per_query_tsv(per_query), encoding="utf-8")
                 atomic_write_json(tmp / AGGREGATE_FILE, aggregate)
                 files = {name: file_sha256(tmp / name) for name in DATA_FILES}
-                atomic_write_json(tmp / MANIFEST_FILE, {**manifest, "format": STORE_FORMAT, "files": files})
+                stamped = {**_stamped(manifest, key), "format": STORE_FORMAT, "files": files}
+                atomic_write_json(tmp / MANIFEST_FILE, stamped)
                 if final.exists():
                     trash = _trash_path(final)
                     final.rename(trash)  # killed from here to the next rename: _recover undoes it
@@ -565,6 +566,14 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path)
     else:
         path.unlink(missing_ok=True)
+
+
+def _stamped(manifest: dict[str, Any], key: CellKey) -> dict[str, Any]:
+    """``manifest`` naming the task, split, method and configuration of ``key``: the folder
+    a cell is saved in and what its manifest says always agree (``check`` relies on it)."""
+    task = {**manifest.get("task", {}), "name": key.task, "split": key.split}
+    method = {**manifest.get("method", {}), "name": key.method, "config_hash": key.config_hash}
+    return {**manifest, "task": task, "method": method}
 
 
 def _write_problem(final: Path, error: OSError) -> str:
