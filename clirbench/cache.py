@@ -341,6 +341,36 @@ def check_namespace(folder: Path) -> list[str]:
     return problems
 
 
+def repair_namespace(folder: Path) -> str:
+    """Cut the torn tails off a namespace's record files, under their locks, or remove the
+    namespace when anything else is wrong with it (it is only a cache). Says what it did.
+    Like ``cache clear``, not meant to run while a run uses the namespace."""
+    from filelock import FileLock
+
+    if any((folder / name).exists() for name in _OLD_FORMAT_FILES):
+        shutil.rmtree(folder)
+        return "removed the namespace"
+    cut = 0
+    for name in _SIGNATURES:
+        path = folder / name
+        if not path.exists():
+            continue
+        with FileLock(str(path.with_name(path.name + ".lock"))):
+            records = RecordFile(path)
+            try:
+                payloads = records.read_new()
+            except CacheError:
+                payloads = None
+            parse = _embedding_frame if name == EMBEDDINGS_FILE else _translation_frame
+            if payloads is None or any(parse(payload) is None for payload in payloads):
+                shutil.rmtree(folder)
+                return "removed the namespace"
+            if records.tail:
+                os.truncate(path, records.end)
+                cut += records.tail
+    return f"cut {cut} bytes of torn tail" if cut else "nothing to repair"
+
+
 def _entries(folder: Path, kind: str) -> int:
     name = EMBEDDINGS_FILE if kind == "embeddings" else TRANSLATIONS_FILE
     try:

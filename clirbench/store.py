@@ -22,28 +22,35 @@ all of it still holds::
 - Task names and splits are percent-encoded into single path segments, so no name can leave
   the store or share a folder with another name.
 - A cell appears in one rename under a lock, complete; each of its files' SHA-256 is in the
-  manifest and checked whenever the cell is read, so a damaged cell is never used.
+  manifest and checked whenever the cell is read, so a damaged cell is never used. A cell
+  replaced by ``--overwrite`` is first renamed to ``.<cell>.old``; if the save is killed
+  before the new cell is in place, the next save (or ``store check --repair``) puts it back.
+- :meth:`ResultStore.check` finds what killed saves and hand edits leave behind (damaged
+  cells, temp folders, trash, stray files and locks); ``clirbench store check`` shows it.
 """
 
 from __future__ import annotations
 
-import csv
+import errno
+import glob
 import hashlib
 import json
 import os
+import re
 import shutil
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote, unquote
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from clirbench.errors import ClirbenchError, InputError, UnknownNameError
 from clirbench.evaluation import PerQueryScores
-from clirbench.fileio import atomic_write_json, create_temp_dir, file_sha256
+from clirbench.fileio import atomic_write_json, create_temp_dir, file_sha256, iter_lines
 from clirbench.method import Run
 from clirbench.tasks.beir import FOLDER_SOURCE
 from clirbench.trec import format_run, read_run
@@ -102,15 +109,48 @@ class TaskIdentity(BaseModel):
     checksum: str
 
 
+class _TaskRecord(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    split: str
+    source: str
+    checksum: str
+
+
+class _MethodRecord(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    config_hash: str
+    label: str | None = None
+    k: int = 100
+    identity: dict[str, Any] | None = None
+    identity_options: dict[str, Any] = {}
+
+    @field_validator("identity_options")
+    @classmethod
+    def _digests_are_strings(cls, options: dict[str, Any]) -> dict[str, Any]:
+        digests = options.get("input_digests", {})
+        if not isinstance(digests, dict) or not all(isinstance(d, str) for d in digests.values()):
+            raise ValueError("input_digests must map names to SHA-256 strings")
+        return options
+
+
 class Manifest(BaseModel):
     """The parts of ``manifest.json`` that reuse and reports rely on; other keys ride along."""
 
     model_config = ConfigDict(extra="allow")
 
-    format: int
-    task: dict[str, Any]
-    method: dict[str, Any]
+    format: Literal[2]  # STORE_FORMAT
+    task: _TaskRecord
+    method: _MethodRecord
     files: dict[str, str]
+
+    @property
+    def key(self) -> CellKey:
+        """The key whose folder this cell belongs in."""
+        return CellKey(self.task.name, self.task.split, self.method.name, self.method.config_hash)
 
 
 @dataclass(frozen=True)
@@ -133,15 +173,57 @@ class Cell:
 
     @property
     def per_query(self) -> PerQueryScores:
-        scores: PerQueryScores = {}
-        with (self.path / PER_QUERY_FILE).open(encoding="utf-8", newline="") as rows:
-            for row in csv.DictReader(rows, delimiter="\t"):
-                scores.setdefault(row["measure"], {})[row["query_id"]] = float(row["value"])
-        return scores
+        """measure -> query id -> value, from ``per_query.tsv``; a bad row is an InputError."""
+        try:
+            return _read_per_query(self.path / PER_QUERY_FILE)
+        except InputError as error:
+            raise _damaged(error, self.path.parents[2]) from None
 
     @property
     def run(self) -> Run:
-        return read_run(self.path / RUN_FILE)
+        """The stored TREC run; a method that found nothing stored an empty one."""
+        path = self.path / RUN_FILE
+        try:
+            return {} if path.is_file() and path.stat().st_size == 0 else read_run(path)
+        except InputError as error:
+            raise _damaged(error, self.path.parents[2]) from None
+
+
+_PER_QUERY_HEADER = ["query_id", "measure", "value"]
+
+
+def _read_per_query(path: Path) -> PerQueryScores:
+    scores: PerQueryScores = {}
+    for line_no, line in iter_lines(path):
+        fields = line.split("\t")
+        if line_no == 1:
+            if fields != _PER_QUERY_HEADER:
+                raise InputError(path, line_no, f"expected the header {_PER_QUERY_HEADER}")
+            continue
+        if len(fields) != 3 or not fields[0] or not fields[1]:
+            raise InputError(path, line_no, "expected query_id, measure and value")
+        qid, measure, value = fields
+        try:
+            number = float(value)
+        except ValueError:
+            raise InputError(path, line_no, f"value {value!r} is not a number") from None
+        by_query = scores.setdefault(measure, {})
+        if qid in by_query:
+            raise InputError(path, line_no, f"{measure} of query {qid!r} given twice")
+        by_query[qid] = number
+    return scores
+
+
+def _repair_hint(root: Path) -> str:
+    import shlex
+
+    return f"remove it with `clirbench store check --repair --store {shlex.quote(str(root))}`"
+
+
+def _damaged(error: InputError, root: Path) -> InputError:
+    """``error`` in a stored cell's file, saying what to do about the cell."""
+    return InputError(error.path, error.line, f"{error.problem}; the result cell is damaged: "
+                      f"{_repair_hint(root)} and rerun the command that made it")
 
 
 def _per_query_tsv(per_query: PerQueryScores) -> str:
@@ -206,34 +288,39 @@ class ResultStore:
     def save(self, key: CellKey, run: Run, per_query: PerQueryScores, aggregate: dict[str, float], manifest: dict[str, Any]) -> Cell:
         """Write the whole cell to a temporary folder, then move it into place in one rename,
         under a lock so that two runs that finish the same cell at once cannot collide."""
+        final = self.path(key)
+        try:
+            return self._publish(final, key, run, per_query, aggregate, manifest)
+        except OSError as error:  # read-only store, full disk, file-size limit
+            raise StoreError(_write_problem(final, error)) from None
+
+    def _publish(self, final: Path, key: CellKey, run: Run, per_query: PerQueryScores,
+                 aggregate: dict[str, float], manifest: dict[str, Any]) -> Cell:
         from filelock import FileLock
 
-        final = self.path(key)
         final.parent.mkdir(parents=True, exist_ok=True)
         if not (self.root / FORMAT_FILE).exists():
             atomic_write_json(self.root / FORMAT_FILE, {"format": STORE_FORMAT})
-        with FileLock(str(final.parent / f".{final.name}.lock")):
-            for leftover in final.parent.glob(f".{final.name}.*"):  # from a save that was killed
-                if leftover.is_dir():
-                    shutil.rmtree(leftover, ignore_errors=True)
+        with FileLock(str(_lock_path(final))):
+            _recover(final)
             tmp = create_temp_dir(final.parent, final.name)
             try:
                 (tmp / RUN_FILE).write_text(format_run(run, tag=f"{key.method}@{key.config_hash}"), encoding="utf-8")
                 (tmp / PER_QUERY_FILE).write_text(_per_query_tsv(per_query), encoding="utf-8")
                 atomic_write_json(tmp / AGGREGATE_FILE, aggregate)
                 files = {name: file_sha256(tmp / name) for name in DATA_FILES}
-                atomic_write_json(tmp / MANIFEST_FILE, {**manifest, "format": STORE_FORMAT, "files": files})
+                stamped = {**_stamped(manifest, key), "format": STORE_FORMAT, "files": files}
+                atomic_write_json(tmp / MANIFEST_FILE, stamped)
                 if final.exists():
-                    trash = final.with_name(f".{final.name}.old")
-                    shutil.rmtree(trash, ignore_errors=True)
-                    final.rename(trash)
+                    trash = _trash_path(final)
+                    final.rename(trash)  # killed from here to the next rename: _recover undoes it
                     tmp.rename(final)
-                    shutil.rmtree(trash)
+                    shutil.rmtree(trash, ignore_errors=True)  # else: store check removes it
                 else:
                     tmp.rename(final)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
-        return self._read(final)
+            return self._read(final)  # under the lock: another save may replace it next
 
     def record_not_run(self, method: str, config_hash: str, reason: str, tasks: list[str], options: Mapping[str, Any]) -> None:
         atomic_write_json(
@@ -242,11 +329,13 @@ class ResultStore:
         )
 
     def clear_not_run(self, method: str, config_hash: str) -> None:
-        (self.root / NOT_RUN_DIR / f"{encode_segment(method)}@{config_hash}.json").unlink(missing_ok=True)
+        record = self.root / NOT_RUN_DIR / f"{encode_segment(method)}@{config_hash}.json"
+        if record.exists():  # a store that is read-only refuses even the unlink of nothing
+            record.unlink(missing_ok=True)
 
     def not_run(self) -> list[dict[str, Any]]:
         """Methods recorded as unable to run: method, config_hash, reason, tasks, options."""
-        return [json.loads(p.read_text(encoding="utf-8")) for p in sorted((self.root / NOT_RUN_DIR).glob("*.json"))]
+        return [_read_not_run(path) for path in sorted((self.root / NOT_RUN_DIR).glob("*.json"))]
 
     def cells(self) -> Iterator[Cell]:
         """Every finished cell in the store, in path order, each verified against its digests."""
@@ -276,18 +365,339 @@ class ResultStore:
             raise StoreError(f"{system!r} has results on several splits of {task!r} ({splits}): choose one with --split")
         return matches[0]
 
-    @staticmethod
-    def _read(path: Path) -> Cell:
+    def _read(self, path: Path) -> Cell:
+        """The cell in ``path``, verified: its manifest, its files' digests, its aggregate, and
+        that it is in the folder its manifest names (a copied cell would count twice)."""
         try:
-            manifest = Manifest.model_validate_json((path / MANIFEST_FILE).read_text(encoding="utf-8"))
+            manifest = Manifest.model_validate_json((path / MANIFEST_FILE).read_bytes())
             for name in DATA_FILES:
                 if file_sha256(path / name) != manifest.files.get(name):
                     raise ValueError(f"{name} does not match its digest in the manifest")
-            aggregate = json.loads((path / AGGREGATE_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError, ValidationError) as error:
-            reason = error.errors()[0]["msg"] if isinstance(error, ValidationError) else error
-            raise InputError(path, None, f"damaged result cell ({reason}); rerun its command with --overwrite") from None
-        return Cell(path=path, manifest=manifest.model_dump(), aggregate=aggregate)
+            aggregate = _aggregate(json.loads((path / AGGREGATE_FILE).read_bytes()))
+            home = self.path(manifest.key)  # a name that is not UTF-8 (a lone surrogate) fails
+        except (OSError, ValueError, RecursionError) as error:
+            problem = f"damaged result cell ({_reason(error)}); {self._redo(path)}"
+            raise InputError(path, None, problem) from None
+        if home != path:
+            task, method = manifest.task, manifest.method
+            raise InputError(
+                path, None, f"a result cell of task {task.name!r} ({task.split}) and "
+                f"{method.name}@{method.config_hash}, whose place is {home}: it was moved or "
+                f"copied here; {_repair_hint(self.root)}",
+            )
+        dumped = manifest.model_dump(exclude_unset=True)
+        return Cell(path=path, manifest=dumped, aggregate=aggregate)
+
+    def _redo(self, path: Path) -> str:
+        """What to do about the damaged cell in ``path``: its command recomputes it."""
+        try:
+            command = json.loads((path / MANIFEST_FILE).read_bytes()).get("command")
+        except (OSError, ValueError, RecursionError, AttributeError):
+            command = None
+        known = isinstance(command, str) and command.isprintable() and command
+        rerun = f"rerun `{command}`" if known else "rerun the command that made it"
+        return f"{rerun} to recompute it, or {_repair_hint(self.root)}"
+
+    def check(self, repair: bool = False) -> list[StoreProblem]:
+        """Every damaged or orphaned entry of the store; with ``repair``, each is removed (or,
+        for a cell a killed save moved aside, put back) unless a running save holds its lock.
+
+        Damaged entries make reads fail or hide a result; orphans (temp folders and trash of
+        killed saves, stray files, locks without a cell) are ignored by reads.
+        """
+        if not self.root.is_dir():
+            raise StoreError(f"{self.root}: no such folder; give a result store (--store)")
+        if not (self.root / FORMAT_FILE).is_file() and any(self.root.iterdir()):
+            raise StoreError(f"{self.root} is not a clirbench result store (it has no "
+                             f"{FORMAT_FILE}); give the folder that `clirbench run --store` wrote")
+        found: list[StoreProblem] = []
+        for entry in sorted(self.root.iterdir()):
+            if entry.name == FORMAT_FILE:
+                continue
+            if entry.name == NOT_RUN_DIR and entry.is_dir():
+                found += _check_not_run(entry, repair)
+            elif _is_temp(entry):
+                found += _stale_temp(entry, repair)
+            elif entry.is_dir() and not entry.name.startswith("."):
+                for split in sorted(entry.iterdir()):
+                    if split.is_dir() and not split.name.startswith("."):
+                        found += self._check_split(split, repair)
+                        _remove_if_emptied(split, repair)
+                    elif _is_temp(split):
+                        found += _stale_temp(split, repair)
+                    else:
+                        found.append(_orphan(split, "not a split folder of a task", repair))
+                _remove_if_emptied(entry, repair)
+            else:
+                found.append(_orphan(entry, "not part of a result store", repair))
+        return found
+
+    def _check_split(self, folder: Path, repair: bool) -> list[StoreProblem]:
+        """The entries of one split folder, grouped by the cell they belong to, each group
+        checked (and repaired) under that cell's lock."""
+        groups: dict[str, dict[str, list[Path]]] = {}
+        found = []
+        for entry in sorted(folder.iterdir()):
+            match = _ENTRY.fullmatch(entry.name)
+            roles = match.groupdict() if match else {}
+            role = next((name for name, value in roles.items() if value), None)
+            if role is None or (role == "lock") == entry.is_dir():
+                found.append(_orphan(entry, "not a result cell", repair))
+                continue
+            cell = match.group(role)
+            groups.setdefault(cell, {}).setdefault(role, []).append(entry)
+        for name, entries in groups.items():
+            found += self._check_group(folder / name, entries, repair)
+        return found
+
+    def _check_group(
+        self, final: Path, entries: dict[str, list[Path]], repair: bool
+    ) -> list[StoreProblem]:
+        from filelock import FileLock, Timeout
+
+        lock = _lock_path(final)
+        found: list[StoreProblem] = []
+        held = FileLock(str(lock), timeout=0) if lock.exists() else None
+        try:  # a running save holds the lock: its temp folder is no orphan
+            if held is not None:
+                held.acquire()
+        except Timeout:
+            return []
+        except OSError:  # a read-only store: nothing can be saved (or repaired) there
+            held = None
+        try:
+            had_cell = final.exists() or _trash_path(final).exists()
+            if "cell" in entries:
+                found += self._check_cell(final, repair)
+            for trash in entries.get("trash", []):
+                if final.exists():
+                    found.append(_orphan(trash, "the previous version of a replaced cell", repair))
+                else:
+                    found.append(self._restore(trash, final, repair))
+            for temp in entries.get("temp", []):
+                what = "the unfinished folder of a save that was killed"
+                found.append(_orphan(temp, what, repair))
+            if lock.exists() and not final.exists() and not _trash_path(final).exists():
+                if had_cell:  # its cell was damaged and is gone now: the lock goes with it
+                    lock.unlink()
+                else:
+                    found.append(_orphan(lock, "the lock of a cell that is not there", repair))
+        finally:
+            if held is not None:
+                held.release()
+        return found
+
+    def _check_cell(self, path: Path, repair: bool) -> list[StoreProblem]:
+        if not (path / MANIFEST_FILE).exists():
+            return [_problem(path, "damaged", "no manifest.json: not a finished cell", repair)]
+        try:
+            self._read(path)
+        except InputError as error:
+            return [_problem(path, "damaged", error.problem.split("; ")[0], repair)]
+        known = {MANIFEST_FILE, *DATA_FILES}
+        return [_orphan(extra, "not a file of the cell", repair) for extra in sorted(path.iterdir())
+                if extra.name not in known]
+
+    def _restore(self, trash: Path, final: Path, repair: bool) -> StoreProblem:
+        what = (f"the cell {final.name}, moved aside by a save that was killed before its new "
+                "version was in place")
+        if not repair:
+            return StoreProblem(trash, "damaged", what, "put it back")
+        try:
+            trash.rename(final)
+        except OSError as error:
+            return StoreProblem(trash, "damaged", what, f"not put back: {error.strerror or error}")
+        try:
+            self._read(final)
+        except InputError:
+            shutil.rmtree(final, ignore_errors=True)
+            return StoreProblem(trash, "damaged", what + " (damaged)", "removed", repaired=True)
+        return StoreProblem(trash, "damaged", what, "put back", repaired=True)
+
+
+ProblemKind = Literal["damaged", "orphan"]
+
+
+@dataclass(frozen=True)
+class StoreProblem:
+    """An entry of a store or cache that ``store check`` reports. ``repair`` says what
+    ``--repair`` does (or did, when ``repaired``) about it."""
+
+    path: Path
+    kind: ProblemKind
+    problem: str
+    repair: str = "remove it"
+    repaired: bool = False
+
+
+# Names in a split folder: a cell (method@hash), its lock, a killed save's temp folder, trash.
+_ENTRY = re.compile(r"(?P<cell>[^.].*@[0-9a-f]{12})|\.(?P<lock>.+)\.lock"
+                    r"|\.(?P<temp>.+)\.[0-9a-f]{12}\.tmp|\.(?P<trash>.+)\.old")
+_TEMP = re.compile(r"\..+\.[0-9a-f]{12}\.tmp")
+TEMP_GRACE_S = 600.0
+"""Loose temp files younger than this are left alone: a running write may be about to use them."""
+
+
+def _lock_path(final: Path) -> Path:
+    return final.with_name(f".{final.name}.lock")
+
+
+def _trash_path(final: Path) -> Path:
+    return final.with_name(f".{final.name}.old")
+
+
+def _recover(final: Path) -> None:
+    """Under the cell's lock: put back a cell that a killed save moved aside, and remove the
+    temp folders and trash of killed saves of this cell."""
+    trash = _trash_path(final)
+    if trash.is_dir() and not final.exists():
+        trash.rename(final)
+    for leftover in final.parent.glob(glob.escape(f".{final.name}.") + "*"):
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _is_temp(path: Path) -> bool:
+    return bool(_TEMP.fullmatch(path.name))
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _stamped(manifest: dict[str, Any], key: CellKey) -> dict[str, Any]:
+    """``manifest`` naming the task, split, method and configuration of ``key``: the folder
+    a cell is saved in and what its manifest says always agree (``check`` relies on it)."""
+    task = {**manifest.get("task", {}), "name": key.task, "split": key.split}
+    method = {**manifest.get("method", {}), "name": key.method, "config_hash": key.config_hash}
+    return {**manifest, "task": task, "method": method}
+
+
+def _write_problem(final: Path, error: OSError) -> str:
+    if error.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+        todo = "free some space (or raise the file-size limit, ulimit -f) and rerun"
+    elif error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        todo = "give a result store folder you can write to (--store)"
+    else:
+        todo = "fix that and rerun"
+    return (f"cannot write the result cell {final} ({error.strerror or error}); {todo}; "
+            "the cells stored before are kept")
+
+
+def _remove_if_emptied(folder: Path, repair: bool) -> None:
+    """After a repair, a task or split folder left empty goes too (a save recreates it)."""
+    if repair:
+        try:
+            folder.rmdir()
+        except OSError:
+            pass  # not empty: it holds cells
+
+
+def _problem(path: Path, kind: ProblemKind, what: str, repair: bool) -> StoreProblem:
+    """The problem; with ``repair``, removed first (a failure is left as the reason)."""
+    if not repair:
+        return StoreProblem(path, kind, what)
+    try:
+        _remove(path)
+    except OSError as error:
+        return StoreProblem(path, kind, what, f"not removed: {error.strerror or error}")
+    return StoreProblem(path, kind, what, "removed", repaired=True)
+
+
+def _orphan(path: Path, what: str, repair: bool) -> StoreProblem:
+    return _problem(path, "orphan", what, repair)
+
+
+def _stale_temp(path: Path, repair: bool) -> list[StoreProblem]:
+    try:
+        age = time.time() - path.stat().st_mtime
+    except OSError:
+        return []
+    if age < TEMP_GRACE_S:
+        return []
+    return [_orphan(path, "a temp file of a write that was killed", repair)]
+
+
+def _check_not_run(folder: Path, repair: bool) -> list[StoreProblem]:
+    found = []
+    for entry in sorted(folder.iterdir()):
+        if _is_temp(entry):
+            found += _stale_temp(entry, repair)
+        elif entry.suffix != ".json" or not entry.is_file():
+            found.append(_orphan(entry, "not a record of a method that did not run", repair))
+        else:
+            try:
+                _read_not_run(entry)
+            except InputError as error:
+                found.append(_problem(entry, "damaged", error.problem.split("; ")[0], repair))
+    return found
+
+
+def _read_not_run(path: Path) -> dict[str, Any]:
+    try:
+        record = json.loads(path.read_bytes())
+        if not isinstance(record, dict):
+            raise ValueError("not a JSON object")
+        for field, kind in (("method", str), ("config_hash", str), ("reason", str), ("tasks", list),
+                            ("options", dict)):
+            if not isinstance(record.get(field), kind):
+                raise ValueError(f"{field!r} missing or not a {kind.__name__}")
+    except (OSError, ValueError, RecursionError) as error:
+        root = path.parent.parent
+        problem = (f"unreadable record of a method that did not run ({_reason(error)}); "
+                   f"{_repair_hint(root)}")
+        raise InputError(path, None, problem) from None
+    return record
+
+
+def _aggregate(value: Any) -> dict[str, float]:
+    if not isinstance(value, dict) or not all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in value.values()
+    ):
+        raise ValueError("aggregate.json is not an object of measure -> number")
+    return {name: float(v) for name, v in value.items()}
+
+
+def _reason(error: BaseException) -> str:
+    """A short account, on one line, of why a file did not read."""
+    if isinstance(error, ValidationError):
+        first = error.errors()[0]
+        where = ".".join(map(str, first["loc"]))
+        reason = f"manifest.json: {where + ': ' if where else ''}{first['msg']}"
+    elif isinstance(error, OSError):
+        name = Path(error.filename).name if error.filename else "a file"
+        missing = isinstance(error, FileNotFoundError)
+        reason = f"{name}: {'missing' if missing else error.strerror or error}"
+    elif isinstance(error, RecursionError):
+        reason = "JSON nested too deeply"
+    else:
+        reason = str(error)
+    return " ".join(reason.split())[:300]
+
+
+def check_cache(root: Path | None = None, repair: bool = False) -> list[StoreProblem]:
+    """Every cache namespace with a problem (see ``cache.check_namespace``). A torn tail, left
+    by a killed append, is an orphan (readers stop before it; ``repair`` cuts it); anything
+    else is damage, and ``repair`` removes the namespace: it is only a cache."""
+    from clirbench.cache import list_namespaces, repair_namespace
+
+    found = []
+    for entry in list_namespaces(root):
+        if not entry["problems"]:
+            continue
+        torn = all(problem.endswith("torn or damaged tail") for problem in entry["problems"])
+        kind: ProblemKind = "orphan" if torn else "damaged"
+        what = "; ".join(entry["problems"])
+        if repair:
+            done = repair_namespace(entry["path"])
+            found.append(StoreProblem(entry["path"], kind, what, done, repaired=True))
+        else:
+            plan = "cut the torn tail" if torn else "remove the namespace (it is only a cache)"
+            found.append(StoreProblem(entry["path"], kind, what, plan))
+    return found
 
 
 def _describe_identity(identity: Mapping[str, Any] | None) -> str:

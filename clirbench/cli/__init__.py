@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from clirbench.cli import cache, compare, describe, evaluate, listing, report, repro, run
+from clirbench.cli import cache, compare, describe, evaluate, listing, report, repro, run, store
 from clirbench.cli.boundary import EXIT_CODES_HELP, EXIT_OK, debug_enabled, failure, settings
 
 app = typer.Typer(
@@ -27,6 +27,7 @@ app.command("compare")(compare.compare)
 app.add_typer(listing.app, name="list")
 app.add_typer(repro.app, name="repro")
 app.add_typer(cache.app, name="cache")
+app.add_typer(store.app, name="store")
 
 
 def _show_version(value: bool) -> None:

@@ -55,6 +55,8 @@ _OS_PROBLEMS = {
     errno.EROFS: "read-only file system; choose a writable folder (e.g. --store or --out)",
     errno.ENOSPC: "no space left on the device; free space, rerun (finished cells are kept)",
     errno.EDQUOT: "disk quota exceeded; free some space and rerun (finished cells are kept)",
+    errno.EFBIG: "file too large for the file-size limit (ulimit -f) or the file system; "
+    "raise the limit or free space, and rerun (finished cells are kept)",
     errno.ENAMETOOLONG: "file name too long; use a shorter name or path",
     errno.EEXIST: "already exists; remove it or choose another path",
     errno.ENOTEMPTY: "folder not empty; remove it or choose another path",
