@@ -8,7 +8,9 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from clirbench.search.options import APPROXIMATE, SearchBackend, SearchOptions, describe_search
+from clirbench.search.options import (
+    APPROXIMATE, SearchBackend, SearchOptions, describe_search, search_record,
+)
 
 _LAZY = {
     "exact_search": "exact", "topk": "exact", "shard_topk": "exact", "merge_topk": "exact",
@@ -16,7 +18,9 @@ _LAZY = {
     "SearchDependencyError": "ann",
 }
 
-__all__ = ["APPROXIMATE", "SearchBackend", "SearchOptions", "describe_search", *_LAZY]
+__all__ = [
+    "APPROXIMATE", "SearchBackend", "SearchOptions", "describe_search", "search_record", *_LAZY,
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -61,3 +61,11 @@ def ivf_lists(options: SearchOptions, n_docs: int) -> int:
     """The number of IVF lists: the option, else ``4 * sqrt(n_docs)``; never above ``n_docs``."""
     wanted = options.nlist if options.nlist is not None else round(4 * n_docs**0.5)
     return max(1, min(wanted, n_docs))
+
+
+def search_record(options: object, n_docs: int) -> dict[str, object]:
+    """``{"search": ...}`` for the manifest of a method with a ``search`` option, else ``{}``."""
+    backend = getattr(options, "search", None)
+    if backend not in BACKEND_OPTIONS:
+        return {}
+    return {"search": describe_search(backend, options.search_options, n_docs)}  # type: ignore[attr-defined]
