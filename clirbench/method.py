@@ -189,7 +189,8 @@ class DenseEncoder(MethodBase):
         docs = self.encode_all([task.corpus[d].full_text for d in doc_ids], task.card.doc_lang, "document")
         queries = self.encode_all([task.queries[q] for q in query_ids], task.card.query_lang, "query")
         backend = getattr(self.options, "search", "exact")
-        return search(queries, docs, query_ids, doc_ids, k, backend, getattr(self.options, "search_options", None))
+        search_options = getattr(self.options, "search_options", None)
+        return search(queries, docs, query_ids, doc_ids, k, backend, search_options)
 
 
 @runtime_checkable

@@ -9,17 +9,38 @@ from importlib import import_module
 from typing import Any
 
 from clirbench.search.options import (
-    APPROXIMATE, SearchBackend, SearchOptions, describe_search, search_record,
+    APPROXIMATE,
+    SearchBackend,
+    SearchOptions,
+    describe_search,
+    search_record,
 )
 
 _LAZY = {
-    "exact_search": "exact", "topk": "exact", "shard_topk": "exact", "merge_topk": "exact",
-    "TieOrder": "exact", "SCORE_BUDGET_BYTES": "exact", "search": "backends",
+    "exact_search": "exact",
+    "topk": "exact",
+    "shard_topk": "exact",
+    "merge_topk": "exact",
+    "TieOrder": "exact",
+    "SCORE_BUDGET_BYTES": "exact",
+    "search": "backends",
     "SearchDependencyError": "ann",
 }
 
 __all__ = [
-    "APPROXIMATE", "SearchBackend", "SearchOptions", "describe_search", "search_record", *_LAZY,
+    "APPROXIMATE",
+    "SCORE_BUDGET_BYTES",
+    "SearchBackend",
+    "SearchDependencyError",
+    "SearchOptions",
+    "TieOrder",
+    "describe_search",
+    "exact_search",
+    "merge_topk",
+    "search",
+    "search_record",
+    "shard_topk",
+    "topk",
 ]
 
 

@@ -57,7 +57,9 @@ def faiss_topk(
         for shard in shards:
             vectors = _read(shard)
             if len(vectors):
-                scores, ids = faiss.knn(queries, vectors, min(k, len(vectors)), metric=faiss.METRIC_INNER_PRODUCT)
+                scores, ids = faiss.knn(
+                    queries, vectors, min(k, len(vectors)), metric=faiss.METRIC_INNER_PRODUCT
+                )
                 parts.append((ids + offset, scores))
             offset += len(vectors)
         return merge_topk(parts, k, TieOrder(doc_ids), len(queries))
@@ -66,7 +68,9 @@ def faiss_topk(
     return ids, scores
 
 
-def _build(faiss: ModuleType, shards: Sequence[Shard], dim: int, backend: str, options: SearchOptions):
+def _build(
+    faiss: ModuleType, shards: Sequence[Shard], dim: int, backend: str, options: SearchOptions
+):
     if backend == "hnsw":
         index = faiss.IndexHNSWFlat(dim, options.m, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = options.ef_construction
@@ -98,7 +102,11 @@ def _training_sample(shards: Sequence[Shard], n_docs: int, size: int) -> np.ndar
 
 
 def _open(shard: Shard) -> np.ndarray:
-    return np.load(shard, mmap_mode="r") if isinstance(shard, (str, os.PathLike)) else np.asarray(shard)
+    return (
+        np.load(shard, mmap_mode="r")
+        if isinstance(shard, (str, os.PathLike))
+        else np.asarray(shard)
+    )
 
 
 def _count(shard: Shard) -> int:

@@ -38,7 +38,9 @@ def search(
     shards = as_shards(docs)
     queries = np.ascontiguousarray(queries, dtype=np.float32)
     vector_dims(queries, shards, len(doc_ids))
-    with progress(f"searching {len(doc_ids)} documents ({backend})", total=len(query_ids)) as advance:
+    with progress(
+        f"searching {len(doc_ids)} documents ({backend})", total=len(query_ids)
+    ) as advance:
         ids, scores = faiss_topk(queries, shards, k, backend, options or SearchOptions(), doc_ids)
         advance(len(query_ids))
     return {

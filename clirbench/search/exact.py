@@ -16,7 +16,7 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 SCORE_BUDGET_BYTES = 256 * 2**20  # the largest block of scores held at once
 QUERY_BLOCK = 1024  # queries scored together against each block of documents
 
-Shard = Union[np.ndarray, str, os.PathLike]
+Shard = np.ndarray | str | os.PathLike
 """Document vectors: an array (a ``np.memmap`` too) or the path of a 2-D float32 ``.npy`` file."""
 
 Hits = tuple[np.ndarray, np.ndarray]
@@ -109,13 +109,18 @@ def shard_topk(
         best: tuple[torch.Tensor, torch.Tensor] | None = None
         for first, block in _blocks(shard, doc_block, dim):
             # numpy's product, as before torch came in: the same scores to the last bit
-            scores = buffer[: len(block_queries) * len(block)].reshape(len(block_queries), len(block))
+            scores = buffer[: len(block_queries) * len(block)].reshape(
+                len(block_queries), len(block)
+            )
             np.matmul(block_queries, block.T, out=scores)
             positions = torch.arange(offset + first, offset + first + len(block))
             found = _best(torch.from_numpy(scores), positions, k, ties)
             best = found if best is None else _merge(best, found, k, ties)
         if best is None:  # an empty shard
-            best = torch.empty((len(block_queries), 0)), torch.empty((len(block_queries), 0), dtype=torch.int64)
+            best = (
+                torch.empty((len(block_queries), 0)),
+                torch.empty((len(block_queries), 0), dtype=torch.int64),
+            )
         found_scores.append(best[0])
         found_ids.append(best[1])
     if not found_ids:
@@ -124,7 +129,9 @@ def shard_topk(
     return ids.numpy(), scores.numpy()
 
 
-def merge_topk(parts: Iterable[Hits], k: int, ties: TieOrder | None = None, n_queries: int = 0) -> Hits:
+def merge_topk(
+    parts: Iterable[Hits], k: int, ties: TieOrder | None = None, n_queries: int = 0
+) -> Hits:
     """The reduce step: the top k of several shards' results (positions already global)."""
     import torch
 
@@ -159,7 +166,9 @@ def exact_search(
     with progress(f"searching {len(doc_ids)} documents", total=len(query_ids)) as advance:
         for start in range(0, len(query_ids), block):
             ids, scores = topk(queries[start : start + block], shards, k, budget_bytes, doc_ids)
-            for qid, row_ids, row_scores in zip(query_ids[start : start + block], ids.tolist(), scores.tolist()):
+            for qid, row_ids, row_scores in zip(
+                query_ids[start : start + block], ids.tolist(), scores.tolist()
+            ):
                 run[qid] = dict(zip([doc_ids[i] for i in row_ids], row_scores))
             advance(len(ids))
     return run
@@ -183,7 +192,9 @@ def _best(
     values, columns = torch.topk(scores, k + 1, dim=1)
     tied = torch.nonzero(values[:, k - 1] == values[:, k]).flatten().tolist()
     values = values[:, :k].contiguous()
-    found = (positions[columns[:, :k]] if shared else positions.gather(1, columns[:, :k])).contiguous()
+    found = (
+        positions[columns[:, :k]] if shared else positions.gather(1, columns[:, :k])
+    ).contiguous()
     for row in tied:
         row_positions = positions if shared else positions[row]
         values[row], found[row] = _cut_tie(scores[row], row_positions, values[row, k - 1], k, ties)
@@ -204,11 +215,16 @@ def _cut_tie(
 
 
 def _merge(
-    best: tuple[torch.Tensor, torch.Tensor], found: tuple[torch.Tensor, torch.Tensor], k: int, ties: TieOrder
+    best: tuple[torch.Tensor, torch.Tensor],
+    found: tuple[torch.Tensor, torch.Tensor],
+    k: int,
+    ties: TieOrder,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     import torch
 
-    return _best(torch.cat([best[0], found[0]], dim=1), torch.cat([best[1], found[1]], dim=1), k, ties)
+    return _best(
+        torch.cat([best[0], found[0]], dim=1), torch.cat([best[1], found[1]], dim=1), k, ties
+    )
 
 
 def _order(
@@ -241,14 +257,18 @@ def _blocks(shard: Shard, rows: int, dim: int) -> Iterator[tuple[int, np.ndarray
         if array.ndim != 2:
             raise ValueError(f"document vectors must be a 2-D array, got shape {array.shape}")
         if array.shape[1] != dim:
-            raise ValueError(f"query vectors have {dim} dimensions, document vectors {array.shape[1]}")
-        for start in range(0, len(array), rows):
-            yield start, array[start : start + rows]
+            raise ValueError(
+                f"query vectors have {dim} dimensions, document vectors {array.shape[1]}"
+            )
+        for start in range(0, len(array), rows):  # float32, as the scores are (no copy if so)
+            yield start, np.ascontiguousarray(array[start : start + rows], dtype=np.float32)
         return
     path = Path(shard)
     n_rows, n_dims, data_offset = _npy_header(path)
     if n_dims != dim:
-        raise ValueError(f"query vectors have {dim} dimensions, document vectors in {path} {n_dims}")
+        raise ValueError(
+            f"query vectors have {dim} dimensions, document vectors in {path} {n_dims}"
+        )
     buffer = np.empty((min(rows, n_rows), n_dims), dtype=np.float32)
     with path.open("rb") as file:
         file.seek(data_offset)
@@ -264,7 +284,9 @@ def _npy_header(path: Path) -> tuple[int, int, int]:
     try:
         mapped = np.load(path, mmap_mode="r")  # reads the header only
     except OSError as error:
-        raise InputError(path, None, f"cannot read document vectors: {error.strerror or error}") from None
+        raise InputError(
+            path, None, f"cannot read document vectors: {error.strerror or error}"
+        ) from None
     except ValueError as error:
         raise InputError(path, None, f"not a .npy file of vectors ({error})") from None
     shape, dtype, offset = mapped.shape, mapped.dtype, mapped.offset
@@ -272,8 +294,10 @@ def _npy_header(path: Path) -> tuple[int, int, int]:
     del mapped
     if len(shape) != 2 or not in_c_order or dtype != np.dtype("<f4"):
         raise InputError(
-            path, None, f"expected a 2-D float32 array in C order, got shape {shape}, dtype {dtype}; "
-            "save it with np.save(path, np.ascontiguousarray(vectors, dtype='float32'))"
+            path,
+            None,
+            f"expected a 2-D float32 array in C order, got shape {shape}, dtype {dtype}; "
+            "save it with np.save(path, np.ascontiguousarray(vectors, dtype='float32'))",
         )
     return shape[0], shape[1], offset
 
@@ -284,7 +308,9 @@ def vector_dims(queries: np.ndarray, shards: Sequence[Shard], n_doc_ids: int) ->
         raise ValueError(f"query vectors must be a 2-D array, got shape {queries.shape}")
     dims = {_dim(shard) for shard in shards}
     if dims - {queries.shape[1]}:
-        raise ValueError(f"query vectors have {queries.shape[1]} dimensions, document vectors {sorted(dims)}")
+        raise ValueError(
+            f"query vectors have {queries.shape[1]} dimensions, document vectors {sorted(dims)}"
+        )
     n_docs = sum(_rows(shard) for shard in shards)
     if n_docs != n_doc_ids:
         raise ValueError(f"{n_doc_ids} document ids for {n_docs} document vectors")

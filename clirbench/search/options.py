@@ -21,7 +21,7 @@ BACKEND_OPTIONS: dict[str, frozenset[str]] = {
 
 
 class SearchOptions(BaseModel):
-    """Options of the approximate backends; each belongs to one backend (see ``BACKEND_OPTIONS``)."""
+    """Options of the approximate backends, each used by one (see ``BACKEND_OPTIONS``)."""
 
     model_config = ConfigDict(
         extra="forbid", frozen=True, use_attribute_docstrings=True, allow_inf_nan=False
@@ -68,4 +68,5 @@ def search_record(options: object, n_docs: int) -> dict[str, object]:
     backend = getattr(options, "search", None)
     if backend not in BACKEND_OPTIONS:
         return {}
-    return {"search": describe_search(backend, options.search_options, n_docs)}  # type: ignore[attr-defined]
+    search_options = getattr(options, "search_options", SearchOptions())
+    return {"search": describe_search(backend, search_options, n_docs)}
