@@ -66,7 +66,9 @@ def make_data(folder: Path, n_docs: int, n_queries: int, dim: int, shard_docs: i
         if path.exists() and np.load(path, mmap_mode="r").shape == (rows, dim):
             continue
         rng = np.random.default_rng(1 + shard)
-        out = np.lib.format.open_memmap(folder / "partial.npy", mode="w+", dtype=np.float32, shape=(rows, dim))
+        out = np.lib.format.open_memmap(
+            folder / "partial.npy", mode="w+", dtype=np.float32, shape=(rows, dim)
+        )
         for start in range(0, rows, 50_000):
             n = min(50_000, rows - start)
             noise = rng.standard_normal((n, dim), dtype=np.float32)
@@ -80,7 +82,10 @@ def make_data(folder: Path, n_docs: int, n_queries: int, dim: int, shard_docs: i
     targets = np.sort(rng.choice(len(first), n_queries, replace=False))
     noise = rng.standard_normal((n_queries, dim), dtype=np.float32)
     queries = first[targets] + QUERY_NOISE * noise / np.sqrt(dim)
-    np.save(folder / "queries.npy", (queries / np.linalg.norm(queries, axis=1, keepdims=True)).astype(np.float32))
+    np.save(
+        folder / "queries.npy",
+        (queries / np.linalg.norm(queries, axis=1, keepdims=True)).astype(np.float32),
+    )
     np.save(folder / "targets.npy", targets)
 
 
@@ -126,13 +131,21 @@ def worker(mode: str, folder: Path, n_docs: int, k: int, shard_docs: int) -> Non
     if mode == "sharded":
         run = search(queries, shards, query_ids, doc_ids, k)
     elif mode in ("in-memory", "numpy-before"):
-        docs = np.concatenate([np.load(path) for path in shards])
+        docs = np.empty((n_docs, queries.shape[1]), dtype=np.float32)
+        for i, path in enumerate(shards):  # read straight into place: no second copy held
+            offset = np.load(path, mmap_mode="r").offset
+            with path.open("rb") as file:
+                file.seek(offset)
+                file.readinto(docs[i * shard_docs : (i + 1) * shard_docs])
         started = time.perf_counter()  # loading the matrix is not search
         if mode == "in-memory":
             run = search(queries, docs, query_ids, doc_ids, k)
         else:
             ids, scores = numpy_before(queries, docs, k)
-            run = {q: {doc_ids[i]: s for i, s in zip(r, v)} for q, r, v in zip(query_ids, ids.tolist(), scores.tolist())}
+            run = {
+                q: {doc_ids[i]: s for i, s in zip(r, v)}
+                for q, r, v in zip(query_ids, ids.tolist(), scores.tolist())
+            }
     else:
         options = SearchOptions(**HNSW) if mode == "hnsw" else SearchOptions()
         run = search(queries, shards, query_ids, doc_ids, k, backend=mode, options=options)
@@ -145,11 +158,23 @@ def worker(mode: str, folder: Path, n_docs: int, k: int, shard_docs: int) -> Non
 
 
 def measure(mode: str, folder: Path, n_docs: int, k: int, shard_docs: int) -> dict | None:
-    command = [sys.executable, __file__, "--worker", mode, "--dir", str(folder), "--k", str(k),
-               "--sizes", str(n_docs), "--shard-docs", str(shard_docs)]
+    command = [
+        sys.executable,
+        __file__,
+        "--worker",
+        mode,
+        "--dir",
+        str(folder),
+        "--k",
+        str(k),
+        "--sizes",
+        str(n_docs),
+        "--shard-docs",
+        str(shard_docs),
+    ]
     # OpenMP threads that spin while waiting lose badly on a shared, busy machine
     env = {"OMP_WAIT_POLICY": "PASSIVE", **os.environ}
-    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     if done.returncode != 0:
         print(f"{mode} at {n_docs} failed:\n{done.stderr[-2000:]}")
         return None
@@ -161,15 +186,21 @@ def load() -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="250000,500000,1000000")
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--dim", type=int, default=384)
     parser.add_argument("--k", type=int, default=100)
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--hnsw-sizes", default="250000", help="hnsw builds slowly on 2 cores")
-    parser.add_argument("--shard-docs", type=int, default=SHARD_DOCS, help="sizes must be multiples")
-    parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "clirbench-bench-search")
+    parser.add_argument(
+        "--shard-docs", type=int, default=SHARD_DOCS, help="sizes must be multiples"
+    )
+    parser.add_argument(
+        "--dir", type=Path, default=Path(tempfile.gettempdir()) / "clirbench-bench-search"
+    )
     parser.add_argument("--worker", choices=MODES, help=argparse.SUPPRESS)
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
@@ -179,10 +210,15 @@ def main() -> None:
     print(f"load average before: {load()} ({os.cpu_count()} CPUs)")
     started = time.perf_counter()
     make_data(args.dir, max(sizes), args.queries, args.dim, args.shard_docs)
-    print(f"data: {max(sizes)} x {args.dim} float32 in {args.dir} ({time.perf_counter() - started:.0f} s), "
-          f"{args.queries} queries, top {args.k}, shards of {args.shard_docs}, faiss hnsw {HNSW}")
-    print(f"{'backend':13s} {'documents':>9s} {'time s':>7s} {'peak MiB':>9s} {'growth':>7s} "
-          f"{'nDCG@10':>8s} {'R@' + str(args.k):>6s} {'recall vs exact':>15s}")
+    print(
+        f"data: {max(sizes)} x {args.dim} float32 in {args.dir} "
+        f"({time.perf_counter() - started:.0f} s), "
+        f"{args.queries} queries, top {args.k}, shards of {args.shard_docs}, faiss hnsw {HNSW}"
+    )
+    print(
+        f"{'backend':13s} {'documents':>9s} {'time s':>7s} {'peak MiB':>9s} {'growth':>7s} "
+        f"{'nDCG@10':>8s} {'R@' + str(args.k):>6s} {'recall vs exact':>15s}"
+    )
     for n_docs in sizes:
         for mode in args.modes.split(","):
             if mode == "hnsw" and str(n_docs) not in args.hnsw_sizes.split(","):
@@ -194,10 +230,16 @@ def main() -> None:
             exact = args.dir / f"top-sharded-{n_docs}.npy"
             if mode != "sharded" and exact.exists():
                 found, truth = np.load(args.dir / f"top-{mode}-{n_docs}.npy"), np.load(exact)
-                recall = f"{np.mean([len(set(a) & set(b)) / len(b) for a, b in zip(found, truth)]):.4f}"
+                recall = (
+                    f"{np.mean([len(set(a) & set(b)) / len(b) for a, b in zip(found, truth)]):.4f}"
+                )
             growth = result["peak_mib"] - result["baseline_mib"]
-            print(f"{mode:13s} {n_docs:9d} {result['seconds']:7.2f} {result['peak_mib']:9.0f} {growth:7.0f} "
-                  f"{result['nDCG@10']:8.4f} {result[f'R@{args.k}']:6.4f} {recall:>15s}", flush=True)
+            print(
+                f"{mode:13s} {n_docs:9d} {result['seconds']:7.2f} {result['peak_mib']:9.0f} "
+                f"{growth:7.0f} "
+                f"{result['nDCG@10']:8.4f} {result[f'R@{args.k}']:6.4f} {recall:>15s}",
+                flush=True,
+            )
     print(f"load average after: {load()}; growth = peak RSS - RSS before the search (MiB)")
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,26 +39,24 @@ Hits = tuple[np.ndarray, np.ndarray]
 class TieOrder:
     """The order among equal scores: by document id, else by position in the collection.
 
-    The ranks of the ids are computed on the first tie only, so untied searches never sort ids.
+    Ranks are only ever compared among the documents of one call, so only those ids are
+    sorted: untied searches sort none, and memory does not grow with the collection.
     """
 
     def __init__(self, doc_ids: Sequence[str] | None = None) -> None:
         self.doc_ids = doc_ids
 
-    @cached_property
-    def _ranks(self) -> torch.Tensor | None:
+    def of(self, positions: torch.Tensor) -> torch.Tensor:
+        """Ranks, among themselves, of documents given by their positions in the collection."""
         import torch
 
         if self.doc_ids is None:
-            return None
-        ranks = torch.empty(len(self.doc_ids), dtype=torch.int64)
-        order = sorted(range(len(self.doc_ids)), key=self.doc_ids.__getitem__)
-        ranks[torch.tensor(order, dtype=torch.int64)] = torch.arange(len(order))
+            return positions
+        ids = [self.doc_ids[position] for position in positions.tolist()]
+        order = sorted(range(len(ids)), key=ids.__getitem__)
+        ranks = torch.empty(len(ids), dtype=torch.int64)
+        ranks[torch.tensor(order, dtype=torch.int64)] = torch.arange(len(ids))
         return ranks
-
-    def of(self, positions: torch.Tensor) -> torch.Tensor:
-        """Tie ranks of documents given by their positions in the collection."""
-        return positions if self._ranks is None else self._ranks[positions]
 
 
 def topk(
