@@ -325,3 +325,12 @@ def _tiny_task():
         queries={"q1": "ab", "q2": "fg"}, corpus=corpus, qrels={"q1": {"d0": 1}, "q2": {"d5": 1}}
     )
     return Task(card, lambda: data)
+
+
+def test_ivf_lists_default_to_four_root_n_with_enough_training_points_per_list():
+    from clirbench.search.options import ivf_lists
+
+    assert ivf_lists(SearchOptions(), 1_000_000) == 4000
+    assert ivf_lists(SearchOptions(), 1000) == 25  # 4 * sqrt(1000) = 126 lists would be too many
+    assert ivf_lists(SearchOptions(), 10) == 1
+    assert ivf_lists(SearchOptions(nlist=50), 20) == 20

@@ -34,7 +34,7 @@ class SearchOptions(BaseModel):
     ef_search: int = Field(128, ge=1)
     """hnsw: candidate list size while searching (faiss ``efSearch``); raised to k if lower."""
     nlist: int | None = Field(None, ge=1)
-    """ivf: number of inverted lists; default ``4 * sqrt(documents)``, at most the documents."""
+    """ivf: number of inverted lists; default ``4 * sqrt(documents)`` (at most documents / 39)."""
     nprobe: int = Field(16, ge=1)
     """ivf: lists visited per query."""
 
@@ -58,8 +58,11 @@ def describe_search(backend: str, options: SearchOptions, n_docs: int) -> dict[s
 
 
 def ivf_lists(options: SearchOptions, n_docs: int) -> int:
-    """The number of IVF lists: the option, else ``4 * sqrt(n_docs)``; never above ``n_docs``."""
-    wanted = options.nlist if options.nlist is not None else round(4 * n_docs**0.5)
+    """The number of IVF lists: the option, else ``4 * sqrt(n_docs)`` but at most one list per
+    39 documents (faiss's least for training); never more lists than documents."""
+    wanted = options.nlist
+    if wanted is None:
+        wanted = min(round(4 * n_docs**0.5), n_docs // 39)
     return max(1, min(wanted, n_docs))
 
 
