@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from clirbench.search.options import SearchBackend, SearchOptions
 
 if TYPE_CHECKING:
     import numpy as np
@@ -123,6 +125,15 @@ class DenseEncoderOptions(MethodOptions):
     batch_size: int = Field(32, ge=1)
     cache: bool = True
     """Keep embeddings in clirbench's cache, keyed by model, options, role, language and text."""
+    search: SearchBackend = "exact"
+    """exact (the default), or a faiss index: flat (exact), hnsw or ivf (approximate)."""
+    search_options: SearchOptions = SearchOptions()
+    """hnsw: m, ef_construction, ef_search; ivf: nlist, nprobe (e.g. {ef_search: 256})."""
+
+    @model_validator(mode="after")
+    def _search_options_fit_backend(self) -> DenseEncoderOptions:
+        self.search_options.check(self.search)
+        return self
 
 
 class DenseEncoder(MethodBase):
@@ -145,7 +156,8 @@ class DenseEncoder(MethodBase):
         the vector-affecting options, the model (describe), the role and the language."""
         from clirbench.registry import method_identity
 
-        options = {k: v for k, v in self.options.identity().items() if k not in self.cache_ignores}
+        ignored = {*self.cache_ignores, "search", "search_options"}  # vectors do not depend on them
+        options = {k: v for k, v in self.options.identity().items() if k not in ignored}
         identity = method_identity(type(self)).model_dump()
         return {**identity, "method": self.name, "options": options, **self.describe(), "role": role, "lang": lang}
 
@@ -170,13 +182,15 @@ class DenseEncoder(MethodBase):
         return np.concatenate(batches)
 
     def retrieve(self, task: Task, k: int) -> Run:
-        from clirbench.search import exact_search
+        from clirbench.search import search
 
         doc_ids = list(task.corpus)
         query_ids = list(task.queries)
         docs = self.encode_all([task.corpus[d].full_text for d in doc_ids], task.card.doc_lang, "document")
         queries = self.encode_all([task.queries[q] for q in query_ids], task.card.query_lang, "query")
-        return exact_search(queries, docs, query_ids, doc_ids, k)
+        backend = getattr(self.options, "search", "exact")
+        search_options = getattr(self.options, "search_options", None)
+        return search(queries, docs, query_ids, doc_ids, k, backend, search_options)
 
 
 @runtime_checkable

@@ -19,6 +19,7 @@ from clirbench.evaluation import aggregate, evaluate
 from clirbench.manifest import environment
 from clirbench.method import MethodBase, MethodOptions
 from clirbench.registry import get_method_class, instantiate, method_identity
+from clirbench.search.options import search_record
 from clirbench.store import Cell, CellKey, ResultStore, TaskIdentity, config_hash
 from clirbench.tasks.task import Task
 
@@ -104,7 +105,7 @@ def compute_cell(
         "method": {
             **method.describe(), "name": spec.name, "label": method.label(), "identity": spec.identity(),
             "options": spec.options.model_dump(mode="json"), "identity_options": spec.options.identity(),
-            "config_hash": key.config_hash, "k": k,
+            "config_hash": key.config_hash, "k": k, **search_record(spec.options, len(task.corpus)),
         },
         "seed": seed,
         "queries": len(task.queries),

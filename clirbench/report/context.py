@@ -24,6 +24,7 @@ MARKS = {
     "below-best": BELOW_BEST, "above-baseline": ABOVE_BASELINE, "below-baseline": BELOW_BASELINE,
 }
 NOT_RECORDED = "not recorded"
+APPROXIMATE_MARK = "≈"
 
 
 class ReportError(ClirbenchError):
@@ -97,6 +98,7 @@ def build_context(
         "low_resource": _score_table([(view["name"], [view]) for view in low_resource], systems) if low_resource else None,
         "tasks": task_views,
         "not_run": _not_run(not_run, None if tasks is None else set(by_task), methods),
+        "approximate": _approximate(cells, labels),
         **_provenance(cells, labels),
     }
 
@@ -419,6 +421,20 @@ def _legend(baseline: str | None) -> list[dict[str, str]]:
         meanings["above-baseline"] = f"significantly better than the baseline ({baseline})"
         meanings["below-baseline"] = f"significantly worse than the baseline ({baseline})"
     return [{"kind": kind, "mark": MARKS[kind], "meaning": text} for kind, text in meanings.items()]
+
+
+def _approximate(cells: Sequence[Cell], labels: dict[Path, str]) -> dict[str, Any]:
+    """The systems whose search was approximate (faiss hnsw, ivf), shown with a mark."""
+    from clirbench.search import APPROXIMATE
+
+    systems = set()
+    for cell in cells:
+        method = cell.manifest.get("method", {})
+        backend = method.get("search", {}).get("backend") or method.get("options", {}).get("search")
+        if backend in APPROXIMATE:
+            systems.add(labels[cell.path])
+    meaning = "approximate search (faiss hnsw or ivf): may miss documents exact search finds"
+    return {"systems": sorted(systems), "mark": APPROXIMATE_MARK, "meaning": meaning}
 
 
 def _provenance(cells: Sequence[Cell], labels: dict[Path, str]) -> dict[str, Any]:
