@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 from pydantic import Field, field_validator, model_validator
 
@@ -29,12 +29,10 @@ from clirbench.method import MethodBase, MethodOptions, Readiness, Run
 from clirbench.registry import register_method
 
 if TYPE_CHECKING:
-    from clirbench.baselines.translators import TranslatorSettings
+    from clirbench.baselines.translators import AlternativesTranslator, TranslatorBase
     from clirbench.bitext import Bitext
-    from clirbench.method import Translator
     from clirbench.tasks.task import Task
 
-LEARNS_FROM_BITEXT = frozenset({"lexical", "marian-local"})
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al., 2009)
 _MODE_LABELS = {"document": "", "query": ",qt", "both": ",qt+dt"}
 
@@ -43,7 +41,8 @@ class NMTOptions(MethodOptions):
     input_files: ClassVar[tuple[str, ...]] = ("bitext_file",)
     runtime_options: ClassVar[frozenset[str]] = frozenset({"batch_size"})
     translators: list[str] = Field(default_factory=lambda: ["marian-local", "lexical"], min_length=1)
-    """Translators (clirbench.baselines.translators.TRANSLATORS) whose outputs are joined."""
+    """Translators (`clirbench.baselines.translators.TRANSLATORS`, or plugins) whose outputs are
+    joined. Each takes the options below that it declares (preset, model, batch_size, seed)."""
     mode: Literal["query", "document", "both"] = "document"
     """Translate the queries, the documents, or both (rankings fused by reciprocal rank)."""
     query_translations: int = Field(4, ge=1)
@@ -71,9 +70,10 @@ class NMTOptions(MethodOptions):
     def _known_translators(cls, names: list[str]) -> list[str]:
         from clirbench.baselines.translators import TRANSLATORS
 
-        unknown = [name for name in names if name not in TRANSLATORS]
+        known = TRANSLATORS.names()
+        unknown = [name for name in names if name not in known]
         if unknown:
-            raise ValueError(f"unknown translator(s) {', '.join(unknown)}; known: {', '.join(TRANSLATORS)}")
+            raise ValueError(f"unknown translator(s) {', '.join(unknown)}; known: {', '.join(known)}")
         if len(set(names)) != len(names):
             raise ValueError("a translator is listed twice")
         return names
@@ -105,7 +105,7 @@ class NMT(MethodBase):
 
     def __init__(self, options: NMTOptions | None = None) -> None:
         super().__init__(options)
-        self._translators: dict[tuple[str, str], Translator] = {}
+        self._translators: dict[tuple[str, str], TranslatorBase] = {}
         self._bitexts: dict[str, Bitext] = {}
         self._task_bitext: str | None = None  # the built-in bitext of the task being retrieved
 
@@ -136,33 +136,28 @@ class NMT(MethodBase):
         """Follow the task's own bitext, unless bitext or bitext_file is given."""
         from clirbench.bitext import task_bitext_name
 
-        if self.options.bitext_file is None and self.options.bitext is None and LEARNS_FROM_BITEXT & set(self.options.translators):
+        if self.options.bitext_file is None and self.options.bitext is None and self._any_learns():
             self._task_bitext = task_bitext_name(task.card)
 
-    def _settings(self, name: str) -> TranslatorSettings:
-        from clirbench.baselines.translators import TranslatorSettings
+    def _any_learns(self) -> bool:
+        from clirbench.baselines.translators import TRANSLATORS
 
-        options = self.options
-        return TranslatorSettings(
-            bitext=self.bitext if name in LEARNS_FROM_BITEXT else None,
-            preset=options.preset,
-            model=options.model,
-            batch_size=options.batch_size,
-            seed=options.seed,
-        )
+        return any(TRANSLATORS.get(name).learns_from_bitext for name in self.options.translators)
 
-    def translator(self, name: str) -> Translator:
+    def translator(self, name: str) -> TranslatorBase:
         """The translator ``name``, built (and trained, if it learns) on first use."""
-        from clirbench.baselines.translators import load_translator
+        from clirbench.baselines.translators import TRANSLATORS, load_translator
 
-        key = (name, self.bitext.origin if name in LEARNS_FROM_BITEXT else "")
+        learns = TRANSLATORS.get(name).learns_from_bitext
+        key = (name, self.bitext.origin if learns else "")
         if key not in self._translators:
-            self._translators[key] = load_translator(name, self._settings(name))
+            values = self.options.model_dump(include={"preset", "model", "batch_size", "seed"})
+            self._translators[key] = load_translator(name, values, self.bitext if learns else None)
         return self._translators[key]
 
     def _check_languages(self, task: Task) -> None:
         """Translators that learn can only translate between the bitext's two languages."""
-        if not LEARNS_FROM_BITEXT & set(self.options.translators):
+        if not self._any_learns():
             return
         pair = {task.card.query_lang, task.card.doc_lang}
         covered = {self.bitext.source_lang, self.bitext.target_lang}
@@ -178,14 +173,13 @@ class NMT(MethodBase):
 
         The lexical translator gives each word's ``document_translations`` best translations.
         """
-        from clirbench.baselines.translators.lexical import LexicalTranslator
         from clirbench.cache import TranslationCache
         from clirbench.progress import progress
         from clirbench.registry import method_identity
 
         translator = self.translator(name)
         direction = f"{source_lang}->{target_lang}"
-        extra = {"alternatives": self.options.document_translations} if isinstance(translator, LexicalTranslator) else {}
+        extra = {"alternatives": self.options.document_translations} if translator.weighted_alternatives else {}
         code = method_identity(type(self)).model_dump()  # a new nmt version translates afresh
         cache = TranslationCache({**code, "method": "nmt", "translator": name, **translator.describe(),
                                   "direction": direction, **extra})
@@ -198,15 +192,13 @@ class NMT(MethodBase):
 
     def _query_bags(self, queries: list[str], source_lang: str, target_lang: str) -> list[Counter[str]]:
         """Each query as weighted document-language terms, summed over the translators."""
-        from clirbench.baselines.translators.lexical import LexicalTranslator
-
         bags: list[Counter[str]] = [Counter() for _ in queries]
         for name in self.options.translators:
             translator = self.translator(name)
-            if isinstance(translator, LexicalTranslator):
-                table = translator.translation_table(source_lang, target_lang)
+            if translator.weighted_alternatives:
+                top = cast("AlternativesTranslator", translator).top(source_lang, target_lang)
                 for bag, query in zip(bags, queries):
-                    bag.update(structured_query(tokenize(query), table.top, self.options.query_translations))
+                    bag.update(structured_query(tokenize(query), top, self.options.query_translations))
             else:
                 for bag, text in zip(bags, self._translations(name, queries, source_lang, target_lang)):
                     bag.update(tokenize(text))

@@ -25,13 +25,13 @@ def main() -> None:
 
     import sacrebleu
 
-    from clirbench.baselines.translators import TranslatorSettings, load_translator
+    from clirbench.baselines.translators import load_translator
     from clirbench.bitext import builtin_bitext
     from clirbench.tasks.builtin.bible import split_pairs
 
     started = time.perf_counter()
-    settings = TranslatorSettings(bitext=builtin_bitext(), preset=args.preset, model=args.model)
-    translator = load_translator(args.translator, settings)
+    values = {"preset": args.preset, "model": args.model}
+    translator = load_translator(args.translator, values, builtin_bitext())
     print(f"{args.translator}: ready in {time.perf_counter() - started:.1f} s (trained, or loaded from the cache)")
     print(translator.describe())
 

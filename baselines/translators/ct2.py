@@ -17,9 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from clirbench.baselines.translators import TranslatorSettings
+from pydantic import Field
+
+from clirbench.baselines.translators import TranslatorBase, TranslatorOptions
 from clirbench.baselines.translators.hf import (
     MAX_SOURCE_TOKENS,
     folder_revision,
@@ -30,6 +32,9 @@ from clirbench.baselines.translators.hf import (
     set_languages,
 )
 from clirbench.errors import MethodUnavailableError
+
+if TYPE_CHECKING:
+    from clirbench.bitext import Bitext
 
 NAME = "ct2"
 TOKENIZER_FOLDER = "tokenizer"
@@ -50,19 +55,27 @@ def convert_to_ct2(model: str | Path, out_dir: str | Path, quantization: str | N
     return out_dir
 
 
-class CT2Translator:
-    """Translate with the CTranslate2 model folder ``settings.model``."""
+class CT2Options(TranslatorOptions):
+    model: str | None = None
+    """A CTranslate2 model folder (see :func:`convert_to_ct2`)."""
+    beam_size: int = Field(4, ge=1)
 
-    name = NAME
 
-    def __init__(self, settings: TranslatorSettings, beam_size: int = 4) -> None:
+class CT2Translator(TranslatorBase):
+    """Translate with the CTranslate2 model folder ``model``."""
+
+    Options = CT2Options
+
+    def __init__(self, options: TranslatorOptions, bitext: Bitext | None = None) -> None:
+        super().__init__(options, bitext)
+        assert isinstance(options, CT2Options)
         try:
             import ctranslate2
         except ImportError:
             raise MethodUnavailableError(f"translator {NAME!r} needs ctranslate2: pip install ctranslate2") from None
         from transformers import AutoTokenizer
 
-        folder = Path(require_model(NAME, settings))
+        folder = Path(require_model(NAME, options.model))
         if not (folder / "model.bin").is_file():
             raise MethodUnavailableError(
                 f"{folder} is not a CTranslate2 model folder (no model.bin); make one with "
@@ -78,8 +91,7 @@ class CT2Translator:
             ) from None
         self.translator = ctranslate2.Translator(str(folder), device="cpu")
         self.folder = folder
-        self.settings = settings
-        self.beam_size = beam_size
+        self.beam_size = options.beam_size
         self.family = model_family(self.tokenizer)
         self.revision = folder_revision(folder)
 
@@ -89,7 +101,7 @@ class CT2Translator:
     def translate(self, texts: Sequence[str], source_lang: str, target_lang: str) -> list[str]:
         target_token = set_languages(self.tokenizer, self.family, source_lang, target_lang)
         outputs = [""] * len(texts)
-        for batch in length_batches(texts, self.settings.batch_size):
+        for batch in length_batches(texts, self.options.batch_size):
             sources = [self._tokens(texts[i]) for i in batch]
             results = self.translator.translate_batch(
                 sources,

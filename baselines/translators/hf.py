@@ -20,27 +20,39 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from clirbench.baselines.translators import TranslatorSettings
+from pydantic import Field
+
+from clirbench.baselines.translators import TranslatorBase, TranslatorOptions
 from clirbench.errors import MethodUnavailableError
 from clirbench.tasks.languages import ISO_639_1
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
+    from clirbench.bitext import Bitext
+
 NAME = "hf"
 MAX_SOURCE_TOKENS = 512
 Family = Literal["nllb", "m2m100", "plain"]
 
 
-class HFTranslator:
-    """Translate with a transformers seq2seq model (Marian, NLLB, M2M100) given by ``settings.model``."""
+class ModelOptions(TranslatorOptions):
+    model: str | None = None
+    """A Hugging Face hub id or a local folder."""
+    num_beams: int = Field(4, ge=1)
 
-    name = NAME
 
-    def __init__(self, settings: TranslatorSettings, num_beams: int = 4) -> None:
+class HFTranslator(TranslatorBase):
+    """Translate with a transformers seq2seq model (Marian, NLLB, M2M100) given by ``model``."""
+
+    Options = ModelOptions
+
+    def __init__(self, options: TranslatorOptions, bitext: Bitext | None = None) -> None:
         from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-        model_id = require_model(NAME, settings)
+        super().__init__(options, bitext)
+        assert isinstance(options, ModelOptions)
+        model_id = require_model(NAME, options.model)
         offline = hub_offline()
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(model_id, local_files_only=offline)
@@ -50,13 +62,13 @@ class HFTranslator:
                 f"translation model {model_id!r}: weights are not available offline ({error})"
             ) from None
         self.model.eval()
-        self.settings = settings
-        self.num_beams = num_beams
+        self.num_beams = options.num_beams
         self.family = model_family(self.tokenizer)
         self.revision = getattr(self.model.config, "_commit_hash", None) or folder_revision(Path(model_id))
 
     def describe(self) -> dict[str, Any]:
-        return {"translator": NAME, "model": self.settings.model, "revision": self.revision, "num_beams": self.num_beams}
+        assert isinstance(self.options, ModelOptions)
+        return {"translator": NAME, "model": self.options.model, "revision": self.revision, "num_beams": self.num_beams}
 
     def translate(self, texts: Sequence[str], source_lang: str, target_lang: str) -> list[str]:
         import torch
@@ -65,7 +77,7 @@ class HFTranslator:
         forced = {} if target_token is None else {"forced_bos_token_id": self.tokenizer.convert_tokens_to_ids(target_token)}
         outputs = [""] * len(texts)
         with torch.inference_mode():
-            for batch in length_batches(texts, self.settings.batch_size):
+            for batch in length_batches(texts, self.options.batch_size):
                 inputs = self.tokenizer(
                     [texts[i] for i in batch],
                     return_tensors="pt",
@@ -85,12 +97,13 @@ class HFTranslator:
         return outputs
 
 
-def require_model(translator: str, settings: TranslatorSettings) -> str:
-    if not settings.model:
+def require_model(translator: str, model: str | None) -> str:
+    if not model:
         raise MethodUnavailableError(
-            f"translator {translator!r} needs a model: a Hugging Face hub id or a local folder (settings.model)"
+            f"translator {translator!r} needs a model: a Hugging Face hub id or a local folder "
+            "(--set nmt.model=...)"
         )
-    return settings.model
+    return model
 
 
 def hub_offline() -> bool:

@@ -17,7 +17,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from clirbench.baselines.bm25 import tokenize
+from clirbench.baselines.translators import TranslatorBase, TranslatorOptions
 from clirbench.errors import ClirbenchError, MethodUnavailableError
 from clirbench.paths import cache_dir
 
 if TYPE_CHECKING:
-    from clirbench.baselines.translators import TranslatorSettings
     from clirbench.bitext import Bitext
 
 FORMAT_VERSION = 1
@@ -183,19 +183,17 @@ def _save(path: Path, tables: dict[str, TranslationTable]) -> None:
         raise
 
 
-class LexicalTranslator:
-    """IBM Model 1 in both directions of the settings' bitext; translates word by word (top 1).
+class LexicalTranslator(TranslatorBase):
+    """IBM Model 1 in both directions of the bitext; translates word by word (top 1).
 
-    Words the bitext never saw (often names) are kept as they are. Training takes seconds,
-    so ``settings.preset`` changes nothing.
+    Words the bitext never saw (often names) are kept as they are. Training takes seconds.
     """
 
-    name = "lexical"
+    learns_from_bitext = True
+    weighted_alternatives = True
 
-    def __init__(self, settings: TranslatorSettings) -> None:
-        if settings.bitext is None:
-            raise MethodUnavailableError("the lexical translator learns from a bitext, and its settings have none")
-        self.bitext = settings.bitext
+    def __init__(self, options: TranslatorOptions, bitext: Bitext | None = None) -> None:
+        super().__init__(options, bitext)
         self.iterations = ITERATIONS
         self.revision = revision(self.bitext, self.iterations)
         self.path = cache_dir() / "models" / "lexical" / self.revision / TABLES_FILE
@@ -226,6 +224,10 @@ class LexicalTranslator:
             f"and cannot translate {source_lang}->{target_lang}"
         )
 
+    def top(self, source_lang: str, target_lang: str) -> Callable[[str, int], list[tuple[str, float]]]:
+        """``top(word, n)``: the word's ``n`` most probable translations with probabilities."""
+        return self.translation_table(source_lang, target_lang).top
+
     def translate(self, texts: Sequence[str], source_lang: str, target_lang: str, alternatives: int = 1) -> list[str]:
         """Each word becomes its most probable translation, or its ``alternatives`` most probable ones.
 
@@ -237,7 +239,7 @@ class LexicalTranslator:
 
     def describe(self) -> dict[str, Any]:
         return {
-            "translator": self.name,
+            "translator": "lexical",
             "model": "IBM Model 1",
             "revision": self.revision,
             "bitext": self.bitext.origin,

@@ -38,9 +38,9 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from clirbench.baselines.translators import TranslatorSettings
+from clirbench.baselines.translators import TranslatorBase, TranslatorOptions
 from clirbench.baselines.translators.hf import max_new_tokens
 from clirbench.errors import MethodUnavailableError
 from clirbench.paths import cache_dir
@@ -48,6 +48,8 @@ from clirbench.progress import loss_progress
 
 if TYPE_CHECKING:
     import sentencepiece
+
+    from clirbench.bitext import Bitext
     import torch
     from transformers import MarianMTModel
 
@@ -105,22 +107,27 @@ def training_key(bitext: Bitext, preset: str, config: MarianLocalConfig, seed: i
     return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()[:16]
 
 
-class MarianLocalTranslator:
-    """Marian NMT trained on ``settings.bitext`` on first use, then loaded from the cache."""
+class MarianLocalOptions(TranslatorOptions):
+    preset: Literal["quick", "full"] = "quick"
+    """Training budget: quick (60 steps) or full (1,800 steps)."""
 
-    name = NAME
 
-    def __init__(self, settings: TranslatorSettings, config: MarianLocalConfig | None = None) -> None:
-        if settings.bitext is None:
-            raise MethodUnavailableError(f"{NAME} trains on a bitext, and none was given")
-        self.settings = settings
-        self.bitext = settings.bitext
-        self.preset = "custom" if config is not None else settings.preset
-        self.config = config if config is not None else PRESETS[settings.preset]
-        self.key = training_key(self.bitext, self.preset, self.config, settings.seed)
+class MarianLocalTranslator(TranslatorBase):
+    """Marian NMT trained on the bitext on first use, then loaded from the cache."""
+
+    Options = MarianLocalOptions
+    learns_from_bitext = True
+
+    def __init__(self, options: TranslatorOptions, bitext: Bitext | None = None,
+                 config: MarianLocalConfig | None = None) -> None:
+        super().__init__(options, bitext)
+        assert isinstance(options, MarianLocalOptions) and self.bitext is not None
+        self.preset = "custom" if config is not None else options.preset
+        self.config = config if config is not None else PRESETS[options.preset]
+        self.key = training_key(self.bitext, self.preset, self.config, options.seed)
         self.folder = cache_dir() / "models" / NAME / self.key
         if not (self.folder / "model").is_dir():
-            train(self.bitext, self.config, settings.seed, self.folder)
+            train(self.bitext, self.config, options.seed, self.folder)
         self._model, self._vocab = load_model(self.folder / "model")
 
     def describe(self) -> dict[str, Any]:
@@ -146,7 +153,7 @@ class MarianLocalTranslator:
                 chunks.append(chunk)
                 owners.append(index)
         tag = self._vocab.piece_to_id(language_tag(target_lang))
-        outputs = _generate(self._model, [[tag, *chunk, EOS] for chunk in chunks], self.settings.batch_size)
+        outputs = _generate(self._model, [[tag, *chunk, EOS] for chunk in chunks], self.options.batch_size)
         joined: list[list[str]] = [[] for _ in texts]
         for owner, ids in zip(owners, outputs):
             joined[owner].append(self._vocab.decode(ids))

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 import clirbench.baselines.translators.lexical as lexical
-from clirbench.baselines.translators import TranslatorSettings, load_translator
+from clirbench.baselines.translators import TranslatorOptions, load_translator
 from clirbench.bitext import Bitext
 from clirbench.errors import ClirbenchError, MethodUnavailableError
 
@@ -36,7 +36,7 @@ def tiny_bitext(pairs: tuple[tuple[str, str], ...] = TINY_PAIRS) -> Bitext:
 
 @pytest.fixture
 def translator() -> lexical.LexicalTranslator:
-    return load_translator("lexical", TranslatorSettings(bitext=tiny_bitext()))
+    return load_translator("lexical", bitext=tiny_bitext())
 
 
 @pytest.mark.parametrize(("english", "chichewa"), [("water", "madzi"), ("dog", "galu"), ("king", "mfumu"), ("food", "chakudya")])
@@ -81,14 +81,14 @@ def test_describe(translator: lexical.LexicalTranslator) -> None:
 
 def test_tables_are_cached_and_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CLIRBENCH_CACHE", str(tmp_path))
-    first = lexical.LexicalTranslator(TranslatorSettings(bitext=tiny_bitext()))
+    first = lexical.LexicalTranslator(TranslatorOptions(), tiny_bitext())
     assert first.path.is_file() and first.path.is_relative_to(tmp_path / "models" / "lexical")
 
     def no_training(*args: object) -> None:
         raise AssertionError("trained again")
 
     monkeypatch.setattr(lexical, "train_ibm1", no_training)
-    second = lexical.LexicalTranslator(TranslatorSettings(bitext=tiny_bitext()))
+    second = lexical.LexicalTranslator(TranslatorOptions(), tiny_bitext())
     assert second.revision == first.revision
     assert second.translate(["madzi ndi chakudya"], NY, EN) == first.translate(["madzi ndi chakudya"], NY, EN)
     assert second.translation_table(EN, NY).top("king", 3) == first.translation_table(EN, NY).top("king", 3)
@@ -102,7 +102,7 @@ def test_revision_follows_the_bitext_content() -> None:
 
 def test_needs_a_bitext() -> None:
     with pytest.raises(MethodUnavailableError, match="bitext"):
-        load_translator("lexical", TranslatorSettings())
+        load_translator("lexical")
 
 
 def test_a_bitext_without_words_is_an_error() -> None:

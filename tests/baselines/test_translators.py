@@ -7,11 +7,11 @@ import shutil
 import signal
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, get_args, get_type_hints
+from typing import Any, get_args
 
 import pytest
 
-from clirbench.baselines.translators import TranslatorSettings, load_translator, marian_local
+from clirbench.baselines.translators import load_translator, marian_local
 from clirbench.bitext import Bitext
 from clirbench.errors import MethodUnavailableError
 from clirbench.paths import cache_dir
@@ -85,7 +85,7 @@ def tiny_marian(tiny_spm: Path) -> Path:
 
 
 def test_hf_translates_a_local_marian_model(tiny_marian: Path) -> None:
-    translator = load_translator("hf", TranslatorSettings(model=str(tiny_marian), batch_size=2))
+    translator = load_translator("hf", {"model": str(tiny_marian), "batch_size": 2})
     first = translator.translate(TEXTS, "eng_Latn", "nya_Latn")
     assert len(first) == len(TEXTS) and all(isinstance(text, str) for text in first)
     assert any(first)
@@ -118,43 +118,42 @@ def test_language_codes_of_nllb_and_m2m100_tokenizers(tiny_spm: Path, tiny_maria
 
 def test_hf_without_a_model_is_unavailable() -> None:
     with pytest.raises(MethodUnavailableError, match="needs a model"):
-        load_translator("hf", TranslatorSettings())
+        load_translator("hf")
 
 
 def test_hf_model_missing_offline_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(MethodUnavailableError, match="clirbench-test/no-such-model.*not available offline"):
-        load_translator("hf", TranslatorSettings(model="clirbench-test/no-such-model"))
+        load_translator("hf", {"model": "clirbench-test/no-such-model"})
 
 
 def test_ct2_greedy_equals_hf_greedy(tiny_marian: Path, tmp_path: Path) -> None:
     pytest.importorskip("ctranslate2")
-    from clirbench.baselines.translators.ct2 import CT2Translator, convert_to_ct2
-    from clirbench.baselines.translators.hf import HFTranslator
+    from clirbench.baselines.translators.ct2 import CT2Options, CT2Translator, convert_to_ct2
+    from clirbench.baselines.translators.hf import HFTranslator, ModelOptions
 
     folder = convert_to_ct2(tiny_marian, tmp_path / "ct2")
-    settings = TranslatorSettings(model=str(folder), batch_size=2)
-    ct2 = CT2Translator(settings, beam_size=1).translate(TEXTS, "eng_Latn", "nya_Latn")
-    hf = HFTranslator(TranslatorSettings(model=str(tiny_marian), batch_size=2), num_beams=1)
+    ct2 = CT2Translator(CT2Options(model=str(folder), batch_size=2, beam_size=1)).translate(TEXTS, "eng_Latn", "nya_Latn")
+    hf = HFTranslator(ModelOptions(model=str(tiny_marian), batch_size=2, num_beams=1))
     assert ct2 == hf.translate(TEXTS, "eng_Latn", "nya_Latn")
-    assert load_translator("ct2", settings).describe()["revision"]
+    assert load_translator("ct2", {"model": str(folder)}).describe()["revision"]
 
 
 def test_ct2_without_a_model_folder_is_unavailable(tmp_path: Path) -> None:
     pytest.importorskip("ctranslate2")
     with pytest.raises(MethodUnavailableError, match="not a CTranslate2 model folder"):
-        load_translator("ct2", TranslatorSettings(model=str(tmp_path / "missing")))
+        load_translator("ct2", {"model": str(tmp_path / "missing")})
 
 
 def test_marian_local_presets_cover_the_settings() -> None:
-    presets = get_args(get_type_hints(TranslatorSettings, localns={"Bitext": Bitext})["preset"])
+    presets = get_args(marian_local.MarianLocalOptions.model_fields["preset"].annotation)
     assert set(marian_local.PRESETS) == set(presets)
     assert marian_local.PRESETS["quick"].steps < marian_local.PRESETS["full"].steps
 
 
 def test_marian_local_needs_a_bitext() -> None:
     with pytest.raises(MethodUnavailableError, match="bitext"):
-        load_translator("marian-local", TranslatorSettings())
+        load_translator("marian-local")
 
 
 def _state(folder: Path) -> dict[str, Any]:
@@ -175,7 +174,7 @@ def sigint_as_in_a_terminal() -> Iterator[None]:
 def test_marian_local_checkpoints_resumes_and_reuses(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import torch
 
-    settings = TranslatorSettings(bitext=BITEXT, seed=3)
+    options = marian_local.MarianLocalOptions(seed=3)
     folder = cache_dir() / "models" / "marian-local" / marian_local.training_key(BITEXT, "custom", TINY, 3)
     monkeypatch.setattr(marian_local, "CHECKPOINT_SECONDS", 0.0)
     saved, real_save, real_step = [], marian_local._save_checkpoint, marian_local._train_step
@@ -193,12 +192,12 @@ def test_marian_local_checkpoints_resumes_and_reuses(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(marian_local, "_save_checkpoint", save)
     monkeypatch.setattr(marian_local, "_train_step", step_then_ctrl_c)
     with pytest.raises(KeyboardInterrupt):
-        marian_local.MarianLocalTranslator(settings, config=TINY)
+        marian_local.MarianLocalTranslator(options, BITEXT, config=TINY)
     assert saved == [1, 2, 3] and not (folder / "model").exists()
     assert torch.load(folder / "checkpoint.pt", weights_only=True)["step"] == 3
 
     monkeypatch.setattr(marian_local, "_train_step", real_step)
-    translator = marian_local.MarianLocalTranslator(settings, config=TINY)
+    translator = marian_local.MarianLocalTranslator(options, BITEXT, config=TINY)
     assert saved == [1, 2, 3, *range(4, TINY.steps + 1)]  # continued from step 3, not from 0
     facts = json.loads((folder / "model" / "clirbench.json").read_text(encoding="utf-8"))
     assert [(s["start"], s["end"]) for s in facts["sessions"]] == [(0, 3), (3, TINY.steps)]
@@ -220,7 +219,7 @@ def test_marian_local_checkpoints_resumes_and_reuses(monkeypatch: pytest.MonkeyP
         raise AssertionError("trained again instead of reusing the model")
 
     monkeypatch.setattr(marian_local, "train", no_training)
-    again = marian_local.MarianLocalTranslator(settings, config=TINY)
+    again = marian_local.MarianLocalTranslator(options, BITEXT, config=TINY)
     long_text = " ".join(["The man saw the dog."] * 6)  # beyond max_length: translated in pieces
     outputs = again.translate([*TEXTS, long_text], "eng_Latn", "nya_Latn")
     assert len(outputs) == len(TEXTS) + 1 and all(isinstance(text, str) for text in outputs)
