@@ -38,6 +38,19 @@ def test_entry_point_plugin_is_listed_and_runs(tmp_path: Path):
     assert (cell / "per_query.tsv").read_text().count("\n") > 4
 
 
+
+def test_entry_point_translator_serves_nmt(tmp_path: Path):
+    """A plugin translator (echo: no translation) through nmt ranks exactly as bm25 does."""
+    import json
+
+    args = [*CLI, "run", "-m", "nmt,bm25", "-t", str(TINY), "--store", str(tmp_path), "--set", "nmt.translators=[echo]"]
+    ran = subprocess.run(args, env=_env(), capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr
+    (nmt,) = tmp_path.glob("tiny-en-ny/test/nmt@*")
+    (bm25,) = tmp_path.glob("tiny-en-ny/test/bm25@*")
+    assert json.loads((nmt / "manifest.json").read_text())["method"]["label"] == "nmt[echo]"
+    assert (nmt / "aggregate.json").read_text() == (bm25 / "aggregate.json").read_text()
+
 def test_import_and_help_load_no_heavy_modules():
     heavy = ["torch", "transformers", "scipy", "jinja2", "sentence_transformers", "ir_measures", "numpy"]
     code = (

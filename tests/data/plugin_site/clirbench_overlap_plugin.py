@@ -1,9 +1,10 @@
-"""A third-party clirbench method, installed only through the clirbench.methods entry point."""
+"""A third-party clirbench method and translator, installed only through entry points."""
 
 import re
 import time
 
 from clirbench import MethodBase, MethodOptions
+from clirbench.baselines.translators import TranslatorBase
 
 
 class OverlapOptions(MethodOptions):
@@ -24,3 +25,13 @@ class Overlap(MethodBase):
             scores = {doc_id: float(len(query & terms)) for doc_id, terms in words.items() if query & terms}
             run[qid] = dict(sorted(scores.items(), key=lambda hit: (-hit[1], hit[0]))[:k])
         return run
+
+
+class Echo(TranslatorBase):
+    """A third-party translator through the clirbench.translators entry point: no translation."""
+
+    def translate(self, texts, source_lang, target_lang):
+        return list(texts)
+
+    def describe(self):
+        return {"translator": "echo", "model": "identity", "revision": "1"}
