@@ -32,6 +32,7 @@ BUILTIN_METHODS = {
     "nmt": "clirbench.baselines.nmt:NMT",
     "st": "clirbench.baselines.st:SentenceTransformerEncoder",
     "mbert": "clirbench.baselines.mbert:MBERT",
+    "fuse": "clirbench.baselines.fuse:Fuse",
 }
 
 _registered: dict[str, type] = {}

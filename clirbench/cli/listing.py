@@ -63,12 +63,12 @@ def methods(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> No
 
 @app.command("tasks")
 def tasks(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
-    """Built-in tasks with languages, size, licence; then the suites that group them."""
+    """Built-in tasks (and their noisy variants) with languages, size, licence; then the suites."""
     from clirbench.cli.output import TableData, print_json, print_table
     from clirbench.tasks import BUILTIN_TASKS, SUITES, load_task
 
     rows = []
-    for name in BUILTIN_TASKS:
+    for name in [*BUILTIN_TASKS, *SUITES["noisy"]]:
         task = load_task(name)
         card = task.card
         rows.append(
@@ -96,4 +96,6 @@ def tasks(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None
     print_table(table)
     for suite, members in SUITES.items():
         print(f"suite:{suite} = {', '.join(members)}")
-    print("Also: lang:CODE (built-in tasks in that language), a BEIR folder path.")
+    print("Also: lang:CODE (built-in tasks in that language), a BEIR folder path, and")
+    print("TASK/noisy[-rateR][-seedS]: any built-in task with orthographic noise on its "
+          "non-English side (diacritics stripped, typos in a share R of the words, default 0.03).")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,44 @@ SUITES = {
     "lowres": tuple(name for name, task in BUILTIN_TASKS.items() if task.low_resource),
     "bible": tuple(name for name in BUILTIN_TASKS if name.startswith("bible-")),
     "default": DEFAULT_TASKS,
+    "noisy": tuple(f"{name}/noisy" for name, task in BUILTIN_TASKS.items()
+                   if task.low_resource and name.endswith("/verse")),
 }
+
+
+@dataclass(frozen=True)
+class TaskPattern:
+    """A family of task names, each resolved by one function (as ir_datasets' register_pattern)."""
+
+    pattern: re.Pattern[str]
+    factory: str  # "module:function", called as function(match, split) -> Task
+
+
+TASK_PATTERNS: list[TaskPattern] = []
+
+
+def register_task_pattern(pattern: str, factory: str) -> None:
+    """Make every task name that ``pattern`` matches (whole) load with ``factory``."""
+    TASK_PATTERNS.append(TaskPattern(re.compile(pattern), factory))
+
+
+# <built-in task>/noisy[-rateR][-seedS]: orthographic noise on the non-English side (noise.py).
+register_task_pattern(
+    r"(?P<base>.+)/noisy(?:-rate(?P<rate>[0-9.]+))?(?:-seed(?P<seed>[0-9]+))?",
+    "clirbench.tasks.noise:noisy_variant",
+)
+
+
+def _pattern_of(spec: str) -> tuple[TaskPattern, re.Match[str]] | None:
+    for entry in TASK_PATTERNS:
+        if (found := entry.pattern.fullmatch(spec)) is not None:
+            return entry, found
+    return None
+
+
+def is_builtin_task(spec: str) -> bool:
+    """Whether ``spec`` names a built-in task or a variant of one (not a folder or a source)."""
+    return spec in BUILTIN_TASKS or (not Path(spec).is_dir() and _pattern_of(spec) is not None)
 
 
 def expand_task_specs(specs: list[str]) -> list[str]:
@@ -77,6 +115,10 @@ def load_task(spec: str, split: str | None = None, **card_overrides: Any) -> Tas
         module, function = BUILTIN_TASKS[spec].factory.split(":")
         factory = getattr(importlib.import_module(module), function)
         return factory(spec, split or "test")
+    if not Path(spec).is_dir() and (resolved := _pattern_of(spec)) is not None:
+        entry, found = resolved
+        module, function = entry.factory.split(":")
+        return getattr(importlib.import_module(module), function)(found, split or "test")
     if Path(spec).is_dir():
         from clirbench.tasks.beir import beir_task
 
