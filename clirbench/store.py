@@ -141,7 +141,9 @@ class Cell:
 
     @property
     def run(self) -> Run:
-        return read_run(self.path / RUN_FILE)
+        """The stored run; empty when the method found nothing for any query."""
+        path = self.path / RUN_FILE
+        return read_run(path) if path.stat().st_size else {}
 
 
 def _per_query_tsv(per_query: PerQueryScores) -> str:
@@ -293,7 +295,11 @@ class ResultStore:
 def _describe_identity(identity: Mapping[str, Any] | None) -> str:
     if not identity:
         return "unrecorded"
-    return f"{identity['distribution']} {identity['distribution_version']}, method version {identity['method_version']}"
+    described = (f"{identity['distribution']} {identity['distribution_version']}, "
+                 f"method version {identity['method_version']}")
+    if inputs := identity.get("dependencies"):
+        described += f", reading [{'; '.join(map(_describe_identity, inputs))}]"
+    return described
 
 
 def system_labels(cells: Iterable[Cell]) -> dict[Path, str]:
