@@ -143,7 +143,7 @@ class MethodBase:
 
             return [instantiate(d.method, d.options).retrieve(task, d.k or k) for d in dependencies]
         if len(inputs) != len(dependencies):
-            raise ValueError(f"{self.name}: {len(inputs)} runs given for {len(dependencies)} inputs")
+            raise ValueError(f"{self.name}: {len(inputs)} runs for {len(dependencies)} inputs")
         return list(inputs)
 
 
@@ -170,7 +170,7 @@ class DenseEncoderOptions(MethodOptions):
         if self.long_documents == "whole" and {"window_sentences", "window_stride"} & set(
             self.model_fields_set
         ):
-            raise ValueError("window_sentences and window_stride need long_documents firstp or maxp")
+            raise ValueError("window_sentences, window_stride need long_documents firstp or maxp")
         if self.window_stride > self.window_sentences:
             raise ValueError("window_stride above window_sentences would skip sentences")
         return self
@@ -221,7 +221,9 @@ class DenseEncoder(MethodBase):
                 advance(len(batches[-1]))
         return np.concatenate(batches)
 
-    def encode_documents(self, texts: Sequence[str], lang: str) -> tuple[np.ndarray, np.ndarray | None]:
+    def encode_documents(
+        self, texts: Sequence[str], lang: str
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         """Vectors of what stands for the documents under ``long_documents``, and for maxp the
         index of the document each vector (window) belongs to; None when one vector each."""
         import numpy as np

@@ -33,14 +33,15 @@ class MethodSpec:
     options: MethodOptions
 
     def dependencies(self, k: int) -> list[tuple[MethodSpec, int]]:
-        """Each cell this configuration reads, with its depth (see ``MethodOptions.dependencies``)."""
+        """Each cell this configuration reads, and its depth (``MethodOptions.dependencies``)."""
         return [(MethodSpec(d.method, d.options), d.k or k) for d in self.options.dependencies()]
 
     def config_hash(self, k: int) -> str:
-        """Also covers each dependency's configuration: a fused run of other systems is another cell."""
+        """Also covers each dependency's configuration: fusing other systems is another cell."""
         options = self.options.identity()
         if needs := self.dependencies(k):
-            options = {**options, "dependencies": [f"{d.name}@{d.config_hash(dk)}" for d, dk in needs]}
+            hashes = [f"{d.name}@{d.config_hash(dk)}" for d, dk in needs]
+            options = {**options, "dependencies": hashes}
         return config_hash(self.name, options, k)
 
     def key(self, task: Task, k: int) -> CellKey:
@@ -102,7 +103,12 @@ def seed_everything(seed: int) -> None:
 
 
 def compute_cell(
-    method: MethodBase, spec: MethodSpec, task: Task, k: int, store: ResultStore, command: str | None = None,
+    method: MethodBase,
+    spec: MethodSpec,
+    task: Task,
+    k: int,
+    store: ResultStore,
+    command: str | None = None,
     inputs: Sequence[Cell] = (),
 ) -> Cell:
     """Retrieve, evaluate and store one cell; ``inputs`` are the cells of its dependencies."""
@@ -156,7 +162,8 @@ class _Cells:
         why not. ``overwrite`` recomputes this cell, not the cells it reads."""
         cached, why_not = (None, "") if overwrite else stored_cell(self.store, spec, task, k)
         try:
-            inputs = [self._input(spec, need, task, need_k) for need, need_k in spec.dependencies(k)]
+            needs = spec.dependencies(k)
+            inputs = [self._input(spec, need, task, need_k) for need, need_k in needs]
             if cached is not None:
                 used = [_input_record(cell)["run_sha256"] for cell in inputs]
                 if used == [record["run_sha256"] for record in cached.manifest.get("inputs", [])]:

@@ -24,7 +24,8 @@ class ById(MethodBase):
     def retrieve(self, task, k):
         type(self).calls += 1
         ranked = sorted(task.corpus, reverse=not type(self).flip)
-        return {q: {d: float(len(ranked) - i) for i, d in enumerate(ranked[:k])} for q in task.queries}
+        scores = {d: float(len(ranked) - i) for i, d in enumerate(ranked[:k])}
+        return {q: dict(scores) for q in task.queries}
 
 
 @register_method("test-never")
@@ -81,10 +82,10 @@ def test_a_dependency_change_changes_the_fused_cell(tmp_path: Path, monkeypatch)
 
 def test_a_dependency_that_cannot_run_stops_only_the_fused_cell(tmp_path: Path):
     store, task = ResultStore(tmp_path), load_task(str(TINY))
-    outcomes = run_cells([task], [_fuse("bm25", "test-never"), MethodSpec("bm25", build_options("bm25", {}))],
-                         store, k=10)
+    bm25 = MethodSpec("bm25", build_options("bm25", {}))
+    outcomes = run_cells([task], [_fuse("bm25", "test-never"), bm25], store, k=10)
     assert [o.status for o in outcomes] == ["not run", "reused"]
-    assert "fuse reads the run of test-never, which cannot run: no weights here" in outcomes[0].reason
+    assert "reads the run of test-never, which cannot run: no weights here" in outcomes[0].reason
     (record,) = store.not_run()
     assert record["method"] == "fuse" and record["tasks"] == ["tiny-en-ny"]
 

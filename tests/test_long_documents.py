@@ -75,12 +75,15 @@ def test_firstp_and_maxp_by_hand():
     docs = {"d1": "Rain rain. Fish.", "d2": "Maize. Ball. Fish fish fish.", "d3": "Ball."}
     task = _task(docs, {"q1": "fish", "q2": "rain ball"})
     whole = _method().retrieve(task, 3)
-    assert whole == {"q1": {"d2": 3.0, "d1": 1.0, "d3": 0.0}, "q2": {"d1": 2.0, "d2": 1.0, "d3": 1.0}}
+    assert whole == {"q1": {"d2": 3.0, "d1": 1.0, "d3": 0.0},
+                     "q2": {"d1": 2.0, "d2": 1.0, "d3": 1.0}}
     one = {"window_sentences": 1, "window_stride": 1}
     firstp = _method(long_documents="firstp", **one).retrieve(task, 3)
-    assert firstp == {"q1": {"d1": 0.0, "d2": 0.0, "d3": 0.0}, "q2": {"d1": 2.0, "d3": 1.0, "d2": 0.0}}
+    assert firstp == {"q1": {"d1": 0.0, "d2": 0.0, "d3": 0.0},
+                      "q2": {"d1": 2.0, "d3": 1.0, "d2": 0.0}}
     maxp = _method(long_documents="maxp", **one).retrieve(task, 3)
-    assert maxp == {"q1": {"d2": 3.0, "d1": 1.0, "d3": 0.0}, "q2": {"d1": 2.0, "d2": 1.0, "d3": 1.0}}
+    assert maxp == {"q1": {"d2": 3.0, "d1": 1.0, "d3": 0.0},
+                    "q2": {"d1": 2.0, "d2": 1.0, "d3": 1.0}}
     assert _method(long_documents="maxp", **one).retrieve(task, 1) == {"q1": {"d2": 3.0},
                                                                        "q2": {"d1": 2.0}}
     Keywords.encoded.clear()

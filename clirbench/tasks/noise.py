@@ -143,7 +143,8 @@ def noisy_task(base: Task, noise: Noise) -> Task:
     sides = " and ".join(side for side, noisy in (("queries", noisy_queries),
                                                    ("documents", noisy_documents)) if noisy)
     what = (f"orthographic noise v{NOISE_VERSION} on the {sides or 'no side (both English)'}: "
-            f"diacritics stripped, one typo in {noise.rate * 100:g}% of the words (seed {noise.seed})")
+            f"diacritics stripped, one typo in {noise.rate * 100:g}% of the words "
+            f"(seed {noise.seed})")
     checksum = hashlib.sha256(f"{card.checksum}\0{what}".encode()).hexdigest()[:16]
     values = card.model_dump()
     values.update(

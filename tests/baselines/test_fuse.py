@@ -68,10 +68,11 @@ def test_options_and_label():
     assert [d.method for d in options.dependencies()] == ["bm25", "nmt"]
     assert options.dependencies()[1].options.translators == ["lexical"]
     assert Fuse(options).label() == "fuse[bm25+nmt[lexical]]"
-    summed = build_options("fuse", {"systems": ["bm25", "me5"], "fusion": "combsum", "norm": "zmuv"})
+    summed = build_options("fuse", {"systems": ["bm25", "me5"], "fusion": "combsum",
+                                    "norm": "zmuv"})
     assert Fuse(summed).label() == "fuse[bm25+me5,combsum:zmuv]"
-    assert options.identity()["systems"] == [{"method": "bm25"},
-                                             {"method": "nmt", "options": {"translators": ["lexical"]}}]
+    lexical = {"method": "nmt", "options": {"translators": ["lexical"]}}
+    assert options.identity()["systems"] == [{"method": "bm25"}, lexical]
     for bad, message in [({"systems": ["bm25"]}, "at least two"),
                          ({"systems": ["bm25", "bm25"]}, "twice"),
                          ({"systems": ["bm25", "me6"]}, "Did you mean 'me5'"),

@@ -246,11 +246,13 @@ def test_rerank_reads_the_candidates_cell_from_the_store(world, tmp_path, monkey
         """The first k documents by id, for every query: candidates with no shared words needed."""
 
         def retrieve(self, task, k):
-            return {q: {d: 1.0 / (1 + i) for i, d in enumerate(sorted(task.corpus)[:k])} for q in task.queries}
+            first = sorted(task.corpus)[:k]
+            return {q: {d: 1.0 / (1 + i) for i, d in enumerate(first)} for q in task.queries}
 
     monkeypatch.setenv("CLIRBENCH_CACHE", str(tmp_path / "cache"))
     task, store = load_task(world["beir"]), ResultStore(tmp_path / "store")
-    values = {"teacher": world["teacher"], "student": world["student"], "rerank": "test-first-docs", "rerank_depth": 3}
+    values = {"teacher": world["teacher"], "student": world["student"],
+              "rerank": "test-first-docs", "rerank_depth": 3}
     spec = MethodSpec("untrained-student", build_options("untrained-student", values))
     (outcome,) = run_cells([task], [spec], store, k=2)
     cells = {cell.manifest["method"]["name"]: cell for cell in store.cells()}
@@ -261,7 +263,8 @@ def test_rerank_reads_the_candidates_cell_from_the_store(world, tmp_path, monkey
     assert {q: len(hits) for q, hits in outcome.cell.run.items()} == {q: 2 for q in task.queries}
     for query_id, hits in outcome.cell.run.items():
         assert set(hits) <= set(candidates.run[query_id])
-    deeper = MethodSpec("untrained-student", build_options("untrained-student", {**values, "rerank_depth": 4}))
+    deeper = build_options("untrained-student", {**values, "rerank_depth": 4})
+    deeper = MethodSpec("untrained-student", deeper)
     assert deeper.config_hash(2) != spec.config_hash(2)
     assert [o.status for o in run_cells([task], [spec], store, k=2)] == ["reused"]
 

@@ -52,7 +52,8 @@ def test_noise_is_deterministic_per_text():
     assert noise.apply(text, "document", "43003016") == noise.apply(text, "document", "43003016")
     outcomes = {noise.apply(text, "document", str(i)) for i in range(20)}
     assert len(outcomes) > 10  # the id seeds each text
-    assert Noise(rate=0.5, seed=1).apply(text, "document", "x") != noise.apply(text, "document", "x")
+    other_seed = Noise(rate=0.5, seed=1)
+    assert other_seed.apply(text, "document", "x") != noise.apply(text, "document", "x")
     assert Noise(rate=0).apply("Ãmin ɗan", "query", "q") == "Amin ɗan"
 
 
@@ -74,7 +75,8 @@ def test_noisy_variant_card_and_sides():
 
 
 def test_variant_names_carry_rate_and_seed():
-    assert load_task("bible-en-ny/verse/noisy-rate0.03-seed0").card.name == "bible-en-ny/verse/noisy"
+    defaults = load_task("bible-en-ny/verse/noisy-rate0.03-seed0")
+    assert defaults.card.name == "bible-en-ny/verse/noisy"
     named = load_task("bible-en-ny/passage/noisy-rate0.10-seed2")
     assert named.card.name == "bible-en-ny/passage/noisy-rate0.1-seed2"
     other = load_task("bible-en-ny/passage/noisy-seed3")
