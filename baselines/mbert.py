@@ -74,7 +74,9 @@ class MBERT(DenseEncoder):
         return {"model": self.options.model, "model_revision": model_revision(self.options.model, self.options.model)}
 
     def label(self) -> str:
-        return self.name if self.options.model == DEFAULT_MODEL else f"mbert[{self.options.model.rstrip('/').split('/')[-1]}]"
+        model = self.options.model.rstrip("/").split("/")[-1]
+        plain = self.options.model == DEFAULT_MODEL
+        return self.long_document_label(self.name if plain else f"mbert[{model}]")
 
     def encode(self, texts: Sequence[str], lang: str, role: Role) -> np.ndarray:
         import torch

@@ -85,7 +85,9 @@ class SentenceTransformerEncoder(DenseEncoder):
         }
 
     def label(self) -> str:
-        return self.name if self.options.model == DEFAULT_MODEL else f"st[{self.options.model.rstrip('/').split('/')[-1]}]"
+        model = self.options.model.rstrip("/").split("/")[-1]
+        plain = self.options.model == DEFAULT_MODEL
+        return self.long_document_label(self.name if plain else f"st[{model}]")
 
     def encode(self, texts: Sequence[str], lang: str, role: Role) -> np.ndarray:
         return self.model.encode(

@@ -27,6 +27,16 @@ Run = dict[str, dict[str, float]]
 Role = Literal["query", "document"]
 
 
+@dataclass(frozen=True)
+class Dependency:
+    """A cell whose run a configuration reads: method ``method`` with ``options``, on the same
+    task and split, kept in the same store, at depth ``k`` (None: the reading cell's k)."""
+
+    method: str
+    options: MethodOptions
+    k: int | None = None
+
+
 class MethodOptions(BaseModel):
     """Base of every method's options: typed, defaulted, and unknown keys are an error.
 
@@ -49,6 +59,13 @@ class MethodOptions(BaseModel):
         if digests := self.input_digests():
             values["input_digests"] = digests
         return values
+
+    def dependencies(self) -> tuple[Dependency, ...]:
+        """Cells of other methods this configuration needs (fusion's systems, a reranker's
+        candidates). The runner computes or reuses each one like any cell and passes their
+        runs, in this order, as ``retrieve(task, k, inputs)``; their configurations are part
+        of this cell's config hash."""
+        return ()
 
     def input_digests(self) -> dict[str, str]:
         """SHA-256 of each input file given, so that an edited file is a new configuration."""
@@ -119,6 +136,23 @@ class MethodBase:
     def retrieve(self, task: Task, k: int) -> Run:
         raise NotImplementedError
 
+    def dependency_runs(self, task: Task, k: int, inputs: Sequence[Run] | None) -> list[Run]:
+        """The runs of ``options.dependencies()``: ``inputs`` as the runner passes them, or, when
+        called without a runner (None), computed here in memory, without a store."""
+        dependencies = self.options.dependencies()
+        if inputs is None:
+            from clirbench.registry import instantiate
+
+            return [instantiate(d.method, d.options).retrieve(task, d.k or k) for d in dependencies]
+        if len(inputs) != len(dependencies):
+            raise ValueError(f"{self.name}: {len(inputs)} runs for {len(dependencies)} inputs")
+        return list(inputs)
+
+
+LongDocuments = Literal["whole", "firstp", "maxp"]
+LONG_DOCUMENT_OPTIONS = frozenset({"long_documents", "window_sentences", "window_stride"})
+"""They decide which texts are encoded, not the vector of a text: not in the cache key."""
+
 
 class DenseEncoderOptions(MethodOptions):
     runtime_options: ClassVar[frozenset[str]] = frozenset({"batch_size", "cache"})
@@ -129,10 +163,25 @@ class DenseEncoderOptions(MethodOptions):
     """exact (the default), or a faiss index: flat (exact), hnsw or ivf (approximate)."""
     search_options: SearchOptions = SearchOptions()
     """hnsw: m, ef_construction, ef_search; ivf: nlist, nprobe (e.g. {ef_search: 256})."""
+    long_documents: LongDocuments = "whole"
+    """whole: one vector per document (the model truncates it); firstp: its first window of
+    sentences; maxp: a document scores its best window (Dai & Callan 2019, FirstP / MaxP)."""
+    window_sentences: int = Field(3, ge=1)
+    """Sentences per window (firstp, maxp); a document this short is encoded whole."""
+    window_stride: int = Field(2, ge=1)
+    """Sentences from one window's start to the next (maxp); at most window_sentences."""
 
     @model_validator(mode="after")
-    def _search_options_fit_backend(self) -> DenseEncoderOptions:
+    def _check_search_and_windows(self) -> DenseEncoderOptions:
         self.search_options.check(self.search)
+        if self.long_documents == "maxp" and self.search != "exact":
+            raise ValueError("long_documents maxp scores every window exactly: it needs search exact")
+        if self.long_documents == "whole" and {"window_sentences", "window_stride"} & set(
+            self.model_fields_set
+        ):
+            raise ValueError("window_sentences, window_stride need long_documents firstp or maxp")
+        if self.window_stride > self.window_sentences:
+            raise ValueError("window_stride above window_sentences would skip sentences")
         return self
 
 
@@ -156,7 +205,7 @@ class DenseEncoder(MethodBase):
         the vector-affecting options, the model (describe), the role and the language."""
         from clirbench.registry import method_identity
 
-        ignored = {*self.cache_ignores, "search", "search_options"}  # vectors do not depend on them
+        ignored = {*self.cache_ignores, *LONG_DOCUMENT_OPTIONS, "search", "search_options"}  # not in a vector
         options = {k: v for k, v in self.options.identity().items() if k not in ignored}
         identity = method_identity(type(self)).model_dump()
         return {**identity, "method": self.name, "options": options, **self.describe(), "role": role, "lang": lang}
@@ -181,13 +230,55 @@ class DenseEncoder(MethodBase):
                 advance(len(batches[-1]))
         return np.concatenate(batches)
 
+    def encode_documents(
+        self, texts: Sequence[str], lang: str
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Vectors of what stands for the documents under ``long_documents``, and for maxp the
+        index of the document each vector (window) belongs to; None when one vector each."""
+        import numpy as np
+
+        from clirbench.sentences import sentence_windows
+
+        options = self.options
+        mode = getattr(options, "long_documents", "whole")
+        if mode == "whole":
+            return self.encode_all(texts, lang, "document"), None
+        size, stride = options.window_sentences, options.window_stride
+        windows = [sentence_windows(text, size, stride, mode == "firstp") for text in texts]
+        units = [window for each in windows for window in each]
+        vectors = self.encode_all(units, lang, "document")
+        if mode == "firstp":
+            return vectors, None
+        return vectors, np.repeat(np.arange(len(texts)), [len(each) for each in windows])
+
+    def long_document_label(self, label: str) -> str:
+        """``label`` with the long-document mode added (``me5[maxp]``, ``st[...,maxp-w2-s1]``)."""
+        options = self.options
+        mode = getattr(options, "long_documents", "whole")
+        if mode == "whole":
+            return label
+        fields = type(options).model_fields
+        part = mode
+        if options.window_sentences != fields["window_sentences"].default or (
+            mode == "maxp" and options.window_stride != fields["window_stride"].default
+        ):
+            part += f"-w{options.window_sentences}"
+            part += f"-s{options.window_stride}" if mode == "maxp" else ""
+        return f"{label[:-1]},{part}]" if label.endswith("]") else f"{label}[{part}]"
+
+    def label(self) -> str:
+        return self.long_document_label(self.name)
+
     def retrieve(self, task: Task, k: int) -> Run:
-        from clirbench.search import search
+        from clirbench.search import best_passage_search, search
 
         doc_ids = list(task.corpus)
         query_ids = list(task.queries)
-        docs = self.encode_all([task.corpus[d].full_text for d in doc_ids], task.card.doc_lang, "document")
+        doc_texts = [task.corpus[d].full_text for d in doc_ids]
+        docs, owners = self.encode_documents(doc_texts, task.card.doc_lang)
         queries = self.encode_all([task.queries[q] for q in query_ids], task.card.query_lang, "query")
+        if owners is not None:  # maxp: the options allow it with exact search only
+            return best_passage_search(queries, docs, owners, query_ids, doc_ids, k)
         backend = getattr(self.options, "search", "exact")
         search_options = getattr(self.options, "search_options", None)
         return search(queries, docs, query_ids, doc_ids, k, backend, search_options)

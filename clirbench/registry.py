@@ -111,6 +111,7 @@ METHODS: Registry[type[MethodBase]] = Registry("method", "clirbench.methods", {
     "nmt": "clirbench.baselines.nmt:NMT",
     "st": "clirbench.baselines.st:SentenceTransformerEncoder",
     "mbert": "clirbench.baselines.mbert:MBERT",
+    "fuse": "clirbench.baselines.fuse:Fuse",
 })
 
 

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Literal
+from typing import Any, Literal
 
 from clirbench.errors import MethodUnavailableError, MissingDependencyError
 from clirbench.evaluation import aggregate, evaluate
@@ -33,15 +33,28 @@ class MethodSpec:
     name: str
     options: MethodOptions
 
+    def dependencies(self, k: int) -> list[tuple[MethodSpec, int]]:
+        """Each cell this configuration reads, and its depth (``MethodOptions.dependencies``)."""
+        return [(MethodSpec(d.method, d.options), d.k or k) for d in self.options.dependencies()]
+
     def config_hash(self, k: int) -> str:
-        return config_hash(self.name, self.options.identity(), k)
+        """Also covers each dependency's configuration: fusing other systems is another cell."""
+        options = self.options.identity()
+        if needs := self.dependencies(k):
+            hashes = [f"{d.name}@{d.config_hash(dk)}" for d, dk in needs]
+            options = {**options, "dependencies": hashes}
+        return config_hash(self.name, options, k)
 
     def key(self, task: Task, k: int) -> CellKey:
         return CellKey(task.name, task.card.split, self.name, self.config_hash(k))
 
-    def identity(self) -> dict[str, str]:
-        """The identity of the code that computes this method (see ``registry.method_identity``)."""
-        return method_identity(get_method_class(self.name)).model_dump()
+    def identity(self) -> dict[str, Any]:
+        """The identity of the code that computes this method (see ``registry.method_identity``),
+        and of the code of each of its dependencies."""
+        identity: dict[str, Any] = method_identity(get_method_class(self.name)).model_dump()
+        if needs := self.dependencies(0):
+            identity["dependencies"] = [d.identity() for d, _ in needs]
+        return identity
 
 
 def task_identity(task: Task) -> TaskIdentity:
@@ -66,17 +79,19 @@ class CellOutcome:
 
 @dataclass
 class _Instances:
-    """Builds each method once, only when a cell needs computing, and remembers failures."""
+    """Builds each configuration once, only when a cell needs computing, and remembers which
+    methods failed."""
 
-    methods: dict[str, MethodBase] = field(default_factory=dict)
+    methods: dict[tuple[str, str], MethodBase] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
 
     def get(self, spec: MethodSpec) -> MethodBase:
         if spec.name in self.failures:
             raise MethodUnavailableError(self.failures[spec.name])
-        if spec.name not in self.methods:
-            self.methods[spec.name] = instantiate(spec.name, spec.options)
-        return self.methods[spec.name]
+        key = (spec.name, spec.options.model_dump_json())
+        if key not in self.methods:
+            self.methods[key] = instantiate(spec.name, spec.options)
+        return self.methods[key]
 
 
 def seed_everything(seed: int) -> None:
@@ -89,12 +104,22 @@ def seed_everything(seed: int) -> None:
 
 
 def compute_cell(
-    method: MethodBase, spec: MethodSpec, task: Task, k: int, store: ResultStore, command: str | None = None
+    method: MethodBase,
+    spec: MethodSpec,
+    task: Task,
+    k: int,
+    store: ResultStore,
+    command: str | None = None,
+    inputs: Sequence[Cell] = (),
 ) -> Cell:
+    """Retrieve, evaluate and store one cell; ``inputs`` are the cells of its dependencies."""
     seed = int(getattr(spec.options, "seed", 0))
     seed_everything(seed)
     started = time.perf_counter()
-    run = method.retrieve(task, k)
+    if spec.options.dependencies():
+        run = method.retrieve(task, k, [cell.run for cell in inputs])  # type: ignore[call-arg]
+    else:
+        run = method.retrieve(task, k)
     retrieved = time.perf_counter()
     per_query = evaluate(run, task.qrels, task.card.measures)
     scores = aggregate(per_query)
@@ -108,6 +133,7 @@ def compute_cell(
             "config_hash": key.config_hash, "k": k, **search_record(spec.options, len(task.corpus)),
         },
         "seed": seed,
+        **({"inputs": [_input_record(cell) for cell in inputs]} if inputs else {}),
         "queries": len(task.queries),
         "documents": len(task.corpus),
         "timings": {"retrieve_s": round(retrieved - started, 3), "evaluate_s": round(evaluated - retrieved, 3)},
@@ -116,6 +142,48 @@ def compute_cell(
         "environment": environment(tuple(getattr(method, "requires", ()))),
     }
     return store.save(key, run, per_query, scores, manifest)
+
+
+def _input_record(cell: Cell) -> dict[str, str]:
+    method = cell.manifest["method"]
+    return {"method": method["name"], "label": method.get("label") or method["name"],
+            "config_hash": method["config_hash"], "run_sha256": cell.manifest["files"]["run.trec"]}
+
+
+@dataclass
+class _Cells:
+    """Finds or makes cells, dependencies first; a dependency is a cell like any other."""
+
+    store: ResultStore
+    command: str | None
+    instances: _Instances = field(default_factory=_Instances)
+
+    def obtain(self, spec: MethodSpec, task: Task, k: int, overwrite: bool = False) -> CellOutcome:
+        """The stored cell when it and its inputs are still valid, else a computed one, else
+        why not. ``overwrite`` recomputes this cell, not the cells it reads."""
+        cached, why_not = (None, "") if overwrite else stored_cell(self.store, spec, task, k)
+        try:
+            needs = spec.dependencies(k)
+            inputs = [self._input(spec, need, task, need_k) for need, need_k in needs]
+            if cached is not None:
+                used = [_input_record(cell)["run_sha256"] for cell in inputs]
+                if used == [record["run_sha256"] for record in cached.manifest.get("inputs", [])]:
+                    return CellOutcome(task, spec, "reused", cached)
+                why_not = "an input cell changed"
+            method = self.instances.get(spec)
+            cell = compute_cell(method, spec, task, k, self.store, self.command, inputs)
+            return CellOutcome(task, spec, "computed", cell, reason=why_not)
+        except (MethodUnavailableError, MissingDependencyError) as error:
+            self.instances.failures[spec.name] = str(error)
+            return CellOutcome(task, spec, "not run", reason=str(error))
+
+    def _input(self, spec: MethodSpec, need: MethodSpec, task: Task, k: int) -> Cell:
+        outcome = self.obtain(need, task, k)
+        if outcome.cell is None:
+            raise MethodUnavailableError(
+                f"{spec.name} reads the run of {need.name}, which cannot run: {outcome.reason}"
+            )
+        return outcome.cell
 
 
 def run_cells(
@@ -133,27 +201,19 @@ def run_cells(
     ``command`` is the command line that reproduces the run, kept in each manifest.
     ``on_start`` is called before each cell, ``on_outcome`` after it (progress, logs).
     """
-    instances = _Instances()
+    cells = _Cells(store, command)
     outcomes = []
     for spec in methods:
         not_run: list[str] = []
         for task in tasks:
             on_start(task, spec)
-            cached, why_not = (None, "") if overwrite else stored_cell(store, spec, task, k)
-            if cached is not None:
-                outcome = CellOutcome(task, spec, "reused", cached)
-            else:
-                try:
-                    cell = compute_cell(instances.get(spec), spec, task, k, store, command)
-                    outcome = CellOutcome(task, spec, "computed", cell, reason=why_not)
-                except (MethodUnavailableError, MissingDependencyError) as error:
-                    instances.failures[spec.name] = str(error)
-                    outcome = CellOutcome(task, spec, "not run", reason=str(error))
-                    not_run.append(task.name)
+            outcome = cells.obtain(spec, task, k, overwrite)
+            if outcome.status == "not run":
+                not_run.append(task.name)
             outcomes.append(outcome)
             on_outcome(outcome)
         if not_run:
-            reason = instances.failures[spec.name]
+            reason = cells.instances.failures[spec.name]
             store.record_not_run(spec.name, spec.config_hash(k), reason, not_run, spec.options.identity())
         else:
             store.clear_not_run(spec.name, spec.config_hash(k))

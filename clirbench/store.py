@@ -703,7 +703,11 @@ def check_cache(root: Path | None = None, repair: bool = False) -> list[StorePro
 def _describe_identity(identity: Mapping[str, Any] | None) -> str:
     if not identity:
         return "unrecorded"
-    return f"{identity['distribution']} {identity['distribution_version']}, method version {identity['method_version']}"
+    described = (f"{identity['distribution']} {identity['distribution_version']}, "
+                 f"method version {identity['method_version']}")
+    if inputs := identity.get("dependencies"):
+        described += f", reading [{'; '.join(map(_describe_identity, inputs))}]"
+    return described
 
 
 def system_labels(cells: Iterable[Cell]) -> dict[Path, str]:

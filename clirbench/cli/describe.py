@@ -110,10 +110,10 @@ def _describe_task(spec: str, split: Optional[str], as_json: bool, methods: dict
 
     from clirbench.cli.output import TableData, print_json, print_table
     from clirbench.errors import UnknownNameError
-    from clirbench.tasks import BUILTIN_TASKS, EXTERNAL_SOURCES, load_task
+    from clirbench.tasks import BUILTIN_TASKS, EXTERNAL_SOURCES, is_builtin_task, load_task
 
     looks_like_task = (
-        spec in BUILTIN_TASKS or Path(spec).exists() or spec.startswith(tuple(EXTERNAL_SOURCES))
+        is_builtin_task(spec) or Path(spec).exists() or spec.startswith(tuple(EXTERNAL_SOURCES))
     )
     if not looks_like_task:
         raise UnknownNameError("task or method", spec, [*BUILTIN_TASKS, *methods])

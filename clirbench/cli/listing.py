@@ -63,14 +63,15 @@ def methods(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> No
 
 @app.command("tasks")
 def tasks(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None:
-    """Built-in tasks with languages, size, licence; then the suites that group them."""
+    """Built-in tasks (and their noisy variants) with languages, size, licence; then the suites."""
     from clirbench.cli.output import TableData, print_json, print_table
     from clirbench.errors import ClirbenchError
     from clirbench.tasks import BUILTIN_TASKS, SELECTORS, SUITES, load_task
     from clirbench.tasks.languages import LANGUAGES
 
     rows = []
-    for name, entry in BUILTIN_TASKS.items():
+    for name in [*BUILTIN_TASKS, *SUITES["noisy"]]:
+        entry = BUILTIN_TASKS[name.removesuffix("/noisy")]
         language = LANGUAGES[entry.language]
         row = {
             "name": name, "query_lang": entry.query_lang, "doc_lang": entry.doc_lang,
@@ -102,3 +103,5 @@ def tasks(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None
     for suite, members in SUITES.items():
         print(f"suite:{suite} = {', '.join(members)}")
     print(f"Selectors: {SELECTORS}; or a task name, a BEIR folder path.")
+    print("Also TASK/noisy[-rateR][-seedS]: any built-in task with orthographic noise on its "
+          "non-English side (diacritics stripped, typos in a share R of the words, default 0.03).")

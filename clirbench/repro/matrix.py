@@ -113,10 +113,10 @@ def pin(store: ResultStore, cheap_labels: Sequence[str] = ()) -> Matrix:
 def _task_spec(cell: Cell) -> str:
     """What ``--tasks`` takes to load the cell's task again: a built-in name or a BEIR folder."""
     from clirbench.errors import ClirbenchError
-    from clirbench.tasks import BUILTIN_TASKS
+    from clirbench.tasks import is_builtin_task
 
     task = cell.manifest["task"]
-    if task["name"] in BUILTIN_TASKS:
+    if is_builtin_task(task["name"]):
         return task["name"]
     if task["source"].startswith(FOLDER_SOURCE):
         folder = Path(task["source"].removeprefix(FOLDER_SOURCE))

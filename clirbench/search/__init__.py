@@ -18,6 +18,7 @@ from clirbench.search.options import (
 
 _LAZY = {
     "exact_search": "exact",
+    "best_passage_search": "exact",
     "topk": "exact",
     "shard_topk": "exact",
     "merge_topk": "exact",
@@ -34,6 +35,7 @@ __all__ = [
     "SearchDependencyError",
     "SearchOptions",
     "TieOrder",
+    "best_passage_search",
     "describe_search",
     "exact_search",
     "merge_topk",

@@ -171,6 +171,63 @@ def exact_search(
     return run
 
 
+def best_passage_search(
+    queries: np.ndarray,
+    passages: np.ndarray,
+    owners: np.ndarray,
+    query_ids: Sequence[str],
+    doc_ids: Sequence[str],
+    k: int,
+    budget_bytes: int = SCORE_BUDGET_BYTES,
+) -> Run:
+    """MaxP (Dai & Callan 2019): each document scores its best passage, exactly.
+
+    ``passages`` holds passage vectors grouped by document: ``owners[i]`` is the position of
+    passage i's document, ascending, every document present. Scores are computed for runs of
+    whole documents within ``budget_bytes``, so the query x passage matrix is never held; the
+    top k follows the same strict order as :func:`exact_search`.
+    """
+    import torch
+
+    queries = np.ascontiguousarray(queries, dtype=np.float32)
+    passages = np.ascontiguousarray(passages, dtype=np.float32)
+    ties = TieOrder(doc_ids)
+    n_docs = len(doc_ids)
+    run: Run = {}
+    for start in range(0, len(query_ids), QUERY_BLOCK):
+        block_queries = queries[start : start + QUERY_BLOCK]
+        rows = max(1, budget_bytes // (4 * len(block_queries)))
+        best: tuple[torch.Tensor, torch.Tensor] | None = None
+        for first, scores in _best_passage_blocks(block_queries, passages, owners, n_docs, rows):
+            positions = torch.arange(first, first + scores.shape[1])
+            found = _best(torch.from_numpy(np.ascontiguousarray(scores)), positions, k, ties)
+            best = found if best is None else _merge(best, found, k, ties)
+        if best is None:
+            continue
+        ordered_scores, ordered_ids = _order(*best, ties)
+        for qid, row_ids, row_scores in zip(
+            query_ids[start : start + QUERY_BLOCK], ordered_ids.tolist(), ordered_scores.tolist()
+        ):
+            run[qid] = dict(zip([doc_ids[i] for i in row_ids], row_scores))
+    return run
+
+
+def _best_passage_blocks(
+    queries: np.ndarray, passages: np.ndarray, owners: np.ndarray, n_docs: int, rows: int
+) -> Iterator[tuple[int, np.ndarray]]:
+    """(first document, each query's best passage score per document) for runs of whole
+    documents holding about ``rows`` passages (at least one document) each."""
+    bounds = np.searchsorted(owners, np.arange(n_docs + 1))  # each document's first row
+    first = 0
+    while first < n_docs:
+        last = int(np.searchsorted(bounds, bounds[first] + rows, side="right")) - 1
+        last = min(max(last, first + 1), n_docs)
+        begin, end = int(bounds[first]), int(bounds[last])
+        scores = queries @ passages[begin:end].T
+        yield first, np.maximum.reduceat(scores, bounds[first:last] - begin, axis=1)
+        first = last
+
+
 def _best(
     scores: torch.Tensor, positions: torch.Tensor, k: int, ties: TieOrder
 ) -> tuple[torch.Tensor, torch.Tensor]:

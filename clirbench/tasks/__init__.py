@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import operator
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,8 @@ SUITES = {
     "quran": tuple(name for name in BUILTIN_TASKS if name.startswith("quran-")),
     "african": tuple(name for name, task in BUILTIN_TASKS.items() if task.language in AFRICAN_LANGUAGES),
     "default": DEFAULT_TASKS,
+    "noisy": tuple(f"{name}/noisy" for name, task in BUILTIN_TASKS.items()
+                   if task.low_resource and name.endswith("/verse")),
 }
 _COMPARISONS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt, "=": operator.eq}
 SELECTORS = "suite:NAME, lang:CODE, family:NAME, resource:<=N (also <, =, >=, >)"
@@ -75,6 +78,41 @@ def _resource_tasks(value: str) -> list[str]:
             compare = _COMPARISONS[symbol]
             return [n for n, t in BUILTIN_TASKS.items() if compare(LANGUAGES[t.language].resource, int(number))]
     raise UnknownNameError("resource level (an operator <=, <, =, >=, > then a class 0-5)", value, ("<=2", ">=3", "=5"))
+
+
+@dataclass(frozen=True)
+class TaskPattern:
+    """A family of task names, each resolved by one function (as ir_datasets' register_pattern)."""
+
+    pattern: re.Pattern[str]
+    factory: str  # "module:function", called as function(match, split) -> Task
+
+
+TASK_PATTERNS: list[TaskPattern] = []
+
+
+def register_task_pattern(pattern: str, factory: str) -> None:
+    """Make every task name that ``pattern`` matches (whole) load with ``factory``."""
+    TASK_PATTERNS.append(TaskPattern(re.compile(pattern), factory))
+
+
+# <built-in task>/noisy[-rateR][-seedS]: orthographic noise on the non-English side (noise.py).
+register_task_pattern(
+    r"(?P<base>.+)/noisy(?:-rate(?P<rate>[0-9.]+))?(?:-seed(?P<seed>[0-9]+))?",
+    "clirbench.tasks.noise:noisy_variant",
+)
+
+
+def _pattern_of(spec: str) -> tuple[TaskPattern, re.Match[str]] | None:
+    for entry in TASK_PATTERNS:
+        if (found := entry.pattern.fullmatch(spec)) is not None:
+            return entry, found
+    return None
+
+
+def is_builtin_task(spec: str) -> bool:
+    """Whether ``spec`` names a built-in task or a variant of one (not a folder or a source)."""
+    return spec in BUILTIN_TASKS or (not Path(spec).is_dir() and _pattern_of(spec) is not None)
 
 
 def expand_task_specs(specs: list[str]) -> list[str]:
@@ -127,6 +165,10 @@ def load_task(spec: str, split: str | None = None, **card_overrides: Any) -> Tas
         module, function = BUILTIN_TASKS[spec].factory.split(":")
         factory = getattr(importlib.import_module(module), function)
         return factory(spec, split or "test")
+    if not Path(spec).is_dir() and (resolved := _pattern_of(spec)) is not None:
+        entry, found = resolved
+        module, function = entry.factory.split(":")
+        return getattr(importlib.import_module(module), function)(found, split or "test")
     if Path(spec).is_dir():
         from clirbench.tasks.beir import beir_task
 

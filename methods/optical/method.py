@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from clirbench.errors import OptionsError
-from clirbench.method import DenseEncoder, DenseEncoderOptions, Role, Run
+from clirbench.method import Dependency, DenseEncoder, DenseEncoderOptions, Role, Run
 from clirbench.registry import register_method
 
 if TYPE_CHECKING:
@@ -95,8 +95,16 @@ class StudentOptions(DenseEncoderOptions):
     num_threads: int | None = Field(1, ge=1)
     """torch CPU threads; 1 is fastest on a CPU shared with other jobs. None: torch's default."""
     rerank: str | None = None
-    """A clirbench method whose top ``rerank_depth`` this method rescores; None: full search."""
+    """A clirbench method (default options) whose top ``rerank_depth`` this method rescores;
+    its run is a cell of the same store, reused or computed first. None: full search."""
     rerank_depth: int = Field(100, gt=0)
+
+    def dependencies(self) -> tuple[Dependency, ...]:
+        from clirbench.registry import build_options
+
+        if self.rerank is None:
+            return ()
+        return (Dependency(self.rerank, build_options(self.rerank, {}), k=self.rerank_depth),)
 
 
 class OpticalOptions(StudentOptions):
@@ -233,7 +241,7 @@ class StudentRetriever(DenseEncoder):
             parts.append(f"{_short(options.teacher)}->{_short(options.student)}")
         if options.rerank:
             parts.append(f"rerank:{options.rerank}")
-        return f"{self.name}[{','.join(parts)}]" if parts else self.name
+        return self.long_document_label(f"{self.name}[{','.join(parts)}]" if parts else self.name)
 
     def encode(self, texts: Sequence[str], lang: str, role: Role) -> np.ndarray:
         import torch
@@ -257,30 +265,33 @@ class StudentRetriever(DenseEncoder):
         result[order] = vectors
         return result
 
-    def retrieve(self, task: Task, k: int) -> Run:
+    def retrieve(self, task: Task, k: int, inputs: Sequence[Run] | None = None) -> Run:
         self.training  # noqa: B018 -- train (or load) the student before anything is encoded or cached
         if self.options.rerank:
-            return self._rerank(task, k)
+            (candidates,) = self.dependency_runs(task, k, inputs)
+            return self._rerank(task, k, candidates)
         return super().retrieve(task, k)
 
-    def _rerank(self, task: Task, k: int) -> Run:
+    def _rerank(self, task: Task, k: int, candidates: Run) -> Run:
+        """Rescore each query's candidates; under maxp a candidate scores its best window."""
         import numpy as np
 
-        from clirbench.registry import build_options, instantiate
-
-        name = self.options.rerank
-        if name == self.name:
-            raise OptionsError(f"{self.name}: cannot rerank its own run")
-        candidates = instantiate(name, build_options(name, {})).retrieve(task, self.options.rerank_depth)
         doc_ids = sorted({doc for hits in candidates.values() for doc in hits})
         row = {doc: i for i, doc in enumerate(doc_ids)}
-        docs = self.encode_all([task.corpus[d].full_text for d in doc_ids], task.card.doc_lang, "document")
+        texts = [task.corpus[d].full_text for d in doc_ids]
+        docs, owners = self.encode_documents(texts, task.card.doc_lang)
+        every = np.arange(len(doc_ids) + 1)
+        bounds = every if owners is None else np.searchsorted(owners, every)  # windows per doc
         query_ids = list(task.queries)
         queries = self.encode_all([task.queries[q] for q in query_ids], task.card.query_lang, "query")
         run: Run = {}
         for vector, query_id in zip(queries, query_ids):
             hits = list(candidates.get(query_id, {}))
-            scores = docs[[row[d] for d in hits]] @ vector if hits else np.zeros(0, dtype=np.float32)
+            picked = np.array([row[d] for d in hits], dtype=np.int64)
+            units = [np.arange(bounds[i], bounds[i + 1]) for i in picked]
+            firsts = np.cumsum([0, *(len(u) for u in units[:-1])])
+            scores = docs[np.concatenate(units)] @ vector if hits else np.zeros(0, np.float32)
+            scores = np.maximum.reduceat(scores, firsts) if hits else scores
             best = np.argsort(-scores, kind="stable")[:k]
             run[query_id] = {hits[i]: float(scores[i]) for i in best}
         return run

@@ -235,6 +235,40 @@ def test_rerank_rescores_only_the_other_methods_candidates(world, tmp_path, monk
         assert set(hits) <= set(candidates[query_id]) and len(hits) == min(2, len(candidates[query_id]))
 
 
+def test_rerank_reads_the_candidates_cell_from_the_store(world, tmp_path, monkeypatch):
+    from clirbench.method import MethodBase
+    from clirbench.registry import register_method
+    from clirbench.runner import MethodSpec, run_cells
+    from clirbench.store import ResultStore
+
+    @register_method("test-first-docs")
+    class FirstDocs(MethodBase):
+        """The first k documents by id, for every query: candidates with no shared words needed."""
+
+        def retrieve(self, task, k):
+            first = sorted(task.corpus)[:k]
+            return {q: {d: 1.0 / (1 + i) for i, d in enumerate(first)} for q in task.queries}
+
+    monkeypatch.setenv("CLIRBENCH_CACHE", str(tmp_path / "cache"))
+    task, store = load_task(world["beir"]), ResultStore(tmp_path / "store")
+    values = {"teacher": world["teacher"], "student": world["student"],
+              "rerank": "test-first-docs", "rerank_depth": 3}
+    spec = MethodSpec("untrained-student", build_options("untrained-student", values))
+    (outcome,) = run_cells([task], [spec], store, k=2)
+    cells = {cell.manifest["method"]["name"]: cell for cell in store.cells()}
+    assert outcome.status == "computed" and set(cells) == {"test-first-docs", "untrained-student"}
+    candidates = cells["test-first-docs"]
+    assert candidates.manifest["method"]["k"] == 3  # the candidates are a cell at rerank_depth
+    assert outcome.cell.manifest["inputs"][0]["config_hash"] == candidates.system[1]
+    assert {q: len(hits) for q, hits in outcome.cell.run.items()} == {q: 2 for q in task.queries}
+    for query_id, hits in outcome.cell.run.items():
+        assert set(hits) <= set(candidates.run[query_id])
+    deeper = build_options("untrained-student", {**values, "rerank_depth": 4})
+    deeper = MethodSpec("untrained-student", deeper)
+    assert deeper.config_hash(2) != spec.config_hash(2)
+    assert [o.status for o in run_cells([task], [spec], store, k=2)] == ["reused"]
+
+
 # --------------------------------------------------------------------------- options
 
 
