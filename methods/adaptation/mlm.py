@@ -37,7 +37,7 @@ import torch
 from clirbench.errors import MethodUnavailableError, OptionsError
 from clirbench.fileio import atomic_write_json, create_temp_dir, file_sha256
 from clirbench.paths import cache_dir
-from clirbench.training import Checkpointing, LoopConfig, StepBatches, TrainingLoop
+from clirbench.training import Checkpointing, LoopConfig, StepBatches, TrainingLoop, forked_rng
 
 from .text import AdaptationText
 
@@ -177,7 +177,10 @@ def load_mlm_model(folder: str) -> tuple[Any, Any, str]:
     """Tokenizer, MLM model and what its head is: ``pretrained`` or ``new, tied to the input
     embeddings`` (a checkpoint without one, like the converted multilingual-e5-small)."""
     from transformers import AutoModelForMaskedLM, AutoTokenizer
+    from transformers.utils import logging
 
+    verbosity = logging.get_verbosity()
+    logging.set_verbosity_error()  # a missing head is expected here, and said in the record
     try:
         tokenizer = AutoTokenizer.from_pretrained(folder)
         model, info = AutoModelForMaskedLM.from_pretrained(folder, output_loading_info=True)
@@ -186,6 +189,8 @@ def load_mlm_model(folder: str) -> tuple[Any, Any, str]:
             f"MLM adaptation: cannot load {folder!r} as a masked language model "
             f"({str(error).splitlines()[0]}); give a local BERT or XLM-R folder"
         ) from None
+    finally:
+        logging.set_verbosity(verbosity)
     head_prefixes = ("cls.", "lm_head.")
     new_head = any(key.startswith(head_prefixes) for key in info["missing_keys"])
     tied = model.get_output_embeddings().weight is model.get_input_embeddings().weight
@@ -246,7 +251,9 @@ def adapt(model: str, text: AdaptationText, config: MLMConfig,
 
 def _train(model_name: str, source: str, revision: str, text: AdaptationText, config: MLMConfig,
            folder: Path, checkpointing: Checkpointing, device: str | None, on_step: Any) -> None:
-    tokenizer, model, head = load_mlm_model(source)
+    with forked_rng():  # a new head's initialisation is part of what the seed decides
+        torch.manual_seed(config.seed)
+        tokenizer, model, head = load_mlm_model(source)
     model.to(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     if config.freeze_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
