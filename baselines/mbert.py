@@ -78,7 +78,8 @@ class MBERT(AdaptedEncoderMixin, DenseEncoder):
         from clirbench.baselines.models import model_revision
 
         model = self.options.model
-        return {"model": model, "model_revision": model_revision(model, model), **self.adaptation_facts()}
+        revision = model_revision(model, model)
+        return {"model": model, "model_revision": revision, **self.adaptation_facts()}
 
     def label(self) -> str:
         model = self.options.model

@@ -42,25 +42,42 @@ def main() -> None:
     import torch
 
     from clirbench.baselines.models import resolve_model
-    from clirbench.methods.adaptation.mlm import MaskedBatches, MaskedLMLoss, MLMConfig, load_mlm_model
+    from clirbench.methods.adaptation.mlm import (
+        MaskedBatches,
+        MaskedLMLoss,
+        MLMConfig,
+        load_mlm_model,
+    )
     from clirbench.methods.optical.encoders import freeze
     from clirbench.methods.optical.method import Optical, OpticalOptions
     from clirbench.methods.optical.training import Distiller
 
     torch.set_num_threads(args.threads)
-    common = {"teacher": args.model, "student": args.model, "num_threads": args.threads,
-              "train_batch_size": args.batch, "max_length": args.max_length}
+    common = {
+        "teacher": args.model,
+        "student": args.model,
+        "num_threads": args.threads,
+        "train_batch_size": args.batch,
+        "max_length": args.max_length,
+    }
     method = Optical(OpticalOptions(**common))
     models = method.models
     freeze(models.student, embeddings=True, layers=0)
     folder = Path(tempfile.mkdtemp(prefix="bench-mlm-"))  # Distiller needs one; nothing is written
-    distiller = Distiller(models.teacher, models.student, models.pairing, method.bitext,
-                          OpticalOptions(**common).training_config(), folder)
+    distiller = Distiller(
+        models.teacher,
+        models.student,
+        models.pairing,
+        method.bitext,
+        OpticalOptions(**common).training_config(),
+        folder,
+    )
     # A batch of typical length: the median of the first 50 length-grouped batches.
     sizes = sorted(range(50), key=lambda s: sum(len(t) for _, t in distiller.batch(s)))
     pairs, prompt = distiller.batch(sizes[25]), models.pairing.prompts["document"]
-    print(f"{args.model}; batch {len(pairs)}, max length {args.max_length}, "
-          f"{args.threads} thread(s)")
+    print(
+        f"{args.model}; batch {len(pairs)}, max length {args.max_length}, {args.threads} thread(s)"
+    )
     models.student.train()
 
     def optical_step() -> None:
@@ -70,7 +87,6 @@ def main() -> None:
         distiller.optimizer.step()
 
     seconds = {"OPTICAL (OT)": timed(optical_step, args.repeats)}
-    del method, models, distiller
 
     tokenizer, model, _ = load_mlm_model(resolve_model(args.model))
     config = MLMConfig(steps=1, batch_size=args.batch, max_length=args.max_length, lr=5e-5)
@@ -81,7 +97,9 @@ def main() -> None:
         loss = MaskedLMLoss(model).train()
         optimizer = torch.optim.AdamW([p for p in loss.parameters() if p.requires_grad], lr=5e-5)
 
-        def mlm_step(loss: MaskedLMLoss = loss, optimizer: torch.optim.Optimizer = optimizer) -> None:
+        def mlm_step(
+            loss: MaskedLMLoss = loss, optimizer: torch.optim.Optimizer = optimizer
+        ) -> None:
             value = loss(batch)
             optimizer.zero_grad(set_to_none=True)
             value.backward()

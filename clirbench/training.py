@@ -48,7 +48,7 @@ _LENGTH_GROUP = 32  # batches per group of similar-length examples (less padding
 
 @dataclass(frozen=True)
 class LoopConfig:
-    """What decides the trained weights besides the data and the loss (hash it into the stage's id)."""
+    """What decides the trained weights besides the data and the loss (hash it into the id)."""
 
     steps: int
     lr: float
@@ -152,8 +152,13 @@ def _rng_state() -> dict[str, Any]:
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
         "python": random.getstate(),
-        "numpy": {"kind": kind, "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)),
-                  "position": int(position), "has_gauss": int(has_gauss), "gauss": float(gauss)},
+        "numpy": {
+            "kind": kind,
+            "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)),
+            "position": int(position),
+            "has_gauss": int(has_gauss),
+            "gauss": float(gauss),
+        },
     }
 
 
@@ -164,7 +169,9 @@ def _set_rng_state(state: dict[str, Any]) -> None:
     random.setstate(state["python"])
     numpy = state["numpy"]
     keys = numpy["keys"].numpy().astype(np.uint32)
-    np.random.set_state((numpy["kind"], keys, numpy["position"], numpy["has_gauss"], numpy["gauss"]))
+    np.random.set_state(
+        (numpy["kind"], keys, numpy["position"], numpy["has_gauss"], numpy["gauss"])
+    )
 
 
 def _seed(seed: int) -> None:
@@ -180,16 +187,26 @@ def _schedule(config: LoopConfig) -> Callable[[int], float]:
 
 
 class TrainingLoop:
-    """Train ``loss``'s trainable parameters for ``config.steps`` steps, resumably, in ``folder``."""
+    """Train ``loss``'s trainable parameters for ``config.steps`` steps, resumably, in ``folder``.
 
-    def __init__(self, loss: torch.nn.Module, batches: Callable[[int], Any], config: LoopConfig,
-                 folder: Path, checkpointing: Checkpointing = Checkpointing(),
-                 description: str = "training") -> None:
+    ``checkpointing`` defaults to every 50 steps."""
+
+    def __init__(
+        self,
+        loss: torch.nn.Module,
+        batches: Callable[[int], Any],
+        config: LoopConfig,
+        folder: Path,
+        checkpointing: Checkpointing | None = None,
+        description: str = "training",
+    ) -> None:
         self.loss, self.batches, self.config = loss, batches, config
-        self.folder, self.checkpointing, self.description = folder, checkpointing, description
+        self.folder, self.description = folder, description
+        self.checkpointing = checkpointing or Checkpointing()
         self.parameters = [p for p in loss.parameters() if p.requires_grad]
-        self.optimizer = torch.optim.AdamW(self.parameters, lr=config.lr,
-                                           weight_decay=config.weight_decay)
+        self.optimizer = torch.optim.AdamW(
+            self.parameters, lr=config.lr, weight_decay=config.weight_decay
+        )
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, _schedule(config))
 
     @property
@@ -198,7 +215,9 @@ class TrainingLoop:
 
     def last_checkpoint(self) -> Path | None:
         """The newest complete checkpoint folder, if any."""
-        found = sorted(self.checkpoints.glob(f"{_STEP_PREFIX}*")) if self.checkpoints.is_dir() else []
+        found = (
+            sorted(self.checkpoints.glob(f"{_STEP_PREFIX}*")) if self.checkpoints.is_dir() else []
+        )
         return found[-1] if found else None
 
     def run(self, on_step: Callable[[int, float], None] | None = None) -> TrainingResult:
@@ -213,8 +232,13 @@ class TrainingLoop:
                     while step < self.config.steps:
                         value, terms = self._step(step)
                         step += 1
-                        log.append({"step": step, "loss": round(value, 6),
-                                     **{k: round(v, 6) for k, v in terms.items()}})
+                        log.append(
+                            {
+                                "step": step,
+                                "loss": round(value, 6),
+                                **{k: round(v, 6) for k, v in terms.items()},
+                            }
+                        )
                         show(step, value)
                         now = time.perf_counter()
                         if step < self.config.steps and self._due(step, now - last_saved):
@@ -224,9 +248,12 @@ class TrainingLoop:
                             on_step(step, value)
             except KeyboardInterrupt:
                 path = self._save(step, log, seconds + time.perf_counter() - started)
-                print(f"\n{self.description}: interrupted at step {step} of {self.config.steps}; "
-                      f"checkpoint saved in {path}. Run the same command again to resume.",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"\n{self.description}: interrupted at step {step} of {self.config.steps}; "
+                    f"checkpoint saved in {path}. Run the same command again to resume.",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 raise
             finally:
                 self.loss.eval()

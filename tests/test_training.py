@@ -19,7 +19,9 @@ class _Regression(torch.nn.Module):
     def __init__(self) -> None:
         super().__init__()
         torch.manual_seed(0)
-        self.net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Dropout(0.3), torch.nn.Linear(8, 1))
+        self.net = torch.nn.Sequential(
+            torch.nn.Linear(4, 8), torch.nn.Dropout(0.3), torch.nn.Linear(8, 1)
+        )
 
     def forward(self, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
         x, y = batch
@@ -77,7 +79,9 @@ def test_resume_gives_the_weights_of_an_uninterrupted_run(tmp_path):
     straight = _loop(tmp_path / "b", every_steps=3)
     expected = straight.run()
     assert [e["loss"] for e in result.log] == [e["loss"] for e in expected.log]
-    for (name, got), (_, want) in zip(resumed.loss.named_parameters(), straight.loss.named_parameters()):
+    for (name, got), (_, want) in zip(
+        resumed.loss.named_parameters(), straight.loss.named_parameters(), strict=True
+    ):
         torch.testing.assert_close(got, want, rtol=0, atol=0, msg=name)
 
 
@@ -108,7 +112,9 @@ def test_a_checkpoint_of_another_model_is_refused(tmp_path):
 
     with pytest.raises(KeyboardInterrupt):
         _loop(tmp_path).run(on_step=_interrupt_at(2))
-    other = TrainingLoop(LossTerms({"other": _Regression()}), _batch, LoopConfig(10, 0.05), tmp_path)
+    other = TrainingLoop(
+        LossTerms({"other": _Regression()}), _batch, LoopConfig(10, 0.05), tmp_path
+    )
     with pytest.raises(ClirbenchError, match="does not fit"):
         other.run()
 

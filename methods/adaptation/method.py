@@ -39,8 +39,13 @@ class _AdaptedStudentMixin:
 
     @cached_property
     def adaptation(self) -> Adaptation:
-        return Adaptation(self.options, self.options.student, self.name,
-                          self.options.teacher_lang, self.options.device)
+        return Adaptation(
+            self.options,
+            self.options.student,
+            self.name,
+            self.options.teacher_lang,
+            self.options.device,
+        )
 
     def student_weights(self) -> tuple[str, str | None]:
         adapted = self.adaptation.current
@@ -61,8 +66,11 @@ class _AdaptedStudentMixin:
         label = super().label()  # type: ignore[misc]
         if self.options.adapt == ADAPT_FOLLOWS_TASK:
             return label
-        return f"{label[:-1]},mlm:{self.options.adapt}]" if label.endswith("]") else (
-            f"{label}[mlm:{self.options.adapt}]")
+        return (
+            f"{label[:-1]},mlm:{self.options.adapt}]"
+            if label.endswith("]")
+            else (f"{label}[mlm:{self.options.adapt}]")
+        )
 
 
 def _require_adapt(options: AdaptationOptions) -> None:

@@ -81,14 +81,25 @@ class AdaptedModel:
 
 
 def checkpoint_id(model: str, revision: str, text: AdaptationText, config: MLMConfig) -> str:
-    payload = {"format": MLM_FORMAT, "model": model, "revision": revision,
-               "text": text.sha256, "config": asdict(config)}
+    payload = {
+        "format": MLM_FORMAT,
+        "model": model,
+        "revision": revision,
+        "text": text.sha256,
+        "config": asdict(config),
+    }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def mask_tokens(input_ids: torch.Tensor, maskable: torch.Tensor, rate: float, mask_id: int,
-                vocab_size: int, generator: torch.Generator,
-                word_ids: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def mask_tokens(
+    input_ids: torch.Tensor,
+    maskable: torch.Tensor,
+    rate: float,
+    mask_id: int,
+    vocab_size: int,
+    generator: torch.Generator,
+    word_ids: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """BERT's corruption of a batch: ``(inputs, labels)``, labels -100 where nothing is predicted.
 
     ``maskable`` marks real, non-special tokens. With ``word_ids`` (the word of each token, -1
@@ -109,7 +120,9 @@ def mask_tokens(input_ids: torch.Tensor, maskable: torch.Tensor, rate: float, ma
     inputs = input_ids.clone()
     inputs[chosen & (draw < MASK_SHARE)] = mask_id
     random_slots = chosen & (draw >= MASK_SHARE) & (draw < MASK_SHARE + RANDOM_SHARE)
-    inputs[random_slots] = torch.randint(vocab_size, input_ids.shape, generator=generator)[random_slots]
+    inputs[random_slots] = torch.randint(vocab_size, input_ids.shape, generator=generator)[
+        random_slots
+    ]
     return inputs, labels
 
 
@@ -129,18 +142,32 @@ class MaskedBatches:
     def __call__(self, step: int) -> dict[str, torch.Tensor]:
         texts = [self.texts[i] for i in self.order(step)]
         config = self.config
-        encoded = self.tokenizer(texts, padding=True, truncation=True, max_length=config.max_length,
-                                 return_special_tokens_mask=True, return_tensors="pt")
+        encoded = self.tokenizer(
+            texts,
+            padding=True,
+            truncation=True,
+            max_length=config.max_length,
+            return_special_tokens_mask=True,
+            return_tensors="pt",
+        )
         attention = encoded["attention_mask"].bool()
         maskable = attention & ~encoded["special_tokens_mask"].bool()
         word_ids = None
         if config.whole_word:
-            rows = [[-1 if w is None else w for w in encoded.word_ids(i)] for i in range(len(texts))]
+            rows = [
+                [-1 if w is None else w for w in encoded.word_ids(i)] for i in range(len(texts))
+            ]
             word_ids = torch.tensor(rows, dtype=torch.long)
         generator = torch.Generator().manual_seed(_step_seed(config.seed, step))
-        inputs, labels = mask_tokens(encoded["input_ids"], maskable, config.masking_rate,
-                                     self.tokenizer.mask_token_id, len(self.tokenizer),
-                                     generator, word_ids)
+        inputs, labels = mask_tokens(
+            encoded["input_ids"],
+            maskable,
+            config.masking_rate,
+            self.tokenizer.mask_token_id,
+            len(self.tokenizer),
+            generator,
+            word_ids,
+        )
         return {"input_ids": inputs, "attention_mask": encoded["attention_mask"], "labels": labels}
 
 
@@ -166,8 +193,10 @@ class MaskedLMLoss(torch.nn.Module):
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         device = next(self.model.parameters()).device
         labels = batch["labels"].to(device)
-        states = self.model.base_model(input_ids=batch["input_ids"].to(device),
-                                       attention_mask=batch["attention_mask"].to(device))[0]
+        states = self.model.base_model(
+            input_ids=batch["input_ids"].to(device),
+            attention_mask=batch["attention_mask"].to(device),
+        )[0]
         chosen = labels != -100
         logits = self.head(states[chosen])
         return torch.nn.functional.cross_entropy(logits.float(), labels[chosen])
@@ -228,11 +257,17 @@ def adapted_dir(identifier: str) -> Path:
     return cache_dir() / "models" / "mlm" / identifier
 
 
-def adapt(model: str, text: AdaptationText, config: MLMConfig,
-          checkpointing: Checkpointing = Checkpointing(), device: str | None = None,
-          on_step: Any = None) -> AdaptedModel:
+def adapt(
+    model: str,
+    text: AdaptationText,
+    config: MLMConfig,
+    checkpointing: Checkpointing | None = None,
+    device: str | None = None,
+    on_step: Any = None,
+) -> AdaptedModel:
     """The encoder ``model`` (short name, hub id or folder) adapted to ``text``: trained now,
-    resumed from its last checkpoint, or found finished in the cache."""
+    resumed from its last checkpoint, or found finished in the cache. ``on_step(step, loss)``
+    is called after each step (progress, tests)."""
     from filelock import FileLock
 
     from clirbench.baselines.models import model_revision, resolve_model
@@ -249,8 +284,17 @@ def adapt(model: str, text: AdaptationText, config: MLMConfig,
     return AdaptedModel(folder / MODEL_DIR, f"{revision}+mlm-{identifier}", record)
 
 
-def _train(model_name: str, source: str, revision: str, text: AdaptationText, config: MLMConfig,
-           folder: Path, checkpointing: Checkpointing, device: str | None, on_step: Any) -> None:
+def _train(
+    model_name: str,
+    source: str,
+    revision: str,
+    text: AdaptationText,
+    config: MLMConfig,
+    folder: Path,
+    checkpointing: Checkpointing | None,
+    device: str | None,
+    on_step: Any,
+) -> None:
     with forked_rng():  # a new head's initialisation is part of what the seed decides
         torch.manual_seed(config.seed)
         tokenizer, model, head = load_mlm_model(source)
@@ -260,9 +304,14 @@ def _train(model_name: str, source: str, revision: str, text: AdaptationText, co
     pooler = getattr(model.base_model, "pooler", None)
     if pooler is not None:  # not on the MLM path; would get no gradient
         pooler.requires_grad_(False)
-    loop = TrainingLoop(MaskedLMLoss(model), MaskedBatches(tokenizer, text.texts, config),
-                        config.loop(), folder, checkpointing,
-                        description=f"mlm: adapting {Path(model_name).name} to {text.lang}")
+    loop = TrainingLoop(
+        MaskedLMLoss(model),
+        MaskedBatches(tokenizer, text.texts, config),
+        config.loop(),
+        folder,
+        checkpointing,
+        description=f"mlm: adapting {Path(model_name).name} to {text.lang}",
+    )
     result = loop.run(on_step)
     _publish_model(model, tokenizer, source, folder)
     weights = sorted((folder / MODEL_DIR).glob("*.safetensors"))
@@ -273,8 +322,12 @@ def _train(model_name: str, source: str, revision: str, text: AdaptationText, co
         "weights_sha256": file_sha256(weights[0])[:16] if weights else None,
         "head": head,
         "lang": text.lang,
-        "text": {"origin": text.origin, "texts": len(text), "dropped": text.dropped,
-                 "sha256": text.sha256[:16]},
+        "text": {
+            "origin": text.origin,
+            "texts": len(text),
+            "dropped": text.dropped,
+            "sha256": text.sha256[:16],
+        },
         "config": asdict(config),
         **result.summary(),
     }

@@ -37,11 +37,11 @@ if TYPE_CHECKING:
 _SIZES = ("mlm_steps", "mlm_batch_size", "mlm_max_length", "mlm_lr", "mlm_freeze_embeddings")
 MLM_PRESETS: dict[str, dict[str, Any]] = {
     # A few minutes on 2 CPU cores (multilingual-e5-small): 1,280 verses seen once.
-    "quick": dict(zip(_SIZES, (80, 16, 64, 5e-5, True))),
+    "quick": dict(zip(_SIZES, (80, 16, 64, 5e-5, True), strict=True)),
     # <= 30 min on 2 CPU cores: 8,000 verses, about a third of the Chichewa train text.
-    "default": dict(zip(_SIZES, (500, 16, 96, 5e-5, True))),
+    "default": dict(zip(_SIZES, (500, 16, 96, 5e-5, True), strict=True)),
     # One GPU (not run here): about 11 epochs of the 22,518 Chichewa train verses, every weight.
-    "gpu": dict(zip(_SIZES, (4000, 64, 128, 5e-5, False))),
+    "gpu": dict(zip(_SIZES, (4000, 64, 128, 5e-5, False), strict=True)),
 }
 ADAPT_FOLLOWS_TASK = "task"
 _LANGUAGE = re.compile(r"^[a-z]{3}_[A-Z][a-z]{3}$")
@@ -97,10 +97,16 @@ class AdaptationOptions(MethodOptions):
         from .mlm import MLMConfig
 
         return MLMConfig(
-            steps=self.mlm_steps, batch_size=self.mlm_batch_size, max_length=self.mlm_max_length,
-            lr=self.mlm_lr, warmup=self.mlm_warmup, weight_decay=self.mlm_weight_decay,
-            masking_rate=self.mlm_masking_rate, whole_word=self.mlm_whole_word,
-            freeze_embeddings=self.mlm_freeze_embeddings, seed=self.mlm_seed,
+            steps=self.mlm_steps,
+            batch_size=self.mlm_batch_size,
+            max_length=self.mlm_max_length,
+            lr=self.mlm_lr,
+            warmup=self.mlm_warmup,
+            weight_decay=self.mlm_weight_decay,
+            masking_rate=self.mlm_masking_rate,
+            whole_word=self.mlm_whole_word,
+            freeze_embeddings=self.mlm_freeze_embeddings,
+            seed=self.mlm_seed,
         )
 
 
@@ -108,8 +114,14 @@ class Adaptation:
     """The stage of one method instance: the language a task asks for, and its adapted model
     (trained or reused once per language and text)."""
 
-    def __init__(self, options: AdaptationOptions, model: str, method: str,
-                 base_lang: str = "eng_Latn", device: str | None = None) -> None:
+    def __init__(
+        self,
+        options: AdaptationOptions,
+        model: str,
+        method: str,
+        base_lang: str = "eng_Latn",
+        device: str | None = None,
+    ) -> None:
         self.options, self.model, self.method = options, model, method
         self.base_lang, self.device = base_lang, device
         self.current: AdaptedModel | None = None
@@ -143,8 +155,12 @@ class Adaptation:
         text = adaptation_text(lang, options.adapt_text_file, exclude)
         key = (lang, text.sha256)
         if key not in self._done:
-            checkpointing = Checkpointing(options.mlm_checkpoint_every, options.mlm_checkpoint_seconds)
-            self._done[key] = adapt(self.model, text, options.mlm_config(), checkpointing, self.device)
+            checkpointing = Checkpointing(
+                options.mlm_checkpoint_every, options.mlm_checkpoint_seconds
+            )
+            self._done[key] = adapt(
+                self.model, text, options.mlm_config(), checkpointing, self.device
+            )
         changed = self.current is not self._done[key]
         self.current = self._done[key]
         return changed
@@ -166,8 +182,12 @@ class AdaptedEncoderMixin:
     def adaptation(self) -> Adaptation | None:
         if self.options.adapt is None:
             return None
-        return Adaptation(self.options, self.options.model, self.name,
-                          device=getattr(self.options, "device", None))
+        return Adaptation(
+            self.options,
+            self.options.model,
+            self.name,
+            device=getattr(self.options, "device", None),
+        )
 
     def model_source(self) -> str:
         """``options.model``, or the folder of its adapted copy for the current task."""

@@ -133,8 +133,9 @@ def read_text_file(path: str | Path) -> list[str]:
     return texts
 
 
-def adaptation_text(lang: str, text_file: str | Path | None = None,
-                    exclude: Iterable[str] = ()) -> AdaptationText:
+def adaptation_text(
+    lang: str, text_file: str | Path | None = None, exclude: Iterable[str] = ()
+) -> AdaptationText:
     """The decontaminated adaptation text of ``lang``: built-in, or the user's ``text_file``."""
     if text_file is not None:
         candidates, origin = read_text_file(text_file), f"file:{Path(text_file).resolve()}"

@@ -34,7 +34,7 @@ from clirbench.methods.adaptation.stage import MLM_PRESETS
 from clirbench.methods.adaptation.text import AdaptationText, adaptation_text, read_text_file
 from clirbench.registry import build_options, instantiate
 from clirbench.tasks import load_task
-from clirbench.training import Checkpointing, TrainingLoop
+from clirbench.training import TrainingLoop
 from tests.tiny_models import WORDS, make_tiny_bert
 
 TINY_TASK = str(Path(__file__).parents[1] / "data" / "tiny")
@@ -52,13 +52,20 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     lines = []
     for _ in range(120):
         start = rng.randrange(len(CHICHEWA))
-        lines.append(" ".join(CHICHEWA[(start + i) % len(CHICHEWA)] for i in range(rng.randint(3, 7))))
+        lines.append(
+            " ".join(CHICHEWA[(start + i) % len(CHICHEWA)] for i in range(rng.randint(3, 7)))
+        )
     text = root / "chichewa.txt"
     text.write_text("\n".join(lines) + "\n", encoding="utf-8")
     pairs = [rng.sample(range(len(CHICHEWA)), 3) for _ in range(40)]
     bitext = root / "en-ny.tsv"
-    bitext.write_text("".join(f"{' '.join(ENGLISH[i] for i in p)}\t{' '.join(CHICHEWA[i] for i in p)}\n"
-                              for p in pairs), encoding="utf-8")
+    bitext.write_text(
+        "".join(
+            f"{' '.join(ENGLISH[i] for i in p)}\t{' '.join(CHICHEWA[i] for i in p)}\n"
+            for p in pairs
+        ),
+        encoding="utf-8",
+    )
     return {
         "teacher": str(make_tiny_bert(root / "teacher", hidden=32, seed=1)),
         "student": str(make_tiny_bert(root / "student", hidden=32, seed=2)),
@@ -89,8 +96,9 @@ def _special_batch(rows: int = 400, length: int = 64) -> tuple[torch.Tensor, tor
 
 def test_masking_rate_and_80_10_10_replacement():
     ids, maskable = _special_batch()
-    inputs, labels = mask_tokens(ids, maskable, 0.15, mask_id=4, vocab_size=1000,
-                                 generator=torch.Generator().manual_seed(1))
+    inputs, labels = mask_tokens(
+        ids, maskable, 0.15, mask_id=4, vocab_size=1000, generator=torch.Generator().manual_seed(1)
+    )
     chosen = labels != -100
     assert not (chosen & ~maskable).any()  # special and padding tokens are never chosen
     assert torch.equal(inputs[~chosen], ids[~chosen]) and torch.equal(labels[chosen], ids[chosen])
@@ -105,7 +113,9 @@ def test_masking_rate_and_80_10_10_replacement():
 def test_whole_word_masking_masks_every_piece_of_a_chosen_word():
     ids, maskable = _special_batch(rows=200)
     word_ids = torch.where(maskable, torch.arange(ids.shape[1]) // 3, torch.full_like(ids, -1))
-    _, labels = mask_tokens(ids, maskable, 0.15, 4, 1000, torch.Generator().manual_seed(2), word_ids)
+    _, labels = mask_tokens(
+        ids, maskable, 0.15, 4, 1000, torch.Generator().manual_seed(2), word_ids
+    )
     chosen = labels != -100
     for row in range(len(ids)):
         for word in word_ids[row].unique().tolist():
@@ -137,7 +147,9 @@ def test_adaptation_lowers_the_loss_and_saves_a_loadable_encoder(world, tmp_path
     from transformers import AutoModel
 
     monkeypatch.setenv("CLIRBENCH_CACHE", str(tmp_path))
-    adapted = adapt(world["student"], _text(world), MLMConfig(**{**SMALL, "steps": 40}), device="cpu")
+    adapted = adapt(
+        world["student"], _text(world), MLMConfig(**{**SMALL, "steps": 40}), device="cpu"
+    )
     record = adapted.record
     assert record["steps"] == 40 and record["loss_last_10"] < record["loss_first_10"]
     assert record["head"] == "new, tied to the input embeddings" and record["lang"] == "nya_Latn"
@@ -147,20 +159,36 @@ def test_adaptation_lowers_the_loss_and_saves_a_loadable_encoder(world, tmp_path
     assert again.get_output_embeddings().weight is again.get_input_embeddings().weight
     encoder = AutoModel.from_pretrained(adapted.folder)
     base = AutoModel.from_pretrained(world["student"])
-    moved = [n for n, p in encoder.named_parameters() if n in dict(base.named_parameters())
-             and not torch.equal(p, dict(base.named_parameters())[n])]
+    moved = [
+        n
+        for n, p in encoder.named_parameters()
+        if n in dict(base.named_parameters())
+        and not torch.equal(p, dict(base.named_parameters())[n])
+    ]
     assert any("encoder.layer" in n for n in moved) and any("word_embeddings" in n for n in moved)
-    assert SentenceTransformer(str(adapted.folder), device="cpu").encode(["madzi mvula"]).shape == (1, 32)
+    assert SentenceTransformer(str(adapted.folder), device="cpu").encode(["madzi mvula"]).shape == (
+        1,
+        32,
+    )
 
 
 def test_frozen_embeddings_freeze_the_tied_decoder_too(world, tmp_path, monkeypatch):
     from transformers import AutoModel
 
     monkeypatch.setenv("CLIRBENCH_CACHE", str(tmp_path))
-    adapted = adapt(world["student"], _text(world), MLMConfig(**{**SMALL, "freeze_embeddings": True}))
-    encoder, base = AutoModel.from_pretrained(adapted.folder), AutoModel.from_pretrained(world["student"])
-    assert torch.equal(encoder.embeddings.word_embeddings.weight, base.embeddings.word_embeddings.weight)
-    assert not torch.equal(encoder.encoder.layer[0].output.dense.weight, base.encoder.layer[0].output.dense.weight)
+    adapted = adapt(
+        world["student"], _text(world), MLMConfig(**{**SMALL, "freeze_embeddings": True})
+    )
+    encoder, base = (
+        AutoModel.from_pretrained(adapted.folder),
+        AutoModel.from_pretrained(world["student"]),
+    )
+    assert torch.equal(
+        encoder.embeddings.word_embeddings.weight, base.embeddings.word_embeddings.weight
+    )
+    assert not torch.equal(
+        encoder.encoder.layer[0].output.dense.weight, base.encoder.layer[0].output.dense.weight
+    )
 
 
 def test_a_second_adaptation_reuses_the_checkpoint(world, tmp_path, monkeypatch):
@@ -200,8 +228,13 @@ def test_a_run_killed_with_sigkill_resumes_to_the_same_weights(world, tmp_path, 
     script = tmp_path / "child.py"
     script.write_text(textwrap.dedent(_CHILD).replace("{CONFIG}", repr(config)), encoding="utf-8")
     env = {**os.environ, "CLIRBENCH_CACHE": str(tmp_path / "killed"), "PYTHONPATH": os.getcwd()}
-    child = subprocess.Popen([sys.executable, str(script), world["student"], world["text"]],
-                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    child = subprocess.Popen(
+        [sys.executable, str(script), world["student"], world["text"]],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
     for line in child.stdout:
         if int(line) >= 7:
             child.send_signal(signal.SIGKILL)
@@ -217,7 +250,10 @@ def test_a_run_killed_with_sigkill_resumes_to_the_same_weights(world, tmp_path, 
     monkeypatch.setenv("CLIRBENCH_CACHE", str(tmp_path / "straight"))
     straight = adapt(world["student"], _text(world), MLMConfig(**config), device="cpu")
     assert straight.record["resumed_from"] == 0
-    got, want = load_file(resumed.folder / "model.safetensors"), load_file(straight.folder / "model.safetensors")
+    got, want = (
+        load_file(resumed.folder / "model.safetensors"),
+        load_file(straight.folder / "model.safetensors"),
+    )
     assert got.keys() == want.keys()
     for name in want:
         torch.testing.assert_close(got[name], want[name], msg=name)
@@ -280,15 +316,25 @@ def test_text_files_are_read_and_checked(tmp_path):
 
 def _student_options(world: dict[str, str], **overrides: object) -> dict[str, object]:
     return {
-        "teacher": world["teacher"], "student": world["student"], "adapt_text_file": world["text"],
-        **{f"mlm_{key}": value for key, value in SMALL.items()}, "mlm_checkpoint_every": 2,
+        "teacher": world["teacher"],
+        "student": world["student"],
+        "adapt_text_file": world["text"],
+        **{f"mlm_{key}": value for key, value in SMALL.items()},
+        "mlm_checkpoint_every": 2,
         **overrides,
     }
 
 
 def _optical_options(world: dict[str, str]) -> dict[str, object]:
-    return {**_student_options(world), "bitext_file": world["bitext"], "bitext_target_lang": "nya_Latn",
-            "steps": 4, "train_batch_size": 8, "max_length": 16, "lr": 1e-3}
+    return {
+        **_student_options(world),
+        "bitext_file": world["bitext"],
+        "bitext_target_lang": "nya_Latn",
+        "steps": 4,
+        "train_batch_size": 8,
+        "max_length": 16,
+        "lr": 1e-3,
+    }
 
 
 def _cli_sets(method: str, options: dict[str, object]) -> list[str]:
@@ -299,7 +345,9 @@ def test_the_ablation_runs_end_to_end_and_a_second_run_trains_nothing(world, tmp
     monkeypatch.setenv("CLIRBENCH_CACHE", str(tmp_path / "cache"))
     student = {"teacher": world["teacher"], "student": world["student"]}
     args = ["run", "-m", "untrained-student,mlm-student,optical+mlm", "-t", TINY_TASK]
-    args += _cli_sets("untrained-student", student) + _cli_sets("mlm-student", _student_options(world))
+    args += _cli_sets("untrained-student", student) + _cli_sets(
+        "mlm-student", _student_options(world)
+    )
     args += _cli_sets("optical+mlm", _optical_options(world))
     result = CliRunner().invoke(app, [*args, "--store", str(tmp_path / "first")])
     assert result.exit_code == 0, result.output
@@ -307,12 +355,16 @@ def test_the_ablation_runs_end_to_end_and_a_second_run_trains_nothing(world, tmp
     for name in ("untrained-student", "mlm-student", "optical+mlm"):
         (cell,) = (tmp_path / "first").glob(f"tiny-en-ny/test/{name}@*")
         manifests[name] = json.loads((cell / "manifest.json").read_text())["method"]
-        assert len((cell / "run.trec").read_text().splitlines()) == len(task.queries) * len(task.corpus)
+        assert len((cell / "run.trec").read_text().splitlines()) == len(task.queries) * len(
+            task.corpus
+        )
     assert manifests["mlm-student"]["label"] == "mlm-student[teacher->student]"
     assert manifests["optical+mlm"]["label"] == "optical+mlm[teacher->student]"
     adaptation = manifests["mlm-student"]["adaptation"]
     assert adaptation["lang"] == "nya_Latn" and adaptation["steps"] == SMALL["steps"]
-    assert manifests["optical+mlm"]["adaptation"]["checkpoint"] == adaptation["checkpoint"]  # shared
+    assert (
+        manifests["optical+mlm"]["adaptation"]["checkpoint"] == adaptation["checkpoint"]
+    )  # shared
     assert adaptation["checkpoint"] in manifests["optical+mlm"]["model_revision"]
     assert manifests["optical+mlm"]["training"]["steps"] == 4
     assert manifests["mlm-student"]["identity_options"]["adapt_text_file"] == world["text"]
@@ -325,8 +377,10 @@ def test_the_ablation_runs_end_to_end_and_a_second_run_trains_nothing(world, tmp
     assert again.exit_code == 0, again.output
     for name in ("mlm-student", "optical+mlm"):
         (cell,) = (tmp_path / "second").glob(f"tiny-en-ny/test/{name}@*")
-        assert json.loads((cell / "manifest.json").read_text())["method"]["adaptation"] == (
-            manifests[name]["adaptation"])
+        assert (
+            json.loads((cell / "manifest.json").read_text())["method"]["adaptation"]
+            == (manifests[name]["adaptation"])
+        )
 
 
 def test_the_adapted_student_is_part_of_every_vector_key(world, tmp_path, monkeypatch):
@@ -334,8 +388,12 @@ def test_the_adapted_student_is_part_of_every_vector_key(world, tmp_path, monkey
     task = load_task(TINY_TASK)
     adapted = instantiate("mlm-student", build_options("mlm-student", _student_options(world)))
     adapted.retrieve(task, 3)
-    plain = instantiate("untrained-student", build_options(
-        "untrained-student", {"teacher": world["teacher"], "student": world["student"]}))
+    plain = instantiate(
+        "untrained-student",
+        build_options(
+            "untrained-student", {"teacher": world["teacher"], "student": world["student"]}
+        ),
+    )
     keys = [m.cache_namespace("nya_Latn", "document") for m in (adapted, plain)]
     assert keys[0]["adaptation"]["checkpoint"] == adapted.adaptation.current.record["checkpoint"]
     assert keys[0]["model_revision"] != keys[1]["model_revision"]
@@ -345,8 +403,12 @@ def test_the_adapted_student_is_part_of_every_vector_key(world, tmp_path, monkey
 def test_st_adapts_its_model_first_when_asked(world, tmp_path, monkeypatch):
     monkeypatch.setenv("CLIRBENCH_CACHE", str(tmp_path))
     task = load_task(TINY_TASK)
-    values = {"model": world["student"], "adapt": "task", "adapt_text_file": world["text"],
-              **{f"mlm_{key}": value for key, value in SMALL.items()}}
+    values = {
+        "model": world["student"],
+        "adapt": "task",
+        "adapt_text_file": world["text"],
+        **{f"mlm_{key}": value for key, value in SMALL.items()},
+    }
     method = instantiate("st", build_options("st", values))
     run = method.retrieve(task, 3)
     assert set(run) == set(task.queries) and method.label() == "st[student,+mlm]"
@@ -364,7 +426,9 @@ def test_options_are_checked():
         build_options("st", {"adapt": "chichewa"})
     with pytest.raises(OptionsError, match="adapt cannot be None"):
         build_options("mlm-student", {"adapt": None})
-    options = build_options("mbert", {"adapt": "nya_Latn", "adapt_preset": "default", "mlm_lr": 1e-5})
+    options = build_options(
+        "mbert", {"adapt": "nya_Latn", "adapt_preset": "default", "mlm_lr": 1e-5}
+    )
     config = options.mlm_config()
     assert (config.lr, config.steps) == (1e-5, MLM_PRESETS["default"]["mlm_steps"])
     assert "mlm_steps" in options.identity() and "mlm_checkpoint_every" not in options.identity()
@@ -375,7 +439,10 @@ def test_the_language_follows_the_task_unless_given():
     from clirbench.methods.adaptation.stage import Adaptation
 
     task = load_task(TINY_TASK)
-    assert Adaptation(build_options("mlm-student", {}), "m", "mlm-student").language(task) == "nya_Latn"
+    assert (
+        Adaptation(build_options("mlm-student", {}), "m", "mlm-student").language(task)
+        == "nya_Latn"
+    )
     fixed = build_options("mlm-student", {"adapt": "hau_Latn"})
     assert Adaptation(fixed, "m", "mlm-student").language(task) == "hau_Latn"
     english = load_task(TINY_TASK, query_lang="eng_Latn", doc_lang="eng_Latn")
@@ -384,7 +451,11 @@ def test_the_language_follows_the_task_unless_given():
 
 
 def test_method_modules_load_no_torch():
-    code = ("import sys, clirbench.methods.adaptation.method, clirbench.baselines.st\n"
-            "print('torch' in sys.modules)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    code = (
+        "import sys, clirbench.methods.adaptation.method, clirbench.baselines.st\n"
+        "print('torch' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "False"
