@@ -11,6 +11,7 @@ from pydantic import Field
 
 from clirbench.errors import MethodUnavailableError
 from clirbench.method import DenseEncoder, DenseEncoderOptions, Readiness, Role
+from clirbench.methods.adaptation.stage import AdaptationOptions, AdaptedEncoderMixin
 from clirbench.registry import register_method
 
 if TYPE_CHECKING:
@@ -19,7 +20,8 @@ if TYPE_CHECKING:
 DEFAULT_MODEL = "bert-base-multilingual-cased"
 
 
-class MBERTOptions(DenseEncoderOptions):
+class MBERTOptions(DenseEncoderOptions, AdaptationOptions):
+    runtime_options = DenseEncoderOptions.runtime_options | AdaptationOptions.runtime_options
     model: str = DEFAULT_MODEL
     """A hub id or a local folder readable by transformers' AutoModel/AutoTokenizer."""
     pooling: Literal["mean", "cls"] = "mean"
@@ -28,11 +30,13 @@ class MBERTOptions(DenseEncoderOptions):
 
 
 @register_method("mbert")
-class MBERT(DenseEncoder):
-    """Multilingual BERT through transformers AutoModel; mean or [CLS] pooling, zero-shot."""
+class MBERT(AdaptedEncoderMixin, DenseEncoder):
+    """Multilingual BERT through transformers AutoModel; mean or [CLS] pooling, zero-shot.
+    With ``adapt``, the model is first MLM-adapted to the task's language."""
 
     Options = MBERTOptions
     requires = ("transformers", "torch")
+    rebuilt_on_adaptation = ("_loaded",)
 
     @classmethod
     def readiness(cls) -> Readiness:
@@ -48,9 +52,11 @@ class MBERT(DenseEncoder):
     def _loaded(self) -> tuple[Any, Any]:
         from transformers import AutoModel, AutoTokenizer
 
+        source = self.model_source()
+
         def load(local_only: bool) -> tuple[Any, Any]:
-            tokenizer = AutoTokenizer.from_pretrained(self.options.model, local_files_only=local_only)
-            model = AutoModel.from_pretrained(self.options.model, local_files_only=local_only)
+            tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only)
+            model = AutoModel.from_pretrained(source, local_files_only=local_only)
             return tokenizer, model.eval()
 
         try:
@@ -71,12 +77,15 @@ class MBERT(DenseEncoder):
     def describe(self) -> dict[str, Any]:
         from clirbench.baselines.models import model_revision
 
-        return {"model": self.options.model, "model_revision": model_revision(self.options.model, self.options.model)}
+        model = self.options.model
+        revision = model_revision(model, model)
+        return {"model": model, "model_revision": revision, **self.adaptation_facts()}
 
     def label(self) -> str:
-        model = self.options.model.rstrip("/").split("/")[-1]
-        plain = self.options.model == DEFAULT_MODEL
-        return self.long_document_label(self.name if plain else f"mbert[{model}]")
+        model = self.options.model
+        parts = [] if model == DEFAULT_MODEL else [model.rstrip("/").split("/")[-1]]
+        parts += [self.adaptation_label()] if self.options.adapt else []
+        return self.long_document_label(f"mbert[{','.join(parts)}]" if parts else self.name)
 
     def encode(self, texts: Sequence[str], lang: str, role: Role) -> np.ndarray:
         import torch

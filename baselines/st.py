@@ -10,6 +10,7 @@ from pydantic import Field
 
 from clirbench.errors import MethodUnavailableError
 from clirbench.method import DenseEncoder, DenseEncoderOptions, Readiness, Role
+from clirbench.methods.adaptation.stage import AdaptationOptions, AdaptedEncoderMixin
 from clirbench.registry import register_method
 
 if TYPE_CHECKING:
@@ -19,8 +20,10 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 _DOCUMENT_PROMPT_NAMES = ("document", "passage", "corpus")
 
 
-class STOptions(DenseEncoderOptions):
-    runtime_options = DenseEncoderOptions.runtime_options | {"device"}
+class STOptions(DenseEncoderOptions, AdaptationOptions):
+    runtime_options = (
+        DenseEncoderOptions.runtime_options | AdaptationOptions.runtime_options | {"device"}
+    )
     model: str = DEFAULT_MODEL
     """A short offline name (all-MiniLM-L6-v2, multilingual-e5-small), a hub id or a folder."""
     query_prompt: str | None = None
@@ -33,11 +36,13 @@ class STOptions(DenseEncoderOptions):
 
 
 @register_method("st")
-class SentenceTransformerEncoder(DenseEncoder):
-    """Any sentence-transformers model (default all-MiniLM-L6-v2, English-only); prompts by role."""
+class SentenceTransformerEncoder(AdaptedEncoderMixin, DenseEncoder):
+    """Any sentence-transformers model (default all-MiniLM-L6-v2, English-only); prompts by role.
+    With ``adapt``, the model is first MLM-adapted to the task's language."""
 
     Options = STOptions
     requires = ("sentence_transformers",)
+    rebuilt_on_adaptation = ("folder", "model")
 
     @classmethod
     def readiness(cls) -> Readiness:
@@ -48,7 +53,7 @@ class SentenceTransformerEncoder(DenseEncoder):
     def folder(self) -> str:
         from clirbench.baselines.models import resolve_model
 
-        return resolve_model(self.options.model)
+        return resolve_model(self.model_source())
 
     @cached_property
     def model(self) -> Any:
@@ -75,19 +80,21 @@ class SentenceTransformerEncoder(DenseEncoder):
         return next((prompts[n] for n in names if prompts.get(n)), "")
 
     def describe(self) -> dict[str, Any]:
-        from clirbench.baselines.models import OFFLINE_MODELS, model_revision
+        from clirbench.baselines.models import OFFLINE_MODELS, model_revision, resolve_model
 
         known = OFFLINE_MODELS.get(self.options.model)
         return {
             "model": known.hub_id if known else self.options.model,
-            "model_revision": model_revision(self.options.model, self.folder),
+            "model_revision": model_revision(self.options.model, resolve_model(self.options.model)),
             "prompts": {"query": self.prompt("query"), "document": self.prompt("document")},
+            **self.adaptation_facts(),
         }
 
     def label(self) -> str:
-        model = self.options.model.rstrip("/").split("/")[-1]
-        plain = self.options.model == DEFAULT_MODEL
-        return self.long_document_label(self.name if plain else f"st[{model}]")
+        model = self.options.model
+        parts = [] if model == DEFAULT_MODEL else [model.rstrip("/").split("/")[-1]]
+        parts += [self.adaptation_label()] if self.options.adapt else []
+        return self.long_document_label(f"st[{','.join(parts)}]" if parts else self.name)
 
     def encode(self, texts: Sequence[str], lang: str, role: Role) -> np.ndarray:
         return self.model.encode(

@@ -108,6 +108,8 @@ METHODS: Registry[type[MethodBase]] = Registry("method", "clirbench.methods", {
     "distill-mse": "clirbench.methods.optical.method:DistillMSE",
     "optical+mse": "clirbench.methods.optical.method:OpticalMSE",
     "untrained-student": "clirbench.methods.optical.method:UntrainedStudent",
+    "mlm-student": "clirbench.methods.adaptation.method:MLMStudent",
+    "optical+mlm": "clirbench.methods.adaptation.method:OpticalMLM",
     "nmt": "clirbench.baselines.nmt:NMT",
     "st": "clirbench.baselines.st:SentenceTransformerEncoder",
     "mbert": "clirbench.baselines.mbert:MBERT",

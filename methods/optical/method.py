@@ -200,7 +200,9 @@ class StudentRetriever(DenseEncoder):
             torch.set_num_threads(options.num_threads)
         device = options.device or ("cuda" if torch.cuda.is_available() else "cpu")
         teacher_model, teacher_revision = load_sentence_transformer(options.teacher, device)
-        student_model, student_revision = load_sentence_transformer(options.student, device)
+        student_source, adapted_revision = self.student_weights()
+        student_model, student_revision = load_sentence_transformer(student_source, device)
+        student_revision = adapted_revision or student_revision
         teacher = TokenEncoder(teacher_model).to(device).eval()
         torch.manual_seed(options.seed)  # the projection's initialisation, when there is one
         student = TokenEncoder(student_model, width=teacher.width).to(device).eval()
@@ -211,6 +213,11 @@ class StudentRetriever(DenseEncoder):
             prompts["document"] = options.document_prompt
         pairing = Pairing(options.teacher, teacher_revision, options.student, student_revision, prompts, pooling_of(teacher_model))
         return _Models(teacher, student, pairing)
+
+    def student_weights(self) -> tuple[str, str | None]:
+        """The student's model (short name or folder) and, when a stage made it, its revision
+        (None: the revision of the weights as found). Overridden by adapted variants."""
+        return self.options.student, None
 
     @cached_property
     def training(self) -> dict[str, Any]:

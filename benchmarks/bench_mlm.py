@@ -1,0 +1,117 @@
+"""Time one MLM adaptation step against one OPTICAL step, same batch size, same texts.
+
+Both steps are forward, backward and AdamW on multilingual-e5-small as the student: OPTICAL's
+OT distillation (teacher forward, word embeddings frozen, its default) on a batch of
+English-Chichewa pairs; MLM on the Chichewa side of the same pairs (15% masked, the head run on
+the masked positions only), with the embeddings (and so the tied 250k-word decoder) trained,
+the stage's default, and frozen.
+
+    python benchmarks/bench_mlm.py [--batch 16 --max-length 96 --repeats 5 --threads 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+
+def timed(function: Callable[[], object], repeats: int) -> float:
+    """Median seconds of ``repeats`` calls, after one warm-up call."""
+    function()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="multilingual-e5-small")
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--max-length", type=int, default=96)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+
+    import torch
+
+    from clirbench.baselines.models import resolve_model
+    from clirbench.methods.adaptation.mlm import (
+        MaskedBatches,
+        MaskedLMLoss,
+        MLMConfig,
+        load_mlm_model,
+    )
+    from clirbench.methods.optical.encoders import freeze
+    from clirbench.methods.optical.method import Optical, OpticalOptions
+    from clirbench.methods.optical.training import Distiller
+
+    torch.set_num_threads(args.threads)
+    common = {
+        "teacher": args.model,
+        "student": args.model,
+        "num_threads": args.threads,
+        "train_batch_size": args.batch,
+        "max_length": args.max_length,
+    }
+    method = Optical(OpticalOptions(**common))
+    models = method.models
+    freeze(models.student, embeddings=True, layers=0)
+    folder = Path(tempfile.mkdtemp(prefix="bench-mlm-"))  # Distiller needs one; nothing is written
+    distiller = Distiller(
+        models.teacher,
+        models.student,
+        models.pairing,
+        method.bitext,
+        OpticalOptions(**common).training_config(),
+        folder,
+    )
+    # A batch of typical length: the median of the first 50 length-grouped batches.
+    sizes = sorted(range(50), key=lambda s: sum(len(t) for _, t in distiller.batch(s)))
+    pairs, prompt = distiller.batch(sizes[25]), models.pairing.prompts["document"]
+    print(
+        f"{args.model}; batch {len(pairs)}, max length {args.max_length}, {args.threads} thread(s)"
+    )
+    models.student.train()
+
+    def optical_step() -> None:
+        loss, _ = distiller.loss(pairs, prompt)
+        distiller.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        distiller.optimizer.step()
+
+    seconds = {"OPTICAL (OT)": timed(optical_step, args.repeats)}
+
+    tokenizer, model, _ = load_mlm_model(resolve_model(args.model))
+    config = MLMConfig(steps=1, batch_size=args.batch, max_length=args.max_length, lr=5e-5)
+    batch = MaskedBatches(tokenizer, tuple(target for _, target in pairs), config)(0)
+    print(f"  {int((batch['labels'] != -100).sum())} masked tokens in the MLM batch")
+    for frozen in (False, True):
+        model.get_input_embeddings().weight.requires_grad_(not frozen)
+        loss = MaskedLMLoss(model).train()
+        optimizer = torch.optim.AdamW([p for p in loss.parameters() if p.requires_grad], lr=5e-5)
+
+        def mlm_step(
+            loss: MaskedLMLoss = loss, optimizer: torch.optim.Optimizer = optimizer
+        ) -> None:
+            value = loss(batch)
+            optimizer.zero_grad(set_to_none=True)
+            value.backward()
+            optimizer.step()
+
+        name = "MLM, embeddings " + ("frozen" if frozen else "trained (default)")
+        seconds[name] = timed(mlm_step, args.repeats)
+    optical = seconds["OPTICAL (OT)"]
+    for name, value in seconds.items():
+        print(f"  {name} step: {value:.3f} s ({value / optical:.2f}x OPTICAL)")
+    folder.rmdir()
+
+
+if __name__ == "__main__":
+    main()
