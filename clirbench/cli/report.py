@@ -29,7 +29,8 @@ def report(
     ),
     gain: str = typer.Option(
         "optical,untrained-student", "--gain",
-        help=f"Gain plot per language: SYSTEM,REFERENCE (SYSTEM minus REFERENCE); '{NO_BASELINE}' for none.",
+        help=f"Gain plot per language: SYSTEM,REFERENCE (SYSTEM minus REFERENCE); "
+        f"'{NO_BASELINE}' for none.",
     ),
 ) -> None:
     """Write the leaderboard with significance tests and confidence intervals; print the two paths."""

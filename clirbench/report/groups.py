@@ -85,18 +85,25 @@ def group_table(
             worst = min(sorted(by_language), key=by_language.__getitem__)
             vs_best, vs_baseline = versus(system, best), versus(system, baseline)
             kinds = mark_kinds(vs_best, vs_baseline)
-            cells_by_system[system].append({
-                "value": means[system],
-                "marks": "".join(MARKS[kind] for kind in kinds),
-                "mark_kinds": kinds,
-                "is_best": system == best,
-                "worst": {"label": worst, "value": by_language[worst]} if len(languages) > 1 else None,
-                "vs_best": vs_best,
-                "vs_baseline": vs_baseline,
-            })
+            cells_by_system[system].append(
+                {
+                    "value": means[system],
+                    "marks": "".join(MARKS[kind] for kind in kinds),
+                    "mark_kinds": kinds,
+                    "is_best": system == best,
+                    "worst": {"label": worst, "value": by_language[worst]}
+                    if len(languages) > 1
+                    else None,
+                    "vs_best": vs_best,
+                    "vs_baseline": vs_baseline,
+                }
+            )
     table_rows = [
-        {"system": system, "cells": cells,
-         "covered": sum(cell["value"] is not None for cell in cells)}
+        {
+            "system": system,
+            "cells": cells,
+            "covered": sum(cell["value"] is not None for cell in cells),
+        }
         for system, cells in cells_by_system.items()
         if any(cell["value"] is not None for cell in cells)
     ]
@@ -128,10 +135,16 @@ def gain_view(
     for language, names in sorted(by_language.items()):
         own = _mean([rows[name][reference]["primary"] for name in names])
         other = _mean([rows[name][system]["primary"] for name in names])
-        points.append({
-            "language": language, "label": language.split("_")[0], "tasks": sorted(names),
-            "reference": own, "system": other, "gain": other - own,
-        })
+        points.append(
+            {
+                "language": language,
+                "label": language.split("_")[0],
+                "tasks": sorted(names),
+                "reference": own,
+                "system": other,
+                "gain": other - own,
+            }
+        )
     return {"system": system, "reference": reference, "points": points, **_fit(points)}
 
 
@@ -159,10 +172,16 @@ def coverage_table(views: Sequence[dict[str, Any]], systems: Sequence[str]) -> d
     for view in sorted(views, key=lambda v: (v["language"], v["name"])):
         scores = {row["system"]: row["primary"] for row in view["rows"]}
         best = max(scores.values())
-        rows.append({
-            "language": view["language"], "task": view["name"], "queries": view["queries"],
-            "cells": [{"value": scores.get(s), "is_best": scores.get(s) == best} for s in shown],
-        })
+        rows.append(
+            {
+                "language": view["language"],
+                "task": view["name"],
+                "queries": view["queries"],
+                "cells": [
+                    {"value": scores.get(s), "is_best": scores.get(s) == best} for s in shown
+                ],
+            }
+        )
     means = []
     for i, _ in enumerate(shown):
         values = [row["cells"][i]["value"] for row in rows]
@@ -181,5 +200,12 @@ def _mean(values: Sequence[float]) -> float:
 
 
 def _empty_cell() -> dict[str, Any]:
-    return {"value": None, "marks": "", "mark_kinds": [], "is_best": False, "worst": None,
-            "vs_best": None, "vs_baseline": None}
+    return {
+        "value": None,
+        "marks": "",
+        "mark_kinds": [],
+        "is_best": False,
+        "worst": None,
+        "vs_best": None,
+        "vs_baseline": None,
+    }

@@ -160,7 +160,8 @@ def gain_scatter(gain: dict[str, Any], measure: str) -> str:
     points = gain["points"]
     xs, ys = [p["reference"] for p in points], [p["gain"] for p in points]
     x_axis = _Span(min(0.0, *xs), max(xs), SCATTER_MARGIN, SCATTER_WIDTH - SCATTER_MARGIN / 2)
-    y_axis = _Span(min(0.0, *ys), max(0.0, *ys), SCATTER_HEIGHT - SCATTER_MARGIN, SCATTER_MARGIN / 2)
+    bottom_pixel, top_pixel = SCATTER_HEIGHT - SCATTER_MARGIN, SCATTER_MARGIN / 2
+    y_axis = _Span(min(0.0, *ys), max(0.0, *ys), bottom_pixel, top_pixel)
     system, reference = gain["system"], gain["reference"]
     title = f"{system} minus {reference} ({measure}) against {reference}'s {measure}, per language"
     parts = [

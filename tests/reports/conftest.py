@@ -125,7 +125,8 @@ def build_multilingual_store(root: Path, probes: bool = True, queries: int = 30)
     rng = random.Random(11)
     for task, (query_lang, doc_lang, level) in LANGUAGE_TASKS.items():
         card = {"query_lang": query_lang, "doc_lang": doc_lang, "low_resource": level < 0.6}
-        student = {f"{i}:1": min(1.0, max(0.0, level + rng.uniform(-0.2, 0.2))) for i in range(queries)}
+        noisy = (level + rng.uniform(-0.2, 0.2) for _ in range(queries))
+        student = {f"{i}:1": min(1.0, max(0.0, value)) for i, value in enumerate(noisy)}
         gain = 0.6 * (0.8 - level)
         systems = {
             "untrained-student": student,

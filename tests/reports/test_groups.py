@@ -18,7 +18,10 @@ from clirbench.stats.grouped import pool_tasks
 from clirbench.store import ResultStore
 from clirbench.tasks.languages import LANGUAGES, task_language
 from tests.reports.conftest import (
-    LANGUAGE_TASKS, PARTIAL_TASKS, PROBE_TASKS, build_multilingual_store,
+    LANGUAGE_TASKS,
+    PARTIAL_TASKS,
+    PROBE_TASKS,
+    build_multilingual_store,
 )
 
 RESAMPLES = 2000
@@ -69,10 +72,12 @@ def test_group_means_are_macro_averages_over_the_groups_tasks(board: Leaderboard
         table = _table(board, key)
         for column in table["columns"]:
             expected_tasks = sorted(
-                task for task in LANGUAGE_TASKS
+                task
+                for task in LANGUAGE_TASKS
                 if (LANGUAGES.get(_language(task)) is not None)
                 and column["label"].startswith(
-                    LANGUAGES[_language(task)].family if key == "family"
+                    LANGUAGES[_language(task)].family
+                    if key == "family"
                     else f"class {LANGUAGES[_language(task)].resource}:"
                 )
             )
@@ -88,8 +93,9 @@ def test_worst_language_averages_a_languages_tasks(board: Leaderboard, store_roo
     means = _task_means(store_root)
     hopefuls = _cell(_table(board, "resource"), "class 2: the Hopefuls", "optical")
     by_language = {
-        "swh_Latn": np.mean([means["quran-en-swh/verse"]["optical"],
-                             means["quran-swh-en/verse"]["optical"]]),
+        "swh_Latn": np.mean(
+            [means["quran-en-swh/verse"]["optical"], means["quran-swh-en/verse"]["optical"]]
+        ),
         "hau_Latn": means["quran-en-hau/verse"]["optical"],
         "amh_Ethi": means["quran-en-amh/verse"]["optical"],
     }
@@ -121,11 +127,15 @@ def _raw_comparisons(root: Path, board: Leaderboard) -> list:
     for cell in ResultStore(root).cells():
         task = cell.manifest["task"]["name"]
         if task in LANGUAGE_TASKS:
-            per_task.setdefault(task, {})[cell.manifest["method"]["name"]] = cell.per_query["nDCG@10"]
+            per_task.setdefault(task, {})[cell.manifest["method"]["name"]] = cell.per_query[
+                "nDCG@10"
+            ]
     samples = [per_task[task] for task in sorted(per_task)]
     task_sets = {
-        frozenset(column["tasks"]) for table in board.context["groupings"]
-        for column in table["columns"] if len(column["tasks"]) > 1
+        frozenset(column["tasks"])
+        for table in board.context["groupings"]
+        for column in table["columns"]
+        if len(column["tasks"]) > 1
     }
     for task_set in sorted(task_sets, key=sorted):
         members = [per_task[task] for task in sorted(task_set)]
@@ -137,9 +147,9 @@ def _raw_comparisons(root: Path, board: Leaderboard) -> list:
         best = max(means, key=means.__getitem__)
         pairs = [(s, best) for s in scores if s != best]
         pairs += [(s, "bm25") for s in scores if s not in (best, "bm25")]
-        found.extend(compare_systems(
-            scores, pairs=pairs, correction="none", n_resamples=RESAMPLES, seed=0
-        ))
+        found.extend(
+            compare_systems(scores, pairs=pairs, correction="none", n_resamples=RESAMPLES, seed=0)
+        )
     return found
 
 
@@ -158,8 +168,11 @@ def test_group_tests_share_the_reports_holm_correction(board: Leaderboard, store
             for cell in row["cells"]:
                 if cell["value"] is None or cell["vs_best"]["p_adjusted"] is None:
                     continue
-                best = next(r["system"] for r in table["rows"]
-                            if r["cells"][row["cells"].index(cell)]["is_best"])
+                best = next(
+                    r["system"]
+                    for r in table["rows"]
+                    if r["cells"][row["cells"].index(cell)]["is_best"]
+                )
                 key = (row["system"], best, round(cell["vs_best"]["difference"], 12))
                 assert cell["vs_best"]["p_adjusted"] == pytest.approx(by_pair[key], abs=1e-12)
                 checked += 1
@@ -183,8 +196,11 @@ def test_pooled_scores_give_the_macro_average_and_scipys_sign_flip_p_value():
     a = np.array([pooled["a"][q] for q in sorted(pooled["a"])])
     b = np.array([pooled["b"][q] for q in sorted(pooled["b"])])
     exact = stats.permutation_test(
-        (a, b), lambda x, y, axis: np.mean(x - y, axis=axis), permutation_type="samples",
-        n_resamples=np.inf, alternative="two-sided",
+        (a, b),
+        lambda x, y, axis: np.mean(x - y, axis=axis),
+        permutation_type="samples",
+        n_resamples=np.inf,
+        alternative="two-sided",
     ).pvalue
     (ours,) = compare_systems(pooled, pairs=[("a", "b")], correction="none", n_resamples=50_000)
     assert ours.p_value == pytest.approx(exact, abs=0.01)
@@ -239,7 +255,9 @@ def test_coverage_probe_is_its_own_table_and_in_no_average(store_root: Path, tmp
     without = Leaderboard.from_store(tmp_path / "plain", n_resamples=200)
     for key in ("overall", "languages", "low_resource", "groupings", "ungrouped", "gain", "tasks"):
         assert with_probe.context[key] == without.context[key], key
-    assert with_probe.context["settings"]["comparisons"] == without.context["settings"]["comparisons"]
+    assert (
+        with_probe.context["settings"]["comparisons"] == without.context["settings"]["comparisons"]
+    )
     assert without.context["coverage"] is None and "## Coverage probe" not in without.to_markdown()
     coverage = with_probe.context["coverage"]
     assert [row["language"] for row in coverage["rows"]] == sorted(PROBE_TASKS.values())
@@ -261,7 +279,9 @@ def test_csv_and_latex_have_a_table_per_grouping(board: Leaderboard):
     (japonic,) = [r for r in rows if r["group"] == "Japonic" and r["system"] == "partial"]
     assert float(japonic["mean"]) == _cell(family, "Japonic", "partial")["value"]
     gain = list(csv.DictReader(io.StringIO(board.to_csv("gain"))))
-    assert [row["language"] for row in gain] == [p["language"] for p in board.context["gain"]["points"]]
+    assert [row["language"] for row in gain] == [
+        p["language"] for p in board.context["gain"]["points"]
+    ]
     coverage = list(csv.DictReader(io.StringIO(board.to_csv("coverage"))))
     assert {row["task"] for row in coverage} == set(PROBE_TASKS)
     latex = board.to_latex(grouping="resource")

@@ -121,7 +121,8 @@ def test_groups_gain_plot_and_coverage_fit_1400_px(browser, tmp_path: Path):
     """The sections by family and resource level, the gain plot and the coverage table."""
     build_multilingual_store(tmp_path / "results")
     html = tmp_path / "leaderboard.html"
-    html.write_text(Leaderboard.from_store(tmp_path / "results", n_resamples=500).to_html(), encoding="utf-8")
+    board = Leaderboard.from_store(tmp_path / "results", n_resamples=500)
+    html.write_text(board.to_html(), encoding="utf-8")
     browser.get(html.resolve().as_uri())
     widths = "return [arguments[0].scrollWidth, arguments[0].clientWidth]"
     for section in ("by-family", "by-resource", "gain", "coverage"):
