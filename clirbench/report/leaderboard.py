@@ -52,6 +52,7 @@ class Leaderboard:
         alpha: float = 0.05,
         n_resamples: int = 10_000,
         seed: int = 0,
+        gain: tuple[str, str] | None = ("optical", "untrained-student"),
     ) -> Leaderboard:
         """The leaderboard of the store at ``store``.
 
@@ -59,7 +60,8 @@ class Leaderboard:
         labels) filter the results; ``baseline`` is the system every other is tested against
         (None: no baseline); ``measures`` are the measures shown per task (default: each card's)
         and ``measure`` the primary one (default: the first of ``measures``, else the first the
-        task cards share); ``correction`` ("holm", "bh" or "none") covers every comparison.
+        task cards share); ``correction`` ("holm", "bh" or "none") covers every comparison;
+        ``gain`` is the pair of systems of the gain plot (the first's gain over the second).
         """
         from clirbench.store import ResultStore
 
@@ -71,6 +73,7 @@ class Leaderboard:
             alpha=alpha,
             n_resamples=n_resamples,
             seed=seed,
+            gain=tuple(gain) if gain is not None else None,
         )
         return cls(build_context(ResultStore(store), settings, tasks=tasks, methods=methods))
 
@@ -102,8 +105,19 @@ class Leaderboard:
         """A JSON-ready copy of the context: settings, legend, tables, tasks, provenance."""
         return json.loads(json.dumps(self.context))
 
-    def to_csv(self) -> str:
-        """One row per (task, system): every measure shown, the interval and both comparisons."""
+    def to_csv(self, table: str = "tasks") -> str:
+        """A table as CSV. ``tasks`` (default): one row per (task, system) with every measure
+        shown, the interval and both comparisons; ``family``/``resource``: one row per (group,
+        system) with a mean; ``gain``: one row per language; ``coverage``: one per probe task."""
+        if table in self._groupings:
+            return _csv(*_grouping_rows(self._groupings[table]))
+        if table == "gain":
+            return _csv(*_gain_rows(self.context["gain"]))
+        if table == "coverage":
+            return _csv(*_coverage_rows(self.context["coverage"]))
+        if table != "tasks":
+            known = ["tasks", *self._groupings, "gain", "coverage"]
+            raise UnknownNameError("leaderboard table", table, known)
         tasks = self.context["tasks"]
         measures = list(dict.fromkeys(m for task in tasks for m in task["measures"]))
         header = [
@@ -131,16 +145,32 @@ class Leaderboard:
         return buffer.getvalue()
 
     def to_latex(
-        self, task: str | None = None, *, digits: int = 4, label: str = "tab:clirbench"
+        self,
+        task: str | None = None,
+        *,
+        grouping: str | None = None,
+        digits: int = 4,
+        label: str = "tab:clirbench",
     ) -> str:
         """A booktabs table (``\\usepackage{booktabs}``): the best value of each column in bold,
         significance marks as superscripts, their meaning in the caption.
 
         Without ``task``: systems x tasks on the primary measure, and the macro average. With a
-        task name: that task's systems x measures, marks on the primary measure.
+        task name: that task's systems x measures, marks on the primary measure. With
+        ``grouping`` (``family`` or ``resource``): systems x groups, each a macro average.
         """
         rows: list[_LatexRow]
-        if task is None:
+        if grouping is not None:
+            if grouping not in self._groupings:
+                raise UnknownNameError("grouping", grouping, self._groupings)
+            table = self._groupings[grouping]
+            columns = [column["label"] for column in table["columns"]]
+            rows = [
+                (row["system"], [(cell["value"], cell["mark_kinds"]) for cell in row["cells"]])
+                for row in table["rows"]
+            ]
+            what = f"{self.measure} by {table['title']}: the macro average over each group's tasks"
+        elif task is None:
             overall = self.context["overall"]
             columns = [column["label"] for column in overall["columns"]] + ["Mean"]
             rows = []
@@ -168,6 +198,10 @@ class Leaderboard:
         atomic_write_text(markdown_path, self.to_markdown())
         atomic_write_text(html_path, self.to_html())
         return markdown_path, html_path
+
+    @property
+    def _groupings(self) -> dict[str, dict[str, Any]]:
+        return {table["key"]: table for table in self.context["groupings"]}
 
     def _task(self, name: str) -> dict[str, Any]:
         for view in self.context["tasks"]:
@@ -200,13 +234,69 @@ def write_report(
     alpha: float = 0.05,
     n_resamples: int = 10_000,
     seed: int = 0,
+    gain: tuple[str, str] | None = ("optical", "untrained-student"),
 ) -> tuple[Path, Path]:
     """Write ``leaderboard.md`` and ``leaderboard.html`` for the store at ``store_root``."""
     board = Leaderboard.from_store(
         store_root, tasks=tasks, methods=methods, baseline=baseline, measure=measure,
-        correction=correction, alpha=alpha, n_resamples=n_resamples, seed=seed,
+        correction=correction, alpha=alpha, n_resamples=n_resamples, seed=seed, gain=gain,
     )
     return board.write(out_dir)
+
+
+_CsvTable = tuple[list[str], list[list[Any]]]
+
+
+def _csv(header: list[str], rows: list[list[Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_csv_number(v) if isinstance(v, float) or v is None else v for v in row])
+    return buffer.getvalue()
+
+
+def _grouping_rows(table: dict[str, Any]) -> _CsvTable:
+    header = [
+        "grouping", "group", "languages", "tasks", "system", "mean", "worst_language",
+        "worst_value", "delta_vs_best", "p_adjusted_vs_best", "delta_vs_baseline",
+        "p_adjusted_vs_baseline", "marks",
+    ]
+    rows = []
+    for i, column in enumerate(table["columns"]):
+        for row in table["rows"]:
+            cell = row["cells"][i]
+            if cell["value"] is None:
+                continue
+            worst = cell["worst"] or {"label": column["languages"][0], "value": cell["value"]}
+            rows.append([
+                table["key"], column["label"], " ".join(column["languages"]),
+                " ".join(column["tasks"]), row["system"], cell["value"], worst["label"],
+                worst["value"], cell["vs_best"]["difference"], cell["vs_best"]["p_adjusted"],
+                cell["vs_baseline"]["difference"], cell["vs_baseline"]["p_adjusted"], cell["marks"],
+            ])
+    return header, rows
+
+
+def _gain_rows(gain: dict[str, Any] | None) -> _CsvTable:
+    if gain is None:
+        return ["language", "tasks", "reference", "system", "gain"], []
+    header = ["language", "tasks", gain["reference"], gain["system"], "gain"]
+    rows = [
+        [p["language"], " ".join(p["tasks"]), p["reference"], p["system"], p["gain"]]
+        for p in gain["points"]
+    ]
+    return header, rows
+
+
+def _coverage_rows(coverage: dict[str, Any] | None) -> _CsvTable:
+    if coverage is None:
+        return ["language", "task", "queries"], []
+    rows = [
+        [row["language"], row["task"], row["queries"], *(c["value"] for c in row["cells"])]
+        for row in coverage["rows"]
+    ]
+    return ["language", "task", "queries", *coverage["systems"]], rows
 
 
 def _csv_number(value: float | None) -> str:

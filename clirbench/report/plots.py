@@ -149,3 +149,77 @@ def _axis(highest: float) -> tuple[float, list[float]]:
     step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= highest / 5)
     count = math.ceil(highest / step - 1e-9)
     return step * count, [round(step * i, 10) for i in range(count + 1)]
+
+
+SCATTER_WIDTH, SCATTER_HEIGHT, SCATTER_MARGIN = 640, 400, 56
+
+
+def gain_scatter(gain: dict[str, Any], measure: str) -> str:
+    """Per language, the gain of one system over another against the other's own score: a
+    labelled point per language, the least-squares line, and a dashed line at no gain."""
+    points = gain["points"]
+    xs, ys = [p["reference"] for p in points], [p["gain"] for p in points]
+    x_axis = _Span(min(0.0, *xs), max(xs), SCATTER_MARGIN, SCATTER_WIDTH - SCATTER_MARGIN / 2)
+    bottom_pixel, top_pixel = SCATTER_HEIGHT - SCATTER_MARGIN, SCATTER_MARGIN / 2
+    y_axis = _Span(min(0.0, *ys), max(0.0, *ys), bottom_pixel, top_pixel)
+    system, reference = gain["system"], gain["reference"]
+    title = f"{system} minus {reference} ({measure}) against {reference}'s {measure}, per language"
+    parts = [
+        f'<svg class="plot scatter" role="img" width="{SCATTER_WIDTH}" height="{SCATTER_HEIGHT}" '
+        f'viewBox="0 0 {SCATTER_WIDTH} {SCATTER_HEIGHT}" aria-label="{escape(title)}">'
+    ]
+    bottom, left = y_axis.to_pixels(y_axis.low), x_axis.to_pixels(x_axis.low)
+    for tick in x_axis.ticks:
+        x = x_axis.to_pixels(tick)
+        parts.append(_line(x, y_axis.to_pixels(y_axis.high), x, bottom, "grid"))
+        parts.append(_text(x, bottom + 16, f"{tick:g}", "tick", anchor="middle"))
+    for tick in y_axis.ticks:
+        y = y_axis.to_pixels(tick)
+        parts.append(_line(left, y, x_axis.to_pixels(x_axis.high), y, "grid"))
+        parts.append(_text(left - 6, y + 4, f"{tick:g}", "tick", anchor="end"))
+    zero = y_axis.to_pixels(0.0)
+    parts.append(_line(left, zero, x_axis.to_pixels(x_axis.high), zero, "zero"))
+    parts.append(_text(
+        (left + x_axis.to_pixels(x_axis.high)) / 2, SCATTER_HEIGHT - 12,
+        escape(f"{reference}: {measure}"), "label", anchor="middle",
+    ))
+    middle = (bottom + y_axis.to_pixels(y_axis.high)) / 2
+    parts.append(
+        f'<text x="14" y="{middle:.1f}" text-anchor="middle" class="label" '
+        f'transform="rotate(-90 14 {middle:.1f})">{escape(f"gain of {system}")}</text>'
+    )
+    if gain["fit"] is not None:
+        slope, intercept = gain["fit"]["slope"], gain["fit"]["intercept"]
+        start, end = min(xs), max(xs)
+        parts.append(_group(
+            f"least squares: gain = {intercept:.4f} + {slope:.4f} × score",
+            _line(
+                x_axis.to_pixels(start), y_axis.to_pixels(intercept + slope * start),
+                x_axis.to_pixels(end), y_axis.to_pixels(intercept + slope * end), "fit",
+            ),
+        ))
+    for point in points:
+        x, y = x_axis.to_pixels(point["reference"]), y_axis.to_pixels(point["gain"])
+        parts.append(_group(
+            f"{point['language']}: {reference} {point['reference']:.4f}, {system} "
+            f"{point['system']:.4f}, gain {point['gain']:+.4f} ({', '.join(point['tasks'])})",
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4.5" class="point"/>',
+            _text(x + 7, y - 6, escape(point["label"]), "point-label"),
+        ))
+    return "".join(parts) + "</svg>"
+
+
+class _Span:
+    """One axis of a scatter plot: data values (with round ticks) to pixels."""
+
+    def __init__(self, low: float, high: float, start: float, end: float) -> None:
+        _, ticks = _axis(high - low)
+        step = ticks[1] - ticks[0]
+        first, last = math.floor(low / step + 1e-9), math.ceil(high / step - 1e-9)
+        last = max(last, first + 1)
+        self.ticks = [round(step * i, 10) for i in range(first, last + 1)]
+        self.low, self.high = self.ticks[0], self.ticks[-1]
+        self.start, self.end = start, end
+
+    def to_pixels(self, value: float) -> float:
+        return self.start + (value - self.low) / (self.high - self.low) * (self.end - self.start)

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from clirbench.report.plots import overall_bars, task_bars
+from clirbench.report.plots import gain_scatter, overall_bars, task_bars
 
 TEMPLATES = Path(__file__).parent / "templates"
 MARKDOWN, HTML = "leaderboard.md", "leaderboard.html"
@@ -23,8 +23,10 @@ def render_html(context: dict[str, Any]) -> str:
     measure, baseline = context["settings"]["measure"], context["settings"]["baseline"]
     plots = {task["name"]: Markup(task_bars(task, measure)) for task in context["tasks"]}
     overall = Markup(overall_bars(context["overall"], measure, baseline))
+    gain = context["gain"]
+    gain_plot = Markup(gain_scatter(gain, measure)) if gain is not None else None
     template = _environment().get_template(f"{HTML}.j2")
-    return template.render(context, plots=plots, overall_plot=overall)
+    return template.render(context, plots=plots, overall_plot=overall, gain_plot=gain_plot)
 
 
 def _environment() -> Any:

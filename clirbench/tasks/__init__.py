@@ -121,9 +121,13 @@ def expand_task_specs(specs: list[str]) -> list[str]:
     expanded: list[str] = []
     for spec in specs:
         kind, _, value = spec.partition(":")
-        if kind == "suite":
+        if kind == "suite" and value == "udhr":  # known once the probe is generated
+            from clirbench.tasks.builtin.udhr import task_names
+
+            expanded.extend(task_names())
+        elif kind == "suite":
             if value not in SUITES:
-                raise UnknownNameError("suite", value, SUITES)
+                raise UnknownNameError("suite", value, [*SUITES, "udhr"])
             expanded.extend(SUITES[value])
         elif kind == "lang":
             names = [n for n, t in BUILTIN_TASKS.items() if value in (t.query_lang, t.doc_lang)]
@@ -169,6 +173,10 @@ def load_task(spec: str, split: str | None = None, **card_overrides: Any) -> Tas
         entry, found = resolved
         module, function = entry.factory.split(":")
         return getattr(importlib.import_module(module), function)(found, split or "test")
+    from clirbench.tasks.builtin.udhr import is_probe_name, udhr_task
+
+    if is_probe_name(spec):
+        return udhr_task(spec, split or "test")
     if Path(spec).is_dir():
         from clirbench.tasks.beir import beir_task
 

@@ -125,3 +125,33 @@ def is_low_resource(*languages: str) -> bool:
     level = resource_level(*languages)
     low_class = level is not None and level <= LOW_RESOURCE_MAX_CLASS
     return low_class or any(language in LOW_RESOURCE_LANGUAGES for language in languages)
+
+
+RESOURCE_CLASSES = {
+    0: "the Left-Behinds", 1: "the Scraping-Bys", 2: "the Hopefuls", 3: "the Rising Stars",
+    4: "the Underdogs", 5: "the Winners",
+}
+"""The names Joshi et al. (2020) give their resource classes."""
+ENGLISH = "eng_Latn"
+GROUPINGS = {"family": "language family", "resource": "resource level (Joshi et al. 2020)"}
+"""The groupings the report makes of tasks by their non-English language's metadata."""
+
+
+def task_language(query_lang: str, doc_lang: str) -> str:
+    """The language a task is about: its non-English side (the document side if neither is)."""
+    return query_lang if doc_lang == ENGLISH and query_lang != ENGLISH else doc_lang
+
+
+def language_groups(code: str) -> dict[str, tuple[int, str]] | None:
+    """``code``'s group in each of ``GROUPINGS``, as (sort key, label); None without metadata.
+
+    Families sort by name (key 0); resource classes from the lowest, labelled with their name.
+    """
+    language = LANGUAGES.get(code)
+    if language is None:
+        return None
+    level = language.resource
+    return {
+        "family": (0, language.family),
+        "resource": (level, f"class {level}: {RESOURCE_CLASSES[level]}"),
+    }

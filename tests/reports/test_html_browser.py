@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from clirbench.report import Leaderboard, write_report
-from tests.reports.conftest import WIDE_SYSTEMS, WIDE_TASKS, build_wide_store
+from tests.reports.conftest import (
+    LANGUAGE_TASKS, WIDE_SYSTEMS, WIDE_TASKS, build_multilingual_store, build_wide_store,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 WIDTH = 1400  # the page must fit a 1400-px window without a horizontal scroll bar
@@ -85,7 +87,8 @@ def test_wide_leaderboard_fits_1400_px_and_marks_differ(browser, tmp_path: Path)
     browser.get(html.resolve().as_uri())
     assert browser.execute_script("return window.innerWidth") == WIDTH
     wraps = browser.find_elements("css selector", ".table-wrap")
-    assert len(wraps) == 3 + len(WIDE_TASKS) + 1  # overall, by language, low-resource, reproduce
+    # overall, by language, low-resource, by family, by resource, gain, the tasks, reproduce
+    assert len(wraps) == 3 + 2 + 1 + len(WIDE_TASKS) + 1
     widths = "return [arguments[0].scrollWidth, arguments[0].clientWidth]"
     for wrap in wraps:
         scroll, client = browser.execute_script(widths, wrap)
@@ -111,4 +114,24 @@ def test_wide_leaderboard_fits_1400_px_and_marks_differ(browser, tmp_path: Path)
     chart = browser.find_element("css selector", "#overall svg.plot")
     assert len(chart.find_elements("css selector", "rect")) == len(WIDE_SYSTEMS)
     assert browser.save_screenshot(str(tmp_path / "wide.png"))
+    assert [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"] == []
+
+
+def test_groups_gain_plot_and_coverage_fit_1400_px(browser, tmp_path: Path):
+    """The sections by family and resource level, the gain plot and the coverage table."""
+    build_multilingual_store(tmp_path / "results")
+    html = tmp_path / "leaderboard.html"
+    board = Leaderboard.from_store(tmp_path / "results", n_resamples=500)
+    html.write_text(board.to_html(), encoding="utf-8")
+    browser.get(html.resolve().as_uri())
+    widths = "return [arguments[0].scrollWidth, arguments[0].clientWidth]"
+    for section in ("by-family", "by-resource", "gain", "coverage"):
+        wrap = browser.find_element("css selector", f"#{section} .table-wrap")
+        scroll, client = browser.execute_script(widths, wrap)
+        assert scroll <= client, section
+    plot = browser.find_element("css selector", "#gain svg.scatter")
+    assert plot.is_displayed() and plot.rect["x"] + plot.rect["width"] <= WIDTH
+    languages = {query if doc == "eng_Latn" else doc for query, doc, _ in LANGUAGE_TASKS.values()}
+    assert len(plot.find_elements("css selector", "circle")) == len(languages)
+    assert browser.save_screenshot(str(tmp_path / "groups.png"))
     assert [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"] == []

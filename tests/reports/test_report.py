@@ -75,7 +75,7 @@ def test_html_is_self_contained(report: tuple[str, str]):
     assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", html, flags=re.IGNORECASE)
     assert "<script>" in html and "<style>" in html
     assert html.count("<svg") == len(TASKS) + 1  # one per task, one overall
-    assert html.count('<table class="sortable">') == 3 + len(TASKS) + 2
+    assert html.count('<table class="sortable">') == 3 + 2 + len(TASKS) + 2  # 2: the groupings
 
 
 def test_labels_name_the_options_of_a_second_configuration(report_store: Path, tmp_path: Path):
