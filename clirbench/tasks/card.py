@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 DEFAULT_MEASURES = ("nDCG@10", "nDCG@20", "AP", "RR@10", "R@100")
 UNKNOWN_LANGUAGE = "unknown"
+MAX_NAME_BYTES = 200  # of a name percent-encoded for the store; file names allow 255
 _LANGUAGE = re.compile(r"^[a-z]{3}_[A-Z][a-z]{3}$")
 
 
@@ -35,6 +36,21 @@ class TaskCard(BaseModel):
     evaluation data: what methods that learn train on by default. Empty if there is none."""
     measures: tuple[str, ...] = DEFAULT_MEASURES
     description: str = ""
+
+    @field_validator("name", "split")
+    @classmethod
+    def _storable_name(cls, value: str) -> str:
+        """Names become one path segment of the result store each: they must be non-empty,
+        printable, without surrounding spaces, and short enough for a file name once encoded."""
+        from clirbench.store import encode_segment
+
+        if not value or value != value.strip():
+            raise ValueError(f"{value!r}: give a non-empty name without leading or trailing spaces")
+        if not value.isprintable():
+            raise ValueError(f"{value!r} holds a control character")
+        if len(encode_segment(value).encode()) > MAX_NAME_BYTES:
+            raise ValueError(f"{value[:40]!r}... is too long for a file name ({len(value)} characters); shorten it")
+        return value
 
     @field_validator("query_lang", "doc_lang")
     @classmethod

@@ -34,3 +34,20 @@ def test_builtin_cards_are_complete(name, request):
     assert card.query_lang != "unknown" and card.doc_lang != "unknown"
     assert card.license and card.citation and card.source and card.description
     assert len(card.checksum) == 16 and card.bitext == BUILTIN_TASKS[name].bitext
+
+
+@pytest.mark.parametrize("name", ["", " padded", "tab\tname", "x" * 300, "ü" * 40])
+def test_task_names_that_cannot_be_stored_are_refused(name):
+    from pydantic import ValidationError
+
+    from clirbench.tasks.card import TaskCard
+
+    with pytest.raises(ValidationError):
+        TaskCard(name=name, source="test")
+
+
+@pytest.mark.parametrize("name", ["..", ".", "a/b", "a--b", "名前/verse", "x" * 60])
+def test_odd_but_storable_task_names_are_kept(name):
+    from clirbench.tasks.card import TaskCard
+
+    assert TaskCard(name=name, source="test").name == name
