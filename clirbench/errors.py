@@ -69,3 +69,7 @@ class CacheError(ClirbenchError):
 
 class SourceUnavailableError(ClirbenchError):
     """A built-in task's source data is not on this machine and could not be fetched."""
+
+
+class MethodFailedError(ClirbenchError):
+    """A method ran but returned something that cannot be a result (e.g. NaN scores)."""

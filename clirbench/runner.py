@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from clirbench.errors import MethodUnavailableError, MissingDependencyError
+from clirbench.errors import MethodFailedError, MethodUnavailableError, MissingDependencyError
 from clirbench.evaluation import aggregate, evaluate
 from clirbench.manifest import environment
-from clirbench.method import MethodBase, MethodOptions
+from clirbench.method import MethodBase, MethodOptions, Run
 from clirbench.registry import get_method_class, instantiate, method_identity
 from clirbench.search.options import search_record
 from clirbench.store import Cell, CellKey, ResultStore, TaskIdentity, config_hash
@@ -103,6 +103,20 @@ def seed_everything(seed: int) -> None:
         sys.modules["torch"].manual_seed(seed)
 
 
+
+def check_run(run: Run, method: str, task: str) -> None:
+    """A run a method returned must rank by real numbers: NaN or infinite scores would be
+    ordered arbitrarily and stored as a wrong result."""
+    import math
+
+    for qid, hits in run.items():
+        for doc_id, score in hits.items():
+            if not math.isfinite(score):
+                raise MethodFailedError(
+                    f"method {method!r} scored document {doc_id!r} {score} for query {qid!r} on task "
+                    f"{task!r}; a score must be a finite number (nothing was stored)"
+                )
+
 def compute_cell(
     method: MethodBase,
     spec: MethodSpec,
@@ -121,6 +135,7 @@ def compute_cell(
     else:
         run = method.retrieve(task, k)
     retrieved = time.perf_counter()
+    check_run(run, spec.name, task.name)
     per_query = evaluate(run, task.qrels, task.card.measures)
     scores = aggregate(per_query)
     evaluated = time.perf_counter()

@@ -97,3 +97,22 @@ def test_a_method_version_bump_is_a_new_cell(tmp_path: Path, monkeypatch):
     assert outcome.status == "computed" and "method's code changed" in outcome.reason
     assert outcome.cell.manifest["method"]["identity"]["method_version"] == "2"
     assert _Counting.calls == 2 and len(list(store.cells())) == 1
+
+
+class _NaNScores(MethodBase):
+    """Returns a NaN score, as a broken model might."""
+
+    def retrieve(self, task, k):
+        return {qid: {doc: float("nan") for doc in list(task.corpus)[:2]} for qid in task.queries}
+
+
+def test_a_run_with_nan_scores_is_refused_and_nothing_is_stored(tmp_path: Path):
+    import pytest
+
+    from clirbench.errors import MethodFailedError
+
+    register_method("test-nan")(_NaNScores)
+    store = ResultStore(tmp_path)
+    with pytest.raises(MethodFailedError, match="a score must be a finite number"):
+        run_cells([load_task(str(TINY))], [MethodSpec("test-nan", _NaNScores.Options())], store, k=10)
+    assert list(store.cells()) == []
