@@ -700,12 +700,14 @@ def check_cache(root: Path | None = None, repair: bool = False) -> list[StorePro
     return found
 
 
-def _describe_identity(identity: Mapping[str, Any] | None) -> str:
-    if not identity:
+def _describe_identity(identity: Any) -> str:
+    """A method identity as a reason shows it; a stored one may be anything a file held."""
+    if not isinstance(identity, Mapping) or not identity:
         return "unrecorded"
-    described = (f"{identity['distribution']} {identity['distribution_version']}, "
-                 f"method version {identity['method_version']}")
-    if inputs := identity.get("dependencies"):
+    described = (f"{identity.get('distribution', '?')} {identity.get('distribution_version', '?')}, "
+                 f"method version {identity.get('method_version', '?')}")
+    inputs = identity.get("dependencies")
+    if isinstance(inputs, list) and inputs:
         described += f", reading [{'; '.join(map(_describe_identity, inputs))}]"
     return described
 

@@ -175,3 +175,12 @@ def test_not_run_records(tmp_path: Path):
     assert list(store.cells()) == []
     store.clear_not_run("mbert", "abc")
     assert store.not_run() == []
+
+
+@pytest.mark.parametrize("stored", [{"": None}, {"distribution": 3}, {"dependencies": [{"": None}]}, {"dependencies": "x"}])
+def test_a_garbled_stored_identity_is_a_reason_to_recompute(tmp_path: Path, stored):
+    store = ResultStore(tmp_path)
+    key = CellKey("t", "test", "m", "0" * 12)
+    _save(store, key, code=stored)
+    cell, why = store.lookup(key, _identity(key), CODE)
+    assert cell is None and "method's code changed" in why
