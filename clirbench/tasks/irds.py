@@ -20,7 +20,10 @@ from typing import Any
 from clirbench.errors import ClirbenchError
 from clirbench.tasks.card import UNKNOWN_LANGUAGE
 from clirbench.tasks.languages import from_iso639_1
-from clirbench.tasks.records import card_from, collect_corpus, collect_qrels, collect_queries, task_data
+from clirbench.tasks.records import (
+    DocumentRecord, QrelRecord, QueryRecord, card_from, collect_corpus, collect_qrels, collect_queries,
+    task_data,
+)
 from clirbench.tasks.task import Task, TaskData
 
 PREFIX = "irds:"
@@ -171,15 +174,18 @@ def _read(dataset_id: str, dataset: Any) -> TaskData:
     try:
         with _downloads_refused(attempted):
             queries = collect_queries(
-                (f"{source} queries", n, q.query_id, _query_text(q)) for n, q in enumerate(dataset.queries_iter(), start=1)
+                QueryRecord(f"{source} queries", n, q.query_id, _query_text(q))
+                for n, q in enumerate(dataset.queries_iter(), start=1)
             )
             corpus = collect_corpus(
-                ((f"{source} docs", n, d.doc_id, *_doc_fields(d)) for n, d in enumerate(dataset.docs_iter(), start=1)),
+                (DocumentRecord(f"{source} docs", n, d.doc_id, *_doc_fields(d))
+                 for n, d in enumerate(dataset.docs_iter(), start=1)),
                 f"{source} docs",
             )
             judgements = enumerate(dataset.qrels_iter(), start=1)
             qrels = collect_qrels(
-                ((f"{source} qrels", n, r.query_id, r.doc_id, int(r.relevance)) for n, r in judgements),
+                (QrelRecord(f"{source} qrels", n, r.query_id, r.doc_id, int(r.relevance))
+                 for n, r in judgements),
                 queries, corpus, f"{source} qrels",
             )
     except ClirbenchError:

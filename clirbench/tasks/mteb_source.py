@@ -13,7 +13,10 @@ from typing import Any
 
 from clirbench.errors import ClirbenchError
 from clirbench.tasks.card import UNKNOWN_LANGUAGE
-from clirbench.tasks.records import card_from, collect_corpus, collect_qrels, collect_queries, task_data
+from clirbench.tasks.records import (
+    DocumentRecord, QrelRecord, QueryRecord, card_from, collect_corpus, collect_qrels, collect_queries,
+    task_data,
+)
 from clirbench.tasks.task import Task, TaskData
 
 PREFIX = "mteb:"
@@ -94,17 +97,20 @@ def _read(task: Any, name: str, subset: str, split: str) -> TaskData:
     source = f"{PREFIX}{name}"
     corpus = collect_corpus(
         (
-            (f"{source} corpus", n, str(row["id"]), row.get("title") or "", row.get("text") or "")
+            DocumentRecord(f"{source} corpus", n, str(row["id"]), row.get("title") or "",
+                           row.get("text") or "")
             for n, row in enumerate(data["corpus"], start=1)
         ),
         f"{source} corpus",
     )
     queries = collect_queries(
-        (f"{source} queries", n, str(row["id"]), row.get("text") or "") for n, row in enumerate(data["queries"], start=1)
+        QueryRecord(f"{source} queries", n, str(row["id"]), row.get("text") or "")
+        for n, row in enumerate(data["queries"], start=1)
     )
     judged = ((qid, docid, int(score)) for qid, docs in data["relevant_docs"].items() for docid, score in docs.items())
     qrels = collect_qrels(
-        ((f"{source} qrels", n, str(qid), str(docid), score) for n, (qid, docid, score) in enumerate(judged, start=1)),
+        (QrelRecord(f"{source} qrels", n, str(qid), str(docid), score)
+         for n, (qid, docid, score) in enumerate(judged, start=1)),
         queries, corpus, f"{source} qrels",
     )
     return task_data(queries, corpus, qrels)
