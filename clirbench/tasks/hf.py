@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from clirbench.errors import ClirbenchError, InputError
+from clirbench.hashing import short_hash
 from clirbench.tasks.languages import from_iso639_1
 from clirbench.tasks.records import (
     card_from,
@@ -147,7 +148,7 @@ def _locate(repo: str, cache_dir: Path | None) -> _Location:
     if prepared is not None:
         # The prepared folders are named by the fingerprint of the data they were made from.
         fingerprints = sorted(path.relative_to(prepared).as_posix() for path in prepared.glob("*/*/*") if path.is_dir())
-        checksum = hashlib.sha256("\n".join(fingerprints).encode()).hexdigest()[:16]
+        checksum = short_hash("\n".join(fingerprints))
         return _Location(f"{repo} (datasets cache)", checksum, _datasets_cache(cache_dir), repo=repo, prepared=prepared)
     raise _absent(repo, cache_dir)
 
@@ -361,7 +362,7 @@ def _ciral_task(
     topics, qrels = _ciral_files(location.folder, language, code, split, name)
     passages, corpus_revision = _ciral_passages(location, language, cache_dir)
     if corpus_revision:
-        checksum = hashlib.sha256(f"{location.checksum} {corpus_revision}".encode()).hexdigest()[:16]
+        checksum = short_hash(f"{location.checksum} {corpus_revision}")
     else:
         checksum = location.checksum
     values = {

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import hashlib
 import os
 import re
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from clirbench.errors import ClirbenchError
+from clirbench.hashing import short_hash
 from clirbench.tasks.card import UNKNOWN_LANGUAGE
 from clirbench.tasks.languages import from_iso639_1
 from clirbench.tasks.records import (
@@ -218,6 +218,6 @@ def irds_task(dataset_id: str, split: str | None = None, **card_overrides: Any) 
         "source": f"ir_datasets {version}: {dataset_id}",
         "citation": _citation(dataset),
         # ir_datasets checks every download against a fixed MD5, so id and version pin the data.
-        "checksum": hashlib.sha256(f"ir_datasets {version} {dataset_id}".encode()).hexdigest()[:16],
+        "checksum": short_hash(f"ir_datasets {version} {dataset_id}"),
     }
     return Task(card_from(values, card_overrides), lambda: _read(dataset_id, dataset))

@@ -8,10 +8,10 @@ subset after a slash, one of its ``eval_langs`` keys.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from clirbench.errors import ClirbenchError
+from clirbench.hashing import short_hash
 from clirbench.tasks.card import UNKNOWN_LANGUAGE
 from clirbench.tasks.records import (
     DocumentRecord, QrelRecord, QueryRecord, card_from, collect_corpus, collect_qrels, collect_queries,
@@ -135,7 +135,7 @@ def mteb_task(spec: str, split: str | None = None, **card_overrides: Any) -> Tas
         "source": f"MTEB {metadata.name} ({metadata.dataset['path']}@{revision}, subset {subset})",
         "license": metadata.license or "unknown",
         "citation": (metadata.bibtex_citation or "").strip(),
-        "checksum": hashlib.sha256(f"{metadata.dataset['path']}@{revision} {subset}".encode()).hexdigest()[:16],
+        "checksum": short_hash(f"{metadata.dataset['path']}@{revision} {subset}"),
         "description": metadata.description or "",
     }
     return Task(card_from(values, card_overrides), lambda: _read(task, spec, subset, split))
