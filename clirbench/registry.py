@@ -38,7 +38,8 @@ class Registry(Generic[T]):
     """
 
     def __init__(
-        self, kind: str, group: str, builtins: dict[str, str], patterns: dict[str, str] | None = None
+        self, kind: str, group: str, builtins: dict[str, str],
+        patterns: dict[str, str] | None = None,
     ) -> None:
         self.kind, self.group, self.builtins = kind, group, builtins
         self.patterns = {re.compile(regex): target for regex, target in (patterns or {}).items()}

@@ -20,7 +20,8 @@ def test_store_cache_and_mteb_keys_are_pinned():
     from clirbench.store import config_hash
 
     assert config_hash("bm25", {"k1": 0.9, "b": 0.4}, 100) == "cb5e8ff4e5c9"
-    assert namespace_id({"model": "m", "revision": "r", "n": 3, "path": Path("/a")}) == "9e0b1563d5d0acdb"
+    namespace = {"model": "m", "revision": "r", "n": 3, "path": Path("/a")}
+    assert namespace_id(namespace) == "9e0b1563d5d0acdb"
     assert _options_digest({"batch_size": 8, "model": "x"}) == "4008d0b0d51d"
 
 
@@ -38,7 +39,8 @@ def test_method_checkpoint_keys_are_pinned():
     from clirbench.methods.optical import training
 
     text = AdaptationText("nya_Latn", ("mvula inagwa", "chimanga"), "builtin:bible-en-ny/train")
-    assert checkpoint_id("m", "r", text, MLMConfig(steps=3, batch_size=2, max_length=16, lr=1e-4)) == "b9de11e06ca9d4c3"
+    config = MLMConfig(steps=3, batch_size=2, max_length=16, lr=1e-4)
+    assert checkpoint_id("m", "r", text, config) == "b9de11e06ca9d4c3"
     assert training.bitext_id(BITEXT) == "file:/x.tsv#70c20342b3141a67"
 
 

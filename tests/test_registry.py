@@ -69,8 +69,9 @@ def test_a_registry_loads_lazily_registers_and_matches_prefix_patterns():
 def test_a_registry_matches_name_patterns_whole_and_lists_prefixes():
     from clirbench.registry import Registry
 
+    patterns = {r"(?P<stem>\w+)\.txt": "os.path:splitext", r".+": "os.path:dirname"}
     kinds: Registry = Registry("widget", "clirbench.no-such-group", {"path:": "os.path:basename"},
-                               {r"(?P<stem>\w+)\.txt": "os.path:splitext", r".+": "os.path:dirname"})
+                               patterns)
     import os.path
 
     found = kinds.match("notes.txt")

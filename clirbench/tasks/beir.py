@@ -55,7 +55,9 @@ def _title(path: Path, line_no: int, record: dict[str, Any]) -> str:
 
 def read_corpus(path: Path) -> dict[str, Document]:
     records = (
-        DocumentRecord(path, n, _field(path, n, r, "_id"), _title(path, n, r), _field(path, n, r, "text"))
+        DocumentRecord(
+            path, n, _field(path, n, r, "_id"), _title(path, n, r), _field(path, n, r, "text")
+        )
         for n, r in _iter_jsonl(path)
     )
     return collect_corpus(records, path)

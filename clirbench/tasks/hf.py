@@ -239,13 +239,15 @@ def _rows(location: _Location, config: str, split: str, name: str, only_one_is_f
 
 def _documents(rows: Iterable[_NumberedRow]) -> Iterator[DocumentRecord]:
     for where, n, row in rows:
-        yield DocumentRecord(where, n, str(_column(row, ("_id", "id"), where, n)), row.get("title") or "",
-                             _column(row, ("text",), where, n))
+        doc_id = str(_column(row, ("_id", "id"), where, n))
+        text = _column(row, ("text",), where, n)
+        yield DocumentRecord(where, n, doc_id, row.get("title") or "", text)
 
 
 def _queries(rows: Iterable[_NumberedRow]) -> Iterator[QueryRecord]:
     for where, n, row in rows:
-        yield QueryRecord(where, n, str(_column(row, ("_id", "id"), where, n)), _column(row, ("text",), where, n))
+        query_id = str(_column(row, ("_id", "id"), where, n))
+        yield QueryRecord(where, n, query_id, _column(row, ("text",), where, n))
 
 
 def _judgements(rows: Iterable[_NumberedRow]) -> Iterator[QrelRecord]:

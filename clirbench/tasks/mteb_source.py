@@ -14,7 +14,13 @@ from clirbench.errors import ClirbenchError
 from clirbench.hashing import short_hash
 from clirbench.tasks.card import UNKNOWN_LANGUAGE
 from clirbench.tasks.records import (
-    DocumentRecord, QrelRecord, QueryRecord, card_from, collect_corpus, collect_qrels, collect_queries,
+    DocumentRecord,
+    QrelRecord,
+    QueryRecord,
+    card_from,
+    collect_corpus,
+    collect_qrels,
+    collect_queries,
     task_data,
 )
 from clirbench.tasks.task import Task, TaskData
