@@ -13,16 +13,8 @@ from typing import Any
 from clirbench.errors import ClirbenchError
 from clirbench.hashing import short_hash
 from clirbench.tasks.card import UNKNOWN_LANGUAGE
-from clirbench.tasks.records import (
-    DocumentRecord,
-    QrelRecord,
-    QueryRecord,
-    card_from,
-    collect_corpus,
-    collect_qrels,
-    collect_queries,
-    task_data,
-)
+from clirbench.tasks import records
+from clirbench.tasks.records import DocumentRecord, QrelRecord, QueryRecord, card_from
 from clirbench.tasks.task import Task, TaskData
 
 PREFIX = "mteb:"
@@ -101,7 +93,7 @@ def _read(task: Any, name: str, subset: str, split: str) -> TaskData:
     task.convert_v1_dataset_format_to_v2(num_proc=None)  # older tasks fill queries/corpus instead
     data = task.dataset[subset][split]
     source = f"{PREFIX}{name}"
-    corpus = collect_corpus(
+    corpus = records.collect_corpus(
         (
             DocumentRecord(f"{source} corpus", n, str(row["id"]), row.get("title") or "",
                            row.get("text") or "")
@@ -109,17 +101,17 @@ def _read(task: Any, name: str, subset: str, split: str) -> TaskData:
         ),
         f"{source} corpus",
     )
-    queries = collect_queries(
+    queries = records.collect_queries(
         QueryRecord(f"{source} queries", n, str(row["id"]), row.get("text") or "")
         for n, row in enumerate(data["queries"], start=1)
     )
     judged = ((qid, docid, int(score)) for qid, docs in data["relevant_docs"].items() for docid, score in docs.items())
-    qrels = collect_qrels(
+    qrels = records.collect_qrels(
         (QrelRecord(f"{source} qrels", n, str(qid), str(docid), score)
          for n, (qid, docid, score) in enumerate(judged, start=1)),
         queries, corpus, f"{source} qrels",
     )
-    return task_data(queries, corpus, qrels)
+    return records.task_data(queries, corpus, qrels)
 
 
 def mteb_task(spec: str, split: str | None = None, **card_overrides: Any) -> Task:
