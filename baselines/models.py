@@ -8,9 +8,10 @@ sentence-transformers to load.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+
+from clirbench.hashing import short_hash
 
 
 @dataclass(frozen=True)
@@ -53,5 +54,5 @@ def model_revision(name: str, folder: str) -> str:
     if path.is_dir():
         weights = sorted(path.glob("*.safetensors")) + sorted(path.glob("*.bin"))
         stamp = ",".join(f"{w.name}:{w.stat().st_size}:{int(w.stat().st_mtime)}" for w in weights)
-        return "local-" + hashlib.sha256(stamp.encode()).hexdigest()[:12]
+        return "local-" + short_hash(stamp, 12)
     return "hub-latest"

@@ -16,7 +16,7 @@ from pathlib import Path
 from clirbench.errors import InputError, UnknownNameError
 from clirbench.fileio import iter_lines, parse_json_line
 from clirbench.tasks.builtin.quran import BITEXT_NAMES as QURAN_BITEXTS
-from clirbench.tasks.card import TaskCard
+from clirbench.tasks.card import TaskCard, language_code_problem
 from clirbench.tasks.records import check_text
 
 BUILTIN_BITEXTS = ("bible-en-ny", *QURAN_BITEXTS)
@@ -46,13 +46,9 @@ class Bitext:
 
 
 def _check_languages(path: Path, source_lang: str, target_lang: str) -> None:
-    from pydantic import ValidationError
-
-    try:
-        TaskCard(name="bitext", source=str(path), query_lang=source_lang, doc_lang=target_lang)
-    except ValidationError as error:
-        problems = "; ".join(e["msg"].removeprefix("Value error, ") for e in error.errors())
-        raise InputError(path, None, f"bad language code: {problems}") from None
+    problems = [p for p in map(language_code_problem, (source_lang, target_lang)) if p]
+    if problems:
+        raise InputError(path, None, f"bad language code: {'; '.join(problems)}")
 
 
 def builtin_bitext(name: str = "bible-en-ny", split: str = "train") -> Bitext:

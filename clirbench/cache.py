@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from clirbench.errors import CacheError
+from clirbench.hashing import json_hash
 from clirbench.paths import cache_dir
 
 _HASH_BYTES = 16  # of SHA-256: collisions are not a concern at benchmark scale
@@ -52,8 +53,7 @@ def text_key(text: str) -> bytes:
 
 
 def namespace_id(namespace: Mapping[str, Any]) -> str:
-    text = json.dumps(namespace, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return json_hash(namespace, default=str)
 
 
 def _clear_hint(folder: Path) -> str:

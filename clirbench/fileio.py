@@ -112,6 +112,17 @@ def parse_json_line(path: Path, line_no: int, line: str) -> Any:
         raise InputError(path, line_no, f"malformed JSON ({error})") from None
 
 
+def iter_json_objects(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line_no, object)`` for each non-blank line of a JSONL file of JSON objects."""
+    for line_no, line in iter_lines(path):
+        if not line.strip():
+            continue
+        record = parse_json_line(path, line_no, line)
+        if not isinstance(record, dict):
+            raise InputError(path, line_no, "expected a JSON object")
+        yield line_no, record
+
+
 def create_temp_file(folder: Path, name: str) -> tuple[int, Path]:
     """A new, empty file beside ``folder / name``: an open descriptor and its path.
 

@@ -19,10 +19,9 @@ Nothing here imports MTEB until an adapter is made.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import TYPE_CHECKING, Any
 
+from clirbench.hashing import json_hash
 from clirbench.tasks.card import UNKNOWN_LANGUAGE
 
 if TYPE_CHECKING:
@@ -48,7 +47,7 @@ def _model_meta(encoder: DenseEncoder, name: str | None) -> Any:
 
 
 def _options_digest(options: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()[:12]
+    return json_hash(options, 12)
 
 
 def task_language(task_metadata: Any, hf_subset: str, role: Role) -> str:

@@ -2,7 +2,8 @@
 
 A kind has a table of what ships here (name -> "module:attr", imported only when asked for),
 an entry-point group for other packages, a decorator for classes defined on the fly, and
-prefix patterns (as ir_datasets' ``register_pattern``: ``irds:`` stands for every id after it).
+prefix patterns (as ir_datasets' ``register_pattern``: ``irds:`` stands for every id after it)
+and name patterns (a regular expression matched against the whole name, ``…/noisy``).
 Listing names imports nothing. A plugin package declares, in its pyproject.toml::
 
     [project.entry-points."clirbench.methods"]      # or clirbench.translators, clirbench.sources
@@ -13,6 +14,7 @@ Listing names imports nothing. A plugin package declares, in its pyproject.toml:
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable
 from functools import cache
 from importlib.metadata import entry_points
@@ -31,11 +33,16 @@ class Registry(Generic[T]):
 
     ``builtins`` maps a name, or a prefix ending in ``:``, to ``"module:attr"``; entry points in
     ``group`` add to it (a clash with a different target is an error), and ``register`` adds an
-    object directly.
+    object directly. ``patterns`` maps a regular expression (matched against a whole name)
+    to ``"module:attr"``; they are built-in only (an entry point name cannot hold one).
     """
 
-    def __init__(self, kind: str, group: str, builtins: dict[str, str]) -> None:
+    def __init__(
+        self, kind: str, group: str, builtins: dict[str, str],
+        patterns: dict[str, str] | None = None,
+    ) -> None:
         self.kind, self.group, self.builtins = kind, group, builtins
+        self.patterns = {re.compile(regex): target for regex, target in (patterns or {}).items()}
         self._registered: dict[str, T] = {}
         self._on_load: list[Callable[[str, T], None]] = []
 
@@ -88,13 +95,28 @@ class Registry(Generic[T]):
                 return self._load(name, target), spec[len(name) :]
         return None
 
+    def prefixes(self) -> list[str]:
+        """Every prefix pattern (``irds:``), built-ins first, then plugins'."""
+        return [name for name in self.targets() if name.endswith(":")]
+
+    def match(self, spec: str) -> tuple[T, re.Match[str]] | None:
+        """For a name a name pattern matches whole: (the first such pattern's object, the match)."""
+        for regex, target in self.patterns.items():
+            if (found := regex.fullmatch(spec)) is not None:
+                return _import(target), found
+        return None
+
     def _load(self, name: str, target: str) -> T:
-        module_name, _, attribute = target.partition(":")
-        obj: T = getattr(importlib.import_module(module_name), attribute)
+        obj: T = _import(target)
         self._registered.setdefault(name, obj)
         for hook in self._on_load:
             hook(name, obj)
         return obj
+
+
+def _import(target: str) -> Any:
+    module_name, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
 
 
 def _qualname(obj: Any) -> str:

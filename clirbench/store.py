@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import errno
 import glob
-import hashlib
 import json
 import os
 import re
@@ -51,6 +50,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from clirbench.errors import ClirbenchError, InputError, UnknownNameError
 from clirbench.evaluation import PerQueryScores
 from clirbench.fileio import atomic_write_json, create_temp_dir, file_sha256, iter_lines
+from clirbench.hashing import json_hash
 from clirbench.method import Run
 from clirbench.tasks.beir import FOLDER_SOURCE
 from clirbench.trec import format_run, read_run
@@ -71,8 +71,7 @@ class StoreError(ClirbenchError):
 def config_hash(method: str, options: Mapping[str, Any], k: int) -> str:
     """12 hex digits naming one configuration of a method: its name, the options that decide
     its results (see ``MethodOptions.identity``) and the depth ``k``; the same on every task."""
-    payload = json.dumps({"method": method, "options": options, "k": k}, sort_keys=True, default=str)
-    return hashlib.sha256(payload.encode()).hexdigest()[:12]
+    return json_hash({"method": method, "options": options, "k": k}, 12, default=str)
 
 
 def encode_segment(name: str) -> str:

@@ -64,3 +64,35 @@ def test_a_registry_loads_lazily_registers_and_matches_prefix_patterns():
         kinds.register("double")(lambda x: x)
     with pytest.raises(UnknownNameError, match="unknown widget 'jsn'. Did you mean 'json'"):
         kinds.get("jsn")
+
+
+def test_a_registry_matches_name_patterns_whole_and_lists_prefixes():
+    from clirbench.registry import Registry
+
+    patterns = {r"(?P<stem>\w+)\.txt": "os.path:splitext", r".+": "os.path:dirname"}
+    kinds: Registry = Registry("widget", "clirbench.no-such-group", {"path:": "os.path:basename"},
+                               patterns)
+    import os.path
+
+    found = kinds.match("notes.txt")
+    assert found is not None and found[0] is os.path.splitext and found[1]["stem"] == "notes"
+    first = kinds.match("a/notes.txt.bak")  # the first pattern must match the whole name
+    assert first is not None and first[0] is os.path.dirname
+    assert kinds.prefixes() == ["path:"] and kinds.names() == {}  # patterns are not names
+    assert Registry("widget", "clirbench.no-such-group", {}).match("x") is None
+
+
+def test_task_sources_resolve_in_one_order(tmp_path):
+    from clirbench.tasks import SOURCES, is_builtin_task
+    from clirbench.tasks.irds import irds_task
+    from clirbench.tasks.noise import noisy_variant
+
+    assert SOURCES.prefixes()[:3] == ["irds:", "hf:", "mteb:"]
+    assert SOURCES.pattern("irds:neuclir/1/fa") == (irds_task, "neuclir/1/fa")
+    assert "bible-en-ny/verse" in SOURCES.names()
+    noisy = SOURCES.match("bible-en-ny/verse/noisy-rate0.1")
+    assert noisy is not None and noisy[0] is noisy_variant and noisy[1]["rate"] == "0.1"
+    assert is_builtin_task("udhr-en-zul/paragraph") and is_builtin_task("bible-ny-en/passage/noisy")
+    folder = tmp_path / "x" / "noisy"
+    folder.mkdir(parents=True)
+    assert not is_builtin_task(str(folder))  # an existing folder is a BEIR task, never a pattern

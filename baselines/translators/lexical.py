@@ -13,8 +13,6 @@ format, so a second construction loads them instead of training again.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import tempfile
 from collections.abc import Callable, Sequence
@@ -28,6 +26,7 @@ import numpy as np
 from clirbench.baselines.bm25 import tokenize
 from clirbench.baselines.translators import TranslatorBase, TranslatorOptions
 from clirbench.errors import ClirbenchError, MethodUnavailableError
+from clirbench.hashing import json_hash
 from clirbench.paths import cache_dir
 
 if TYPE_CHECKING:
@@ -167,7 +166,7 @@ def revision(bitext: Bitext, iterations: int) -> str:
         "iterations": iterations,
         "format": FORMAT_VERSION,
     }
-    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    return json_hash(key)
 
 
 def _save(path: Path, tables: dict[str, TranslationTable]) -> None:

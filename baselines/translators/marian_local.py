@@ -25,7 +25,6 @@ sentences sorted by length; a text longer than the training length is split at s
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -43,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from clirbench.baselines.translators import TranslatorBase, TranslatorOptions
 from clirbench.baselines.translators.hf import max_new_tokens
 from clirbench.errors import MethodUnavailableError
+from clirbench.hashing import json_hash
 from clirbench.paths import cache_dir
 from clirbench.progress import loss_progress
 
@@ -104,7 +104,7 @@ def training_key(bitext: Bitext, preset: str, config: MarianLocalConfig, seed: i
         "seed": seed,
         "format": FORMAT_VERSION,
     }
-    return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()[:16]
+    return json_hash(facts)
 
 
 class MarianLocalOptions(TranslatorOptions):

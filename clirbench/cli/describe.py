@@ -110,12 +110,11 @@ def _describe_task(spec: str, split: Optional[str], as_json: bool, methods: dict
 
     from clirbench.cli.output import TableData, print_json, print_table
     from clirbench.errors import UnknownNameError
-    from clirbench.tasks import BUILTIN_TASKS, EXTERNAL_SOURCES, is_builtin_task, load_task
-    from clirbench.tasks.builtin.udhr import is_probe_name
+    from clirbench.tasks import BUILTIN_TASKS, SOURCES, is_builtin_task, load_task
 
     looks_like_task = (
-        is_builtin_task(spec) or Path(spec).exists() or spec.startswith(tuple(EXTERNAL_SOURCES))
-        or is_probe_name(spec)
+        is_builtin_task(spec) or Path(spec).exists() or SOURCES.pattern(spec) is not None
+        or spec in SOURCES.names()
     )
     if not looks_like_task:
         raise UnknownNameError("task or method", spec, [*BUILTIN_TASKS, *methods])

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
 import operator
-import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from clirbench.errors import UnknownNameError
 from clirbench.tasks.languages import AFRICAN_LANGUAGES, LANGUAGES
+from clirbench.registry import Registry
 from clirbench.tasks.task import Task
 
 
@@ -80,39 +80,10 @@ def _resource_tasks(value: str) -> list[str]:
     raise UnknownNameError("resource level (an operator <=, <, =, >=, > then a class 0-5)", value, ("<=2", ">=3", "=5"))
 
 
-@dataclass(frozen=True)
-class TaskPattern:
-    """A family of task names, each resolved by one function (as ir_datasets' register_pattern)."""
-
-    pattern: re.Pattern[str]
-    factory: str  # "module:function", called as function(match, split) -> Task
-
-
-TASK_PATTERNS: list[TaskPattern] = []
-
-
-def register_task_pattern(pattern: str, factory: str) -> None:
-    """Make every task name that ``pattern`` matches (whole) load with ``factory``."""
-    TASK_PATTERNS.append(TaskPattern(re.compile(pattern), factory))
-
-
-# <built-in task>/noisy[-rateR][-seedS]: orthographic noise on the non-English side (noise.py).
-register_task_pattern(
-    r"(?P<base>.+)/noisy(?:-rate(?P<rate>[0-9.]+))?(?:-seed(?P<seed>[0-9]+))?",
-    "clirbench.tasks.noise:noisy_variant",
-)
-
-
-def _pattern_of(spec: str) -> tuple[TaskPattern, re.Match[str]] | None:
-    for entry in TASK_PATTERNS:
-        if (found := entry.pattern.fullmatch(spec)) is not None:
-            return entry, found
-    return None
-
-
 def is_builtin_task(spec: str) -> bool:
-    """Whether ``spec`` names a built-in task or a variant of one (not a folder or a source)."""
-    return spec in BUILTIN_TASKS or (not Path(spec).is_dir() and _pattern_of(spec) is not None)
+    """Whether ``spec`` names a built-in task or one of a built-in name pattern (a ``/noisy``
+    variant, a UDHR probe task), not a folder or a prefixed source."""
+    return spec in BUILTIN_TASKS or (not Path(spec).is_dir() and SOURCES.match(spec) is not None)
 
 
 def expand_task_specs(specs: list[str]) -> list[str]:
@@ -148,40 +119,55 @@ def expand_task_specs(specs: list[str]) -> list[str]:
     return list(dict.fromkeys(expanded))
 
 
-# Spec prefix -> "module:function(name, split, **card_overrides) -> Task", imported when used.
-EXTERNAL_SOURCES = {
-    "irds:": "clirbench.tasks.irds:irds_task",
-    "hf:": "clirbench.tasks.hf:hf_task",
-    "mteb:": "clirbench.tasks.mteb_source:mteb_task",
-}
+def _sources() -> Registry[Callable[..., Task]]:
+    """Every way to name a task, resolved by ``load_task`` in this order:
+
+    1. a prefix (``irds:ID``): ``function(rest, split, **card_overrides) -> Task``;
+    2. a task name (built-in or a plugin's): ``function(name, split) -> Task``;
+    3. a BEIR folder (not in the registry: any existing directory);
+    4. a name pattern, matched whole: ``function(match, split) -> Task``.
+    """
+    prefixes = {
+        "irds:": "clirbench.tasks.irds:irds_task",
+        "hf:": "clirbench.tasks.hf:hf_task",
+        "mteb:": "clirbench.tasks.mteb_source:mteb_task",
+    }
+    names = {name: task.factory for name, task in BUILTIN_TASKS.items()}
+    patterns = {
+        # <built-in task>/noisy[-rateR][-seedS]: orthographic noise on the non-English side.
+        r"(?P<base>.+)/noisy(?:-rate(?P<rate>[0-9.]+))?(?:-seed(?P<seed>[0-9]+))?":
+            "clirbench.tasks.noise:noisy_variant",
+        # udhr-en-XXX/paragraph: the UDHR coverage probe (known once it is generated).
+        r"udhr-en-.*/paragraph": "clirbench.tasks.builtin.udhr:probe_task",
+    }
+    return Registry("task source", "clirbench.sources", {**prefixes, **names}, patterns)
+
+
+SOURCES = _sources()
 
 
 def load_task(spec: str, split: str | None = None, **card_overrides: Any) -> Task:
-    """A built-in task by name, a BEIR folder by path, or ``irds:ID``, ``hf:REPO``, ``mteb:TASK``.
+    """A task by prefix spec (``irds:ID``, ``hf:REPO``, ``mteb:TASK``, a plugin's), by name, by
+    BEIR folder path, or by name pattern, in that order (``SOURCES``).
 
     Card values in ``card_overrides`` (None means not given) override what the source says.
     """
-    for prefix, source in EXTERNAL_SOURCES.items():
-        if spec.startswith(prefix):
-            module, function = source.split(":")
-            return getattr(importlib.import_module(module), function)(spec[len(prefix) :], split, **card_overrides)
-    if spec in BUILTIN_TASKS:
-        module, function = BUILTIN_TASKS[spec].factory.split(":")
-        factory = getattr(importlib.import_module(module), function)
-        return factory(spec, split or "test")
-    if not Path(spec).is_dir() and (resolved := _pattern_of(spec)) is not None:
-        entry, found = resolved
-        module, function = entry.factory.split(":")
-        return getattr(importlib.import_module(module), function)(found, split or "test")
-    from clirbench.tasks.builtin.udhr import is_probe_name, udhr_task
-
-    if is_probe_name(spec):
-        return udhr_task(spec, split or "test")
+    if (prefixed := SOURCES.pattern(spec)) is not None:
+        source, rest = prefixed
+        return source(rest, split, **card_overrides)
+    if spec in SOURCES.names():
+        return SOURCES.get(spec)(spec, split or "test")
     if Path(spec).is_dir():
         from clirbench.tasks.beir import beir_task
 
         return beir_task(spec, split, **card_overrides)
-    raise UnknownNameError("task (not a built-in name, a folder, or an irds:, hf: or mteb: spec)", spec, BUILTIN_TASKS)
+    if (matched := SOURCES.match(spec)) is not None:
+        source, found = matched
+        return source(found, split or "test")
+    prefixes = SOURCES.prefixes()
+    listed = f"{', '.join(prefixes[:-1])} or {prefixes[-1]}" if len(prefixes) > 1 else prefixes[0]
+    raise UnknownNameError(f"task (not a built-in name, a folder, or an {listed} spec)", spec,
+                           BUILTIN_TASKS)
 
 
 def load_tasks(specs: list[str], split: str | None = None, **card_overrides: Any) -> list[Task]:

@@ -15,11 +15,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from clirbench.errors import InputError
-from clirbench.fileio import iter_lines, parse_json_line, read_yaml
+from clirbench.fileio import iter_json_objects, read_yaml
 from clirbench.tasks.card import TaskCard
-from clirbench.tasks.records import collect_corpus, collect_qrels, collect_queries
+from clirbench.tasks.records import (
+    DocumentRecord, QueryRecord, collect_corpus, collect_qrels, collect_queries, qrel_records,
+)
 from clirbench.tasks.task import Document, Qrels, Task, TaskData
-from clirbench.trec import iter_qrels
 
 CARD_FILE = "task.yaml"
 
@@ -31,14 +32,7 @@ def _require_file(path: Path) -> Path:
 
 
 def _iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    _require_file(path)
-    for line_no, line in iter_lines(path):
-        if not line.strip():
-            continue
-        record = parse_json_line(path, line_no, line)
-        if not isinstance(record, dict):
-            raise InputError(path, line_no, "expected a JSON object")
-        yield line_no, record
+    return iter_json_objects(_require_file(path))
 
 
 def _field(path: Path, line_no: int, record: dict[str, Any], key: str) -> str:
@@ -61,14 +55,19 @@ def _title(path: Path, line_no: int, record: dict[str, Any]) -> str:
 
 def read_corpus(path: Path) -> dict[str, Document]:
     records = (
-        (path, n, _field(path, n, r, "_id"), _title(path, n, r), _field(path, n, r, "text"))
+        DocumentRecord(
+            path, n, _field(path, n, r, "_id"), _title(path, n, r), _field(path, n, r, "text")
+        )
         for n, r in _iter_jsonl(path)
     )
     return collect_corpus(records, path)
 
 
 def read_queries(path: Path) -> dict[str, str]:
-    return collect_queries((path, n, _field(path, n, r, "_id"), _field(path, n, r, "text")) for n, r in _iter_jsonl(path))
+    return collect_queries(
+        QueryRecord(path, n, _field(path, n, r, "_id"), _field(path, n, r, "text"))
+        for n, r in _iter_jsonl(path)
+    )
 
 
 def read_split_qrels(path: Path, queries: dict[str, str], corpus: dict[str, Document]) -> Qrels:
@@ -76,7 +75,7 @@ def read_split_qrels(path: Path, queries: dict[str, str], corpus: dict[str, Docu
 
     A query id that equals a document id is fine: clirbench never drops such a hit.
     """
-    return collect_qrels(((path, n, qid, docid, rel) for n, qid, docid, rel in iter_qrels(path)), queries, corpus, path)
+    return collect_qrels(qrel_records(path), queries, corpus, path)
 
 
 def qrels_path(folder: Path, split: str) -> Path:

@@ -12,6 +12,14 @@ MAX_NAME_BYTES = 200  # of a name percent-encoded for the store; file names allo
 _LANGUAGE = re.compile(r"^[a-z]{3}_[A-Z][a-z]{3}$")
 
 
+def language_code_problem(value: str) -> str | None:
+    """Why ``value`` is not a language code a card takes, or None when it is one."""
+    if value != UNKNOWN_LANGUAGE and not _LANGUAGE.match(value):
+        return (f"{value!r} is not a language code of the form xxx_Xxxx "
+                "(ISO 639-3 + script, e.g. eng_Latn) or 'unknown'")
+    return None
+
+
 class TaskCard(BaseModel):
     """Metadata of one evaluation task (one query language, one document language, one split).
 
@@ -55,11 +63,9 @@ class TaskCard(BaseModel):
     @field_validator("query_lang", "doc_lang")
     @classmethod
     def _language_code(cls, value: str) -> str:
-        if value != UNKNOWN_LANGUAGE and not _LANGUAGE.match(value):
-            raise ValueError(
-                f"{value!r} is not a language code of the form xxx_Xxxx "
-                "(ISO 639-3 + script, e.g. eng_Latn) or 'unknown'"
-            )
+        problem = language_code_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
     @field_validator("measures")

@@ -30,12 +30,17 @@ from pathlib import Path
 from typing import Any
 
 from clirbench.errors import ClirbenchError, InputError
+from clirbench.hashing import short_hash
 from clirbench.tasks.languages import from_iso639_1
 from clirbench.tasks.records import (
     card_from,
+    DocumentRecord,
+    QrelRecord,
+    QueryRecord,
     collect_corpus,
     collect_qrels,
     collect_queries,
+    qrel_records,
     task_data,
 )
 from clirbench.tasks.task import Task, TaskData
@@ -143,7 +148,7 @@ def _locate(repo: str, cache_dir: Path | None) -> _Location:
     if prepared is not None:
         # The prepared folders are named by the fingerprint of the data they were made from.
         fingerprints = sorted(path.relative_to(prepared).as_posix() for path in prepared.glob("*/*/*") if path.is_dir())
-        checksum = hashlib.sha256("\n".join(fingerprints).encode()).hexdigest()[:16]
+        checksum = short_hash("\n".join(fingerprints))
         return _Location(f"{repo} (datasets cache)", checksum, _datasets_cache(cache_dir), repo=repo, prepared=prepared)
     raise _absent(repo, cache_dir)
 
@@ -232,20 +237,23 @@ def _rows(location: _Location, config: str, split: str, name: str, only_one_is_f
         yield where, number, row
 
 
-def _documents(rows: Iterable[_NumberedRow]) -> Iterator[tuple[str, int, str, str, str]]:
+def _documents(rows: Iterable[_NumberedRow]) -> Iterator[DocumentRecord]:
     for where, n, row in rows:
-        yield where, n, str(_column(row, ("_id", "id"), where, n)), row.get("title") or "", _column(row, ("text",), where, n)
+        doc_id = str(_column(row, ("_id", "id"), where, n))
+        text = _column(row, ("text",), where, n)
+        yield DocumentRecord(where, n, doc_id, row.get("title") or "", text)
 
 
-def _queries(rows: Iterable[_NumberedRow]) -> Iterator[tuple[str, int, str, str]]:
+def _queries(rows: Iterable[_NumberedRow]) -> Iterator[QueryRecord]:
     for where, n, row in rows:
-        yield where, n, str(_column(row, ("_id", "id"), where, n)), _column(row, ("text",), where, n)
+        query_id = str(_column(row, ("_id", "id"), where, n))
+        yield QueryRecord(where, n, query_id, _column(row, ("text",), where, n))
 
 
-def _judgements(rows: Iterable[_NumberedRow]) -> Iterator[tuple[str, int, str, str, int]]:
+def _judgements(rows: Iterable[_NumberedRow]) -> Iterator[QrelRecord]:
     for where, n, row in rows:
         query_id, doc_id = (str(_column(row, (key,), where, n)) for key in ("query-id", "corpus-id"))
-        yield where, n, query_id, doc_id, int(_column(row, ("score",), where, n))
+        yield QrelRecord(where, n, query_id, doc_id, int(_column(row, ("score",), where, n)))
 
 
 def _read_mirror(name: str, location: _Location, subset: str | None, split: str) -> TaskData:
@@ -318,7 +326,7 @@ def _ciral_passages(location: _Location, language: str, cache_dir: Path | None) 
     return snapshot / relative, snapshot.name
 
 
-def _topics(path: Path) -> Iterator[tuple[Path, int, str, str]]:
+def _topics(path: Path) -> Iterator[QueryRecord]:
     from clirbench.fileio import iter_lines
 
     for number, line in iter_lines(path):
@@ -329,26 +337,23 @@ def _topics(path: Path) -> Iterator[tuple[Path, int, str, str]]:
             continue  # a header
         if not tab:
             raise InputError(path, number, "expected query id<TAB>query text")
-        yield path, number, query_id.strip(), text.strip()
+        yield QueryRecord(path, number, query_id.strip(), text.strip())
 
 
-def _passages(path: Path) -> Iterator[tuple[Path, int, str, str, str]]:
-    from clirbench.tasks.beir import _iter_jsonl
+def _passages(path: Path) -> Iterator[DocumentRecord]:
+    from clirbench.fileio import iter_json_objects
 
-    for number, record in _iter_jsonl(path):
+    for number, record in iter_json_objects(path):
         if "docid" not in record:
             raise InputError(path, number, "missing 'docid'")
-        yield path, number, str(record["docid"]), str(record.get("title") or ""), str(record.get("text") or "")
+        yield DocumentRecord(path, number, str(record["docid"]), str(record.get("title") or ""),
+                             str(record.get("text") or ""))
 
 
 def _read_ciral(topics_path: Path, qrels_path: Path, passages_path: Path) -> TaskData:
-    from clirbench.trec import iter_qrels
-
     queries = collect_queries(_topics(topics_path))
     corpus = collect_corpus(_passages(passages_path), passages_path)
-    qrels = collect_qrels(
-        ((qrels_path, n, qid, docid, rel) for n, qid, docid, rel in iter_qrels(qrels_path)), queries, corpus, qrels_path
-    )
+    qrels = collect_qrels(qrel_records(qrels_path), queries, corpus, qrels_path)
     return task_data(queries, corpus, qrels)
 
 
@@ -359,7 +364,7 @@ def _ciral_task(
     topics, qrels = _ciral_files(location.folder, language, code, split, name)
     passages, corpus_revision = _ciral_passages(location, language, cache_dir)
     if corpus_revision:
-        checksum = hashlib.sha256(f"{location.checksum} {corpus_revision}".encode()).hexdigest()[:16]
+        checksum = short_hash(f"{location.checksum} {corpus_revision}")
     else:
         checksum = location.checksum
     values = {

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import hashlib
 import os
 import re
 from collections.abc import Iterator
@@ -18,9 +17,19 @@ from pathlib import Path
 from typing import Any
 
 from clirbench.errors import ClirbenchError
+from clirbench.hashing import short_hash
 from clirbench.tasks.card import UNKNOWN_LANGUAGE
 from clirbench.tasks.languages import from_iso639_1
-from clirbench.tasks.records import card_from, collect_corpus, collect_qrels, collect_queries, task_data
+from clirbench.tasks.records import (
+    DocumentRecord,
+    QrelRecord,
+    QueryRecord,
+    card_from,
+    collect_corpus,
+    collect_qrels,
+    collect_queries,
+    task_data,
+)
 from clirbench.tasks.task import Task, TaskData
 
 PREFIX = "irds:"
@@ -171,15 +180,18 @@ def _read(dataset_id: str, dataset: Any) -> TaskData:
     try:
         with _downloads_refused(attempted):
             queries = collect_queries(
-                (f"{source} queries", n, q.query_id, _query_text(q)) for n, q in enumerate(dataset.queries_iter(), start=1)
+                QueryRecord(f"{source} queries", n, q.query_id, _query_text(q))
+                for n, q in enumerate(dataset.queries_iter(), start=1)
             )
             corpus = collect_corpus(
-                ((f"{source} docs", n, d.doc_id, *_doc_fields(d)) for n, d in enumerate(dataset.docs_iter(), start=1)),
+                (DocumentRecord(f"{source} docs", n, d.doc_id, *_doc_fields(d))
+                 for n, d in enumerate(dataset.docs_iter(), start=1)),
                 f"{source} docs",
             )
             judgements = enumerate(dataset.qrels_iter(), start=1)
             qrels = collect_qrels(
-                ((f"{source} qrels", n, r.query_id, r.doc_id, int(r.relevance)) for n, r in judgements),
+                (QrelRecord(f"{source} qrels", n, r.query_id, r.doc_id, int(r.relevance))
+                 for n, r in judgements),
                 queries, corpus, f"{source} qrels",
             )
     except ClirbenchError:
@@ -212,6 +224,6 @@ def irds_task(dataset_id: str, split: str | None = None, **card_overrides: Any) 
         "source": f"ir_datasets {version}: {dataset_id}",
         "citation": _citation(dataset),
         # ir_datasets checks every download against a fixed MD5, so id and version pin the data.
-        "checksum": hashlib.sha256(f"ir_datasets {version} {dataset_id}".encode()).hexdigest()[:16],
+        "checksum": short_hash(f"ir_datasets {version} {dataset_id}"),
     }
     return Task(card_from(values, card_overrides), lambda: _read(dataset_id, dataset))

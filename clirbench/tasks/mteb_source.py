@@ -8,12 +8,13 @@ subset after a slash, one of its ``eval_langs`` keys.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from clirbench.errors import ClirbenchError
+from clirbench.hashing import short_hash
 from clirbench.tasks.card import UNKNOWN_LANGUAGE
-from clirbench.tasks.records import card_from, collect_corpus, collect_qrels, collect_queries, task_data
+from clirbench.tasks import records
+from clirbench.tasks.records import DocumentRecord, QrelRecord, QueryRecord, card_from
 from clirbench.tasks.task import Task, TaskData
 
 PREFIX = "mteb:"
@@ -92,22 +93,25 @@ def _read(task: Any, name: str, subset: str, split: str) -> TaskData:
     task.convert_v1_dataset_format_to_v2(num_proc=None)  # older tasks fill queries/corpus instead
     data = task.dataset[subset][split]
     source = f"{PREFIX}{name}"
-    corpus = collect_corpus(
+    corpus = records.collect_corpus(
         (
-            (f"{source} corpus", n, str(row["id"]), row.get("title") or "", row.get("text") or "")
+            DocumentRecord(f"{source} corpus", n, str(row["id"]), row.get("title") or "",
+                           row.get("text") or "")
             for n, row in enumerate(data["corpus"], start=1)
         ),
         f"{source} corpus",
     )
-    queries = collect_queries(
-        (f"{source} queries", n, str(row["id"]), row.get("text") or "") for n, row in enumerate(data["queries"], start=1)
+    queries = records.collect_queries(
+        QueryRecord(f"{source} queries", n, str(row["id"]), row.get("text") or "")
+        for n, row in enumerate(data["queries"], start=1)
     )
     judged = ((qid, docid, int(score)) for qid, docs in data["relevant_docs"].items() for docid, score in docs.items())
-    qrels = collect_qrels(
-        ((f"{source} qrels", n, str(qid), str(docid), score) for n, (qid, docid, score) in enumerate(judged, start=1)),
+    qrels = records.collect_qrels(
+        (QrelRecord(f"{source} qrels", n, str(qid), str(docid), score)
+         for n, (qid, docid, score) in enumerate(judged, start=1)),
         queries, corpus, f"{source} qrels",
     )
-    return task_data(queries, corpus, qrels)
+    return records.task_data(queries, corpus, qrels)
 
 
 def mteb_task(spec: str, split: str | None = None, **card_overrides: Any) -> Task:
@@ -129,7 +133,7 @@ def mteb_task(spec: str, split: str | None = None, **card_overrides: Any) -> Tas
         "source": f"MTEB {metadata.name} ({metadata.dataset['path']}@{revision}, subset {subset})",
         "license": metadata.license or "unknown",
         "citation": (metadata.bibtex_citation or "").strip(),
-        "checksum": hashlib.sha256(f"{metadata.dataset['path']}@{revision} {subset}".encode()).hexdigest()[:16],
+        "checksum": short_hash(f"{metadata.dataset['path']}@{revision} {subset}"),
         "description": metadata.description or "",
     }
     return Task(card_from(values, card_overrides), lambda: _read(task, spec, subset, split))

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from clirbench.errors import ClirbenchError
+from clirbench.hashing import short_hash
 
 if TYPE_CHECKING:
     from clirbench.tasks.task import Document, Task, TaskData
@@ -145,7 +146,7 @@ def noisy_task(base: Task, noise: Noise) -> Task:
     what = (f"orthographic noise v{NOISE_VERSION} on the {sides or 'no side (both English)'}: "
             f"diacritics stripped, one typo in {noise.rate * 100:g}% of the words "
             f"(seed {noise.seed})")
-    checksum = hashlib.sha256(f"{card.checksum}\0{what}".encode()).hexdigest()[:16]
+    checksum = short_hash(f"{card.checksum}\0{what}")
     values = card.model_dump()
     values.update(
         name=f"{card.name}/{noise.suffix}",

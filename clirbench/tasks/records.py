@@ -10,9 +10,9 @@ or a document that does not exist, a split without judgements.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
@@ -22,9 +22,29 @@ from clirbench.tasks.languages import is_low_resource
 from clirbench.tasks.task import Document, Qrels, TaskData
 
 Where = str | Path
-QueryRecord = tuple[Where, int, str, str]  # where, number, query id, text
-DocumentRecord = tuple[Where, int, str, str, str]  # where, number, doc id, title, text
-QrelRecord = tuple[Where, int, str, str, int]  # where, number, query id, doc id, relevance
+
+
+class QueryRecord(NamedTuple):
+    where: Where
+    number: int
+    query_id: str
+    text: str
+
+
+class DocumentRecord(NamedTuple):
+    where: Where
+    number: int
+    doc_id: str
+    title: str
+    text: str
+
+
+class QrelRecord(NamedTuple):
+    where: Where
+    number: int
+    query_id: str
+    doc_id: str
+    relevance: int
 
 # str.split() splits on exactly what \s matches; C0/C1 controls and surrogates are not text.
 _BAD_ID_CHAR = re.compile(r"[\s\x00-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -110,6 +130,13 @@ def collect_qrels(
     if not qrels:
         raise InputError(source, None, "the split has no relevance judgements")
     return qrels
+
+
+def qrel_records(path: Path) -> Iterator[QrelRecord]:
+    """The judgements of a TREC qrels file (``clirbench.trec``), as records of that file."""
+    from clirbench.trec import iter_qrels
+
+    return (QrelRecord(path, n, qid, docid, rel) for n, qid, docid, rel in iter_qrels(path))
 
 
 def task_data(queries: dict[str, str], corpus: dict[str, Document], qrels: Qrels) -> TaskData:

@@ -36,6 +36,7 @@ import torch
 
 from clirbench.errors import MethodUnavailableError, OptionsError
 from clirbench.fileio import atomic_write_json, create_temp_dir, file_sha256
+from clirbench.hashing import json_hash
 from clirbench.paths import cache_dir
 from clirbench.training import Checkpointing, LoopConfig, StepBatches, TrainingLoop, forked_rng
 
@@ -88,7 +89,7 @@ def checkpoint_id(model: str, revision: str, text: AdaptationText, config: MLMCo
         "text": text.sha256,
         "config": asdict(config),
     }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+    return json_hash(payload)
 
 
 def mask_tokens(

@@ -34,6 +34,7 @@ import torch
 
 from clirbench.bitext import Bitext
 from clirbench.fileio import file_sha256
+from clirbench.hashing import json_hash
 from clirbench.paths import cache_dir
 from clirbench.progress import loss_progress
 
@@ -90,7 +91,7 @@ def bitext_id(bitext: Bitext) -> str:
 
 def checkpoint_id(config: TrainingConfig, pairing: Pairing, bitext: Bitext) -> str:
     payload = {"format": TRAINING_FORMAT, "config": asdict(config), "pairing": asdict(pairing), "bitext": bitext_id(bitext)}
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+    return json_hash(payload)
 
 
 def checkpoint_dir(identifier: str) -> Path:

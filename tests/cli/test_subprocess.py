@@ -51,6 +51,22 @@ def test_entry_point_translator_serves_nmt(tmp_path: Path):
     assert json.loads((nmt / "manifest.json").read_text())["method"]["label"] == "nmt[echo]"
     assert (nmt / "aggregate.json").read_text() == (bm25 / "aggregate.json").read_text()
 
+def test_entry_point_task_source_runs(tmp_path: Path):
+    """A plugin's ``toy:`` prefix (clirbench.sources) loads a task that bm25 solves exactly."""
+    import json
+
+    args = [*CLI, "run", "-m", "bm25", "-t", "toy:5", "--store", str(tmp_path)]
+    ran = subprocess.run(args, env=_env(), capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr
+    (cell,) = tmp_path.glob("toy-5/test/bm25@*")
+    manifest = json.loads((cell / "manifest.json").read_text())
+    assert manifest["task"]["source"] == "toy:5"
+    assert (cell / "per_query.tsv").read_text().count("\n") > 5
+    unknown = subprocess.run([*CLI, "run", "-m", "bm25", "-t", "nope", "--store", str(tmp_path)],
+                             env=_env(), capture_output=True, text=True)
+    assert unknown.returncode != 0 and "irds:, hf:, mteb: or toy: spec" in unknown.stderr
+
+
 def test_import_and_help_load_no_heavy_modules():
     heavy = ["torch", "transformers", "scipy", "jinja2", "sentence_transformers", "ir_measures", "numpy"]
     code = (

@@ -51,3 +51,27 @@ def test_odd_but_storable_task_names_are_kept(name):
     from clirbench.tasks.card import TaskCard
 
     assert TaskCard(name=name, source="test").name == name
+
+
+def test_one_language_code_check_serves_cards_and_bitexts(tmp_path):
+    from clirbench.bitext import read_bitext
+    from clirbench.errors import InputError
+    from clirbench.tasks.card import language_code_problem
+
+    assert language_code_problem("nya_Latn") is None and language_code_problem("unknown") is None
+    problem = language_code_problem("ny")
+    assert problem is not None and "'ny' is not a language code of the form xxx_Xxxx" in problem
+    path = tmp_path / "pairs.tsv"
+    path.write_text("hello\tmoni\n")
+    with pytest.raises(InputError, match="bad language code: 'ny' is not a language code"):
+        read_bitext(path, "eng_Latn", "ny")
+    assert read_bitext(path, "eng_Latn", "nya_Latn").pairs == (("hello", "moni"),)
+
+
+def test_records_are_named():
+    from clirbench.tasks.records import QrelRecord, collect_qrels
+    from clirbench.tasks.task import Document
+
+    record = QrelRecord("x.tsv", 3, "q1", "d1", 2)
+    assert (record.query_id, record.doc_id, record.relevance, record.number) == ("q1", "d1", 2, 3)
+    assert collect_qrels([record], {"q1": "t"}, {"d1": Document("d")}, "x.tsv") == {"q1": {"d1": 2}}

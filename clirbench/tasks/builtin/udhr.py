@@ -376,8 +376,9 @@ def task_names() -> list[str]:
     return list(_summary(suite_folder())["tasks"])
 
 
-def is_probe_name(name: str) -> bool:
-    return name.startswith(PREFIX) and name.endswith(SUFFIX)
+def probe_task(found: re.Match[str], split: str = "test"):
+    """The probe task a name matched by the ``udhr-en-…/paragraph`` pattern stands for."""
+    return udhr_task(found.string, split)
 
 
 def is_coverage_probe(card: Mapping[str, Any]) -> bool:

@@ -1,10 +1,13 @@
-"""A third-party clirbench method and translator, installed only through entry points."""
+"""A third-party clirbench method, translator and task source, installed only through entry
+points."""
 
 import re
 import time
 
 from clirbench import MethodBase, MethodOptions
 from clirbench.baselines.translators import TranslatorBase
+from clirbench.tasks.card import TaskCard
+from clirbench.tasks.task import Document, Task, TaskData
 
 
 class OverlapOptions(MethodOptions):
@@ -35,3 +38,20 @@ class Echo(TranslatorBase):
 
     def describe(self):
         return {"translator": "echo", "model": "identity", "revision": "1"}
+
+
+def toy_task(rest, split, **card_overrides):
+    """``toy:N``: N queries, each the exact words of one of N documents (a task source plugin)."""
+    size = int(rest)
+    card = TaskCard(name=f"toy-{size}", query_lang="eng_Latn", doc_lang="eng_Latn",
+                    split=split or "test", source=f"toy:{size}")
+
+    def load():
+        words = [f"word{i} topic{i}" for i in range(size)]
+        return TaskData(
+            queries={f"q{i}": text for i, text in enumerate(words)},
+            corpus={f"d{i}": Document(text) for i, text in enumerate(words)},
+            qrels={f"q{i}": {f"d{i}": 1} for i in range(size)},
+        )
+
+    return Task(card, load)
