@@ -16,6 +16,7 @@ reuses worker processes, so the cells of a method that land on a worker share on
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -73,20 +74,37 @@ def resources(spec: MethodSpec) -> dict[str, float]:
     return {"num_cpus": 1, "num_gpus": 1 if str(device).startswith("cuda") else 0}
 
 
-def _method(spec: MethodSpec, cls: type[MethodBase]) -> MethodBase:
-    register_method(spec.name)(cls)  # a method registered in the driver only (a test's, a script's)
-    return _worker_methods.get(spec)
+class RemoteCellError(ClirbenchError):
+    """A user error raised while a worker computed a cell, carried back as its message (the
+    original exception type may not survive the trip)."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@dataclass(frozen=True)
+class _Failed:
+    message: str
+    exit_code: int
+    unavailable: bool
+    """The method cannot run here (the cell is "not run"), rather than a user error."""
 
 
 def compute_remote(
-    spec: MethodSpec, cls: type[MethodBase], task: Task, k: int, command: str | None,
-    inputs: Sequence[Cell],
-) -> CellResult | str:
-    """Runs on a worker: the computed cell, or why its method cannot run here."""
+    spec: MethodSpec, classes: dict[str, type[MethodBase]], task: Task, k: int,
+    command: str | None, inputs: Sequence[Cell],
+) -> CellResult | _Failed:
+    """Runs on a worker: the computed cell, or why it could not be computed. ``classes`` are
+    the run's methods: one registered in the driver only (a test's, a script's) is known here."""
+    for name, cls in classes.items():
+        register_method(name)(cls)
     try:
-        return compute_result(_method(spec, cls), spec, task, k, command, inputs)
+        return compute_result(_worker_methods.get(spec), spec, task, k, command, inputs)
     except (MethodUnavailableError, MissingDependencyError) as error:
-        return str(error)
+        return _Failed(str(error), error.exit_code, unavailable=True)
+    except ClirbenchError as error:
+        return _Failed(str(error), error.exit_code, unavailable=False)
 
 
 def _levels(methods: Sequence[MethodSpec], k: int) -> list[list[tuple[MethodSpec, int, bool]]]:
@@ -128,10 +146,11 @@ def run_on_ray(
         remote = ray.remote(max_retries=MAX_RETRIES)(compute_remote)
         task_refs = {id(task): ray.put(_loaded(task)) for task in tasks}
         done: dict[tuple[str, str, int], CellOutcome] = {}
-        for level in _levels(methods, k):
+        levels = _levels(methods, k)
+        classes = {spec.name: get_method_class(spec.name) for level in levels for spec, _, _ in level}
+        for level in levels:
             pending: dict[Any, tuple[Job, bool]] = {}
             for spec, spec_k, asked in level:
-                cls = get_method_class(spec.name)
                 for task in tasks:
                     if asked:
                         on_start(task, spec)
@@ -140,15 +159,17 @@ def run_on_ray(
                         _finish(planned, spec_k, asked, done, on_outcome)
                         continue
                     ref = remote.options(**resources(spec)).remote(
-                        spec, cls, task_refs[id(task)], spec_k, cells.command, planned.inputs
+                        spec, classes, task_refs[id(task)], spec_k, cells.command, planned.inputs
                     )
                     pending[ref] = (planned, asked)
             while pending:
                 ready, _ = ray.wait(list(pending), num_returns=1)
                 job, asked = pending.pop(ready[0])
                 result = ray.get(ready[0])
-                if isinstance(result, str):
-                    outcome = cells.not_run(job.spec, job.task, result)
+                if isinstance(result, _Failed) and not result.unavailable:
+                    raise RemoteCellError(result.message, result.exit_code)
+                if isinstance(result, _Failed):
+                    outcome = cells.not_run(job.spec, job.task, result.message)
                 else:
                     cell = result.save(cells.store)
                     outcome = CellOutcome(job.task, job.spec, "computed", cell, reason=job.reason)
