@@ -124,3 +124,21 @@ def test_without_ray_the_executor_says_how_to_install_it(monkeypatch: pytest.Mon
     monkeypatch.setitem(sys.modules, "ray", None)
     with pytest.raises(MissingDependencyError, match=r"pip install \"clirbench\[ray\]\""):
         import_ray()
+
+
+def _main(*args: str) -> int:
+    from clirbench.cli import main
+
+    with pytest.raises(SystemExit) as ended:
+        main(list(args))
+    return ended.value.code
+
+
+def test_run_command_with_executor_ray(cluster: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    store = tmp_path / "store"
+    assert _main("run", "-m", "bm25", "-t", str(TINY), "--store", str(store), "--executor", "ray") == 0
+    (cell,) = ResultStore(store).cells()
+    assert cell.manifest["method"]["name"] == "bm25"
+    assert _main("run", "-m", "bm25", "-t", str(TINY), "--store", str(store), "--address", "auto") == 2
+    assert "--executor ray" in capsys.readouterr().err
+    assert _main("run", "-m", "bm25", "-t", str(TINY), "--executor", "dask") == 2
