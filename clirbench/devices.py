@@ -54,7 +54,10 @@ def autocast(device: str, precision: Precision) -> AbstractContextManager[object
     if not device.startswith("cuda"):
         if (device, precision) not in _noted:
             _noted.add((device, precision))
-            print(f"note: precision {precision} is for cuda; running fp32 on {device}", file=sys.stderr)
+            print(
+                f"note: precision {precision} is for cuda; running fp32 on {device}",
+                file=sys.stderr,
+            )
         return nullcontext()
     import torch
 

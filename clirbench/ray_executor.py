@@ -22,7 +22,15 @@ from typing import TYPE_CHECKING, Any
 
 from clirbench.errors import ClirbenchError, MethodUnavailableError, MissingDependencyError
 from clirbench.registry import get_method_class, register_method
-from clirbench.runner import CellOutcome, CellResult, Job, MethodSpec, _Cells, _Instances, compute_result
+from clirbench.runner import (
+    CellOutcome,
+    CellResult,
+    Job,
+    MethodSpec,
+    _Cells,
+    _Instances,
+    compute_result,
+)
 from clirbench.tasks.task import Task, TaskData
 
 if TYPE_CHECKING:
@@ -92,8 +100,12 @@ class _Failed:
 
 
 def compute_remote(
-    spec: MethodSpec, classes: dict[str, type[MethodBase]], task: Task, k: int,
-    command: str | None, inputs: Sequence[Cell],
+    spec: MethodSpec,
+    classes: dict[str, type[MethodBase]],
+    task: Task,
+    k: int,
+    command: str | None,
+    inputs: Sequence[Cell],
 ) -> CellResult | _Failed:
     """Runs on a worker: the computed cell, or why it could not be computed. ``classes`` are
     the run's methods: one registered in the driver only (a test's, a script's) is known here."""
@@ -123,7 +135,9 @@ def _levels(methods: Sequence[MethodSpec], k: int) -> list[list[tuple[MethodSpec
 
     for spec in methods:
         visit(spec, k, True)
-    grouped: list[list[tuple[MethodSpec, int, bool]]] = [[] for _ in range(max(level.values(), default=-1) + 1)]
+    grouped: list[list[tuple[MethodSpec, int, bool]]] = [
+        [] for _ in range(max(level.values(), default=-1) + 1)
+    ]
     for key, entry in entries.items():
         grouped[level[key]].append(entry)
     return grouped
@@ -147,7 +161,9 @@ def run_on_ray(
         task_refs = {id(task): ray.put(_loaded(task)) for task in tasks}
         done: dict[tuple[str, str, int], CellOutcome] = {}
         levels = _levels(methods, k)
-        classes = {spec.name: get_method_class(spec.name) for level in levels for spec, _, _ in level}
+        classes = {
+            spec.name: get_method_class(spec.name) for level in levels for spec, _, _ in level
+        }
         for level in levels:
             pending: dict[Any, tuple[Job, bool]] = {}
             for spec, spec_k, asked in level:
@@ -174,7 +190,9 @@ def run_on_ray(
                     cell = result.save(cells.store)
                     outcome = CellOutcome(job.task, job.spec, "computed", cell, reason=job.reason)
                 _finish(outcome, job.k, asked, done, on_outcome)
-        return [done[(spec.name, spec.config_hash(k), id(task))] for spec in methods for task in tasks]
+        return [
+            done[(spec.name, spec.config_hash(k), id(task))] for spec in methods for task in tasks
+        ]
     finally:
         if started_here:
             ray.shutdown()
@@ -191,7 +209,10 @@ def _loaded(task: Task) -> Task:
 
 
 def _finish(
-    outcome: CellOutcome, k: int, asked: bool, done: dict[tuple[str, str, int], CellOutcome],
+    outcome: CellOutcome,
+    k: int,
+    asked: bool,
+    done: dict[tuple[str, str, int], CellOutcome],
     on_outcome: Callable[[CellOutcome], None],
 ) -> None:
     """Keep and report a cell asked for; a cell only read by others is silent, as locally."""

@@ -209,7 +209,9 @@ class _Cells:
         except (MethodUnavailableError, MissingDependencyError) as error:
             return self.not_run(spec, task, str(error))
 
-    def plan(self, spec: MethodSpec, task: Task, k: int, overwrite: bool = False) -> CellOutcome | Job:
+    def plan(
+        self, spec: MethodSpec, task: Task, k: int, overwrite: bool = False
+    ) -> CellOutcome | Job:
         """The outcome when nothing is left to compute (reused, or not run), else the job that
         computes the cell; a dependency missing from the store is obtained first."""
         cached, why_not = (None, "") if overwrite else stored_cell(self.store, spec, task, k)
@@ -275,7 +277,9 @@ def run_cells(
     if executor.kind == "ray":
         from clirbench.ray_executor import run_on_ray
 
-        outcomes = run_on_ray(cells, tasks, methods, k, overwrite, on_start, on_outcome, executor.address)
+        outcomes = run_on_ray(
+            cells, tasks, methods, k, overwrite, on_start, on_outcome, executor.address
+        )
     else:
         outcomes = []
         for spec in methods:

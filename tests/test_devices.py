@@ -20,12 +20,16 @@ TORCH_METHODS = ["st", "mbert", "optical", "distill-mse", "mlm-student", "optica
 def test_device_and_precision_are_runtime_options(name: str):
     extra = {"adapt": "task"} if name in ("mlm-student", "optical+mlm") else {}
     plain = MethodSpec(name, build_options(name, extra))
-    on_gpu = MethodSpec(name, build_options(name, {**extra, "device": "cuda:1", "precision": "bf16"}))
+    on_gpu = MethodSpec(
+        name, build_options(name, {**extra, "device": "cuda:1", "precision": "bf16"})
+    )
     assert on_gpu.config_hash(10) == plain.config_hash(10)
     assert on_gpu.options.identity() == plain.options.identity()
 
 
-@pytest.mark.parametrize(("option", "value"), [("device", "gpu"), ("device", "cuda:x"), ("precision", "fp8")])
+@pytest.mark.parametrize(
+    ("option", "value"), [("device", "gpu"), ("device", "cuda:x"), ("precision", "fp8")]
+)
 def test_a_bad_device_or_precision_names_the_option(option: str, value: str):
     with pytest.raises(OptionsError, match=rf"invalid options for method 'st': {option}"):
         build_options("st", {option: value})
@@ -62,7 +66,9 @@ def test_mbert_vectors_on_cpu_are_the_same_whatever_the_precision(
     folder = str(make_tiny_bert(tmp_path / "tiny-bert"))
     texts = ["the water", "mvula usiku nsomba"]
     fp32 = instantiate("mbert", build_options("mbert", {"model": folder, "device": "cpu"}))
-    fp16 = instantiate("mbert", build_options("mbert", {"model": folder, "device": "cpu", "precision": "fp16"}))
+    fp16 = instantiate(
+        "mbert", build_options("mbert", {"model": folder, "device": "cpu", "precision": "fp16"})
+    )
     expected = fp32.encode(texts, "eng_Latn", "query")
     assert fp16.device == "cpu" and expected.dtype == np.float32
     np.testing.assert_array_equal(fp16.encode(texts, "eng_Latn", "query"), expected)

@@ -59,8 +59,11 @@ class ById(MethodBase):
 
 def _files(store: Path) -> dict[str, bytes]:
     """Each data file of each cell, by its path in the store (the config hash included)."""
-    return {str(path.relative_to(store)): path.read_bytes()
-            for name in DATA_FILES for path in sorted(store.rglob(name))}
+    return {
+        str(path.relative_to(store)): path.read_bytes()
+        for name in DATA_FILES
+        for path in sorted(store.rglob(name))
+    }
 
 
 def test_ray_cells_equal_local_cells_byte_for_byte(cluster: None, tmp_path: Path):
@@ -74,8 +77,14 @@ def test_ray_cells_equal_local_cells_byte_for_byte(cluster: None, tmp_path: Path
     local, remote = tmp_path / "local", tmp_path / "ray"
     on_local = run_cells([task], specs, ResultStore(local), k=10)
     started: list[str] = []
-    on_ray = run_cells([task], specs, ResultStore(remote), k=10, executor=Executor("ray"),
-                       on_start=lambda task, spec: started.append(spec.name))
+    on_ray = run_cells(
+        [task],
+        specs,
+        ResultStore(remote),
+        k=10,
+        executor=Executor("ray"),
+        on_start=lambda task, spec: started.append(spec.name),
+    )
     assert [o.status for o in on_local] == [o.status for o in on_ray] == ["computed"] * 3
     assert [o.method for o in on_ray] == specs and started == ["bm25", "mbert", "fuse"]
     local_files, ray_files = _files(local), _files(remote)
@@ -88,13 +97,17 @@ def test_ray_cells_equal_local_cells_byte_for_byte(cluster: None, tmp_path: Path
     assert [o.status for o in again] == ["reused"] * 3
 
 
-def test_a_worker_killed_mid_cell_is_retried_and_leaves_no_broken_cell(cluster: None, tmp_path: Path):
+def test_a_worker_killed_mid_cell_is_retried_and_leaves_no_broken_cell(
+    cluster: None, tmp_path: Path
+):
     marker = tmp_path / "died"
     spec = MethodSpec("test-dies-once", build_options("test-dies-once", {"marker": str(marker)}))
     store = ResultStore(tmp_path / "store")
     (outcome,) = run_cells([load_task(str(TINY))], [spec], store, k=5, executor=Executor("ray"))
     assert marker.read_text() != str(os.getpid())  # the kill happened in a worker, not here
-    assert outcome.status == "computed" and all(len(hits) == 5 for hits in outcome.cell.run.values())
+    assert outcome.status == "computed" and all(
+        len(hits) == 5 for hits in outcome.cell.run.values()
+    )
     assert [cell.manifest["method"]["name"] for cell in store.cells()] == ["test-dies-once"]
     assert store.check() == []
 
@@ -114,8 +127,11 @@ def test_cells_ask_ray_for_a_gpu_only_when_their_device_is_cuda():
     cuda = MethodSpec("st", build_options("st", {"device": "cuda:1"}))
     cpu = MethodSpec("st", build_options("st", {"device": "cpu"}))
     assert resources(cuda) == {"num_cpus": 1, "num_gpus": 1}
-    assert resources(cpu) == resources(MethodSpec("bm25", build_options("bm25", {}))) == {
-        "num_cpus": 1, "num_gpus": 0}
+    assert (
+        resources(cpu)
+        == resources(MethodSpec("bm25", build_options("bm25", {})))
+        == {"num_cpus": 1, "num_gpus": 0}
+    )
 
 
 def test_without_ray_the_executor_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch):
@@ -134,11 +150,17 @@ def _main(*args: str) -> int:
     return ended.value.code
 
 
-def test_run_command_with_executor_ray(cluster: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+def test_run_command_with_executor_ray(
+    cluster: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
     store = tmp_path / "store"
-    assert _main("run", "-m", "bm25", "-t", str(TINY), "--store", str(store), "--executor", "ray") == 0
+    assert (
+        _main("run", "-m", "bm25", "-t", str(TINY), "--store", str(store), "--executor", "ray") == 0
+    )
     (cell,) = ResultStore(store).cells()
     assert cell.manifest["method"]["name"] == "bm25"
-    assert _main("run", "-m", "bm25", "-t", str(TINY), "--store", str(store), "--address", "auto") == 2
+    assert (
+        _main("run", "-m", "bm25", "-t", str(TINY), "--store", str(store), "--address", "auto") == 2
+    )
     assert "--executor ray" in capsys.readouterr().err
     assert _main("run", "-m", "bm25", "-t", str(TINY), "--executor", "dask") == 2

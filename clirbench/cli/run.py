@@ -156,9 +156,13 @@ def _executor(kind: str, address: Optional[str]) -> Executor:
     from clirbench.runner import Executor
 
     if kind not in ("local", "ray"):
-        raise typer.BadParameter(f"{kind!r} is not an executor; use local or ray", param_hint="--executor")
+        raise typer.BadParameter(
+            f"{kind!r} is not an executor; use local or ray", param_hint="--executor"
+        )
     if address is not None and kind != "ray":
-        raise typer.BadParameter("--address names a Ray cluster: add --executor ray", param_hint="--address")
+        raise typer.BadParameter(
+            "--address names a Ray cluster: add --executor ray", param_hint="--address"
+        )
     if kind == "ray":
         from clirbench.ray_executor import import_ray
 

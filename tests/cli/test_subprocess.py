@@ -52,8 +52,8 @@ def test_entry_point_translator_serves_nmt(tmp_path: Path):
     assert (nmt / "aggregate.json").read_text() == (bm25 / "aggregate.json").read_text()
 
 def test_import_and_help_load_no_heavy_modules():
-    heavy = ["torch", "transformers", "scipy", "jinja2", "sentence_transformers", "ir_measures", "numpy",
-             "ray"]
+    heavy = ["torch", "transformers", "scipy", "jinja2", "sentence_transformers", "ir_measures",
+             "numpy", "ray"]
     code = (
         "import sys, clirbench\n"
         "from clirbench.cli import app\n"
