@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
+from clirbench.devices import DeviceOptions, autocast, resolve_device
 from clirbench.errors import MethodUnavailableError
 from clirbench.method import DenseEncoder, DenseEncoderOptions, Readiness, Role
 from clirbench.methods.adaptation.stage import AdaptationOptions, AdaptedEncoderMixin
@@ -20,8 +21,11 @@ if TYPE_CHECKING:
 DEFAULT_MODEL = "bert-base-multilingual-cased"
 
 
-class MBERTOptions(DenseEncoderOptions, AdaptationOptions):
-    runtime_options = DenseEncoderOptions.runtime_options | AdaptationOptions.runtime_options
+class MBERTOptions(DenseEncoderOptions, AdaptationOptions, DeviceOptions):
+    runtime_options = (
+        DenseEncoderOptions.runtime_options | AdaptationOptions.runtime_options
+        | DeviceOptions.runtime_options
+    )
     model: str = DEFAULT_MODEL
     """A hub id or a local folder readable by transformers' AutoModel/AutoTokenizer."""
     pooling: Literal["mean", "cls"] = "mean"
@@ -49,6 +53,10 @@ class MBERT(AdaptedEncoderMixin, DenseEncoder):
         return Readiness(False, note)
 
     @cached_property
+    def device(self) -> str:
+        return resolve_device(self.options.device)
+
+    @cached_property
     def _loaded(self) -> tuple[Any, Any]:
         from transformers import AutoModel, AutoTokenizer
 
@@ -57,7 +65,7 @@ class MBERT(AdaptedEncoderMixin, DenseEncoder):
         def load(local_only: bool) -> tuple[Any, Any]:
             tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_only)
             model = AutoModel.from_pretrained(source, local_files_only=local_only)
-            return tokenizer, model.eval()
+            return tokenizer, model.to(self.device).eval()
 
         try:
             return load(local_only=True)
@@ -92,8 +100,9 @@ class MBERT(AdaptedEncoderMixin, DenseEncoder):
 
         tokenizer, model = self._loaded
         batch = tokenizer(list(texts), padding=True, truncation=True, max_length=self.options.max_length, return_tensors="pt")
-        with torch.inference_mode():
-            tokens = model(**batch).last_hidden_state
+        batch = batch.to(self.device)
+        with torch.inference_mode(), autocast(self.device, self.options.precision):
+            tokens = model(**batch).last_hidden_state.float()
         if self.options.pooling == "cls":
             pooled = tokens[:, 0]
         else:
@@ -101,4 +110,4 @@ class MBERT(AdaptedEncoderMixin, DenseEncoder):
             pooled = (tokens * mask).sum(1) / mask.sum(1).clamp(min=1)
         if self.options.normalize:
             pooled = torch.nn.functional.normalize(pooled, dim=-1)
-        return pooled.float().numpy()
+        return pooled.float().cpu().numpy()

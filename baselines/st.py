@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
+from clirbench.devices import DeviceOptions, autocast, resolve_device
 from clirbench.errors import MethodUnavailableError
 from clirbench.method import DenseEncoder, DenseEncoderOptions, Readiness, Role
 from clirbench.methods.adaptation.stage import AdaptationOptions, AdaptedEncoderMixin
@@ -20,9 +21,10 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 _DOCUMENT_PROMPT_NAMES = ("document", "passage", "corpus")
 
 
-class STOptions(DenseEncoderOptions, AdaptationOptions):
+class STOptions(DenseEncoderOptions, AdaptationOptions, DeviceOptions):
     runtime_options = (
-        DenseEncoderOptions.runtime_options | AdaptationOptions.runtime_options | {"device"}
+        DenseEncoderOptions.runtime_options | AdaptationOptions.runtime_options
+        | DeviceOptions.runtime_options
     )
     model: str = DEFAULT_MODEL
     """A short offline name (all-MiniLM-L6-v2, multilingual-e5-small), a hub id or a folder."""
@@ -32,7 +34,6 @@ class STOptions(DenseEncoderOptions, AdaptationOptions):
     """Text put before documents; None uses the model's "document"/"passage" prompt."""
     normalize: bool = True
     max_length: int | None = Field(None, ge=1)
-    device: str = "cpu"
 
 
 @register_method("st")
@@ -56,11 +57,15 @@ class SentenceTransformerEncoder(AdaptedEncoderMixin, DenseEncoder):
         return resolve_model(self.model_source())
 
     @cached_property
+    def device(self) -> str:
+        return resolve_device(self.options.device)
+
+    @cached_property
     def model(self) -> Any:
         from sentence_transformers import SentenceTransformer
 
         try:
-            model = SentenceTransformer(self.folder, device=self.options.device)
+            model = SentenceTransformer(self.folder, device=self.device)
         except OSError as error:
             raise MethodUnavailableError(
                 f"st: model {self.options.model!r} is not available here ({str(error).splitlines()[0]}); "
@@ -97,11 +102,15 @@ class SentenceTransformerEncoder(AdaptedEncoderMixin, DenseEncoder):
         return self.long_document_label(f"st[{','.join(parts)}]" if parts else self.name)
 
     def encode(self, texts: Sequence[str], lang: str, role: Role) -> np.ndarray:
-        return self.model.encode(
-            list(texts),
-            prompt=self.prompt(role) or None,
-            batch_size=self.options.batch_size,
-            normalize_embeddings=self.options.normalize,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        import numpy as np
+
+        with autocast(self.device, self.options.precision):
+            vectors = self.model.encode(
+                list(texts),
+                prompt=self.prompt(role) or None,
+                batch_size=self.options.batch_size,
+                normalize_embeddings=self.options.normalize,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return np.asarray(vectors, dtype=np.float32)

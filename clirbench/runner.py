@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from typing import Any, Literal
 
 from clirbench.errors import MethodFailedError, MethodUnavailableError, MissingDependencyError
-from clirbench.evaluation import aggregate, evaluate
+from clirbench.evaluation import PerQueryScores, aggregate, evaluate
 from clirbench.manifest import environment
 from clirbench.method import MethodBase, MethodOptions, Run
 from clirbench.registry import get_method_class, instantiate, method_identity
@@ -103,7 +103,6 @@ def seed_everything(seed: int) -> None:
         sys.modules["torch"].manual_seed(seed)
 
 
-
 def check_run(run: Run, method: str, task: str) -> None:
     """A run a method returned must rank by real numbers: NaN or infinite scores would be
     ordered arbitrarily and stored as a wrong result."""
@@ -117,16 +116,30 @@ def check_run(run: Run, method: str, task: str) -> None:
                     f"{task!r}; a score must be a finite number (nothing was stored)"
                 )
 
-def compute_cell(
+
+@dataclass(frozen=True)
+class CellResult:
+    """A computed cell before it is stored: what ``ResultStore.save`` takes."""
+
+    key: CellKey
+    run: Run
+    per_query: PerQueryScores
+    scores: dict[str, float]
+    manifest: dict[str, Any]
+
+    def save(self, store: ResultStore) -> Cell:
+        return store.save(self.key, self.run, self.per_query, self.scores, self.manifest)
+
+
+def compute_result(
     method: MethodBase,
     spec: MethodSpec,
     task: Task,
     k: int,
-    store: ResultStore,
     command: str | None = None,
     inputs: Sequence[Cell] = (),
-) -> Cell:
-    """Retrieve, evaluate and store one cell; ``inputs`` are the cells of its dependencies."""
+) -> CellResult:
+    """Retrieve and evaluate one cell; ``inputs`` are the cells of its dependencies."""
     seed = int(getattr(spec.options, "seed", 0))
     seed_everything(seed)
     started = time.perf_counter()
@@ -156,13 +169,38 @@ def compute_cell(
         "command": command,
         "environment": environment(tuple(getattr(method, "requires", ()))),
     }
-    return store.save(key, run, per_query, scores, manifest)
+    return CellResult(key, run, per_query, scores, manifest)
+
+
+def compute_cell(
+    method: MethodBase,
+    spec: MethodSpec,
+    task: Task,
+    k: int,
+    store: ResultStore,
+    command: str | None = None,
+    inputs: Sequence[Cell] = (),
+) -> Cell:
+    """Retrieve, evaluate and store one cell; ``inputs`` are the cells of its dependencies."""
+    return compute_result(method, spec, task, k, command, inputs).save(store)
 
 
 def _input_record(cell: Cell) -> dict[str, str]:
     method = cell.manifest["method"]
     return {"method": method["name"], "label": method.get("label") or method["name"],
             "config_hash": method["config_hash"], "run_sha256": cell.manifest["files"]["run.trec"]}
+
+
+@dataclass(frozen=True)
+class Job:
+    """A cell to compute: its method, task, depth, the cells it reads, and why it is computed
+    although stored (empty when it was not)."""
+
+    spec: MethodSpec
+    task: Task
+    k: int
+    inputs: tuple[Cell, ...]
+    reason: str = ""
 
 
 @dataclass
@@ -176,21 +214,40 @@ class _Cells:
     def obtain(self, spec: MethodSpec, task: Task, k: int, overwrite: bool = False) -> CellOutcome:
         """The stored cell when it and its inputs are still valid, else a computed one, else
         why not. ``overwrite`` recomputes this cell, not the cells it reads."""
+        planned = self.plan(spec, task, k, overwrite)
+        if isinstance(planned, CellOutcome):
+            return planned
+        try:
+            method = self.instances.get(spec)
+            cell = compute_cell(method, spec, task, k, self.store, self.command, planned.inputs)
+            return CellOutcome(task, spec, "computed", cell, reason=planned.reason)
+        except (MethodUnavailableError, MissingDependencyError) as error:
+            return self.not_run(spec, task, str(error))
+
+    def plan(
+        self, spec: MethodSpec, task: Task, k: int, overwrite: bool = False
+    ) -> CellOutcome | Job:
+        """The outcome when nothing is left to compute (reused, or not run), else the job that
+        computes the cell; a dependency missing from the store is obtained first."""
         cached, why_not = (None, "") if overwrite else stored_cell(self.store, spec, task, k)
         try:
             needs = spec.dependencies(k)
             inputs = [self._input(spec, need, task, need_k) for need, need_k in needs]
-            if cached is not None:
-                used = [_input_record(cell)["run_sha256"] for cell in inputs]
-                if used == [record["run_sha256"] for record in cached.manifest.get("inputs", [])]:
-                    return CellOutcome(task, spec, "reused", cached)
-                why_not = "an input cell changed"
-            method = self.instances.get(spec)
-            cell = compute_cell(method, spec, task, k, self.store, self.command, inputs)
-            return CellOutcome(task, spec, "computed", cell, reason=why_not)
         except (MethodUnavailableError, MissingDependencyError) as error:
-            self.instances.failures[spec.name] = str(error)
-            return CellOutcome(task, spec, "not run", reason=str(error))
+            return self.not_run(spec, task, str(error))
+        if cached is not None:
+            used = [_input_record(cell)["run_sha256"] for cell in inputs]
+            if used == [record["run_sha256"] for record in cached.manifest.get("inputs", [])]:
+                return CellOutcome(task, spec, "reused", cached)
+            why_not = "an input cell changed"
+        if spec.name in self.instances.failures:
+            return self.not_run(spec, task, self.instances.failures[spec.name])
+        return Job(spec, task, k, tuple(inputs), why_not)
+
+    def not_run(self, spec: MethodSpec, task: Task, reason: str) -> CellOutcome:
+        """Remember that ``spec``'s method cannot run here, so its other cells are not tried."""
+        self.instances.failures[spec.name] = reason
+        return CellOutcome(task, spec, "not run", reason=reason)
 
     def _input(self, spec: MethodSpec, need: MethodSpec, task: Task, k: int) -> Cell:
         outcome = self.obtain(need, task, k)
@@ -199,6 +256,19 @@ class _Cells:
                 f"{spec.name} reads the run of {need.name}, which cannot run: {outcome.reason}"
             )
         return outcome.cell
+
+
+ExecutorKind = Literal["local", "ray"]
+
+
+@dataclass(frozen=True)
+class Executor:
+    """Where cells are computed: ``local``, one after the other in this process, or ``ray``,
+    independent cells at once as Ray tasks on the cluster at ``address`` (None: a cluster
+    already joined, ``RAY_ADDRESS``, else a new local one; ``auto``; ``ray://host:port``)."""
+
+    kind: ExecutorKind = "local"
+    address: str | None = None
 
 
 def run_cells(
@@ -210,23 +280,30 @@ def run_cells(
     on_outcome: Callable[[CellOutcome], None] = lambda outcome: None,
     command: str | None = None,
     on_start: Callable[[Task, MethodSpec], None] = lambda task, spec: None,
+    executor: Executor = Executor(),
 ) -> list[CellOutcome]:
     """Compute (or reuse) every cell; methods outermost so each model loads once.
 
     ``command`` is the command line that reproduces the run, kept in each manifest.
-    ``on_start`` is called before each cell, ``on_outcome`` after it (progress, logs).
+    ``on_start`` is called before each cell, ``on_outcome`` after it (progress, logs); with
+    Ray, cells start together and finish in any order. Outcomes come in methods x tasks order.
     """
     cells = _Cells(store, command)
-    outcomes = []
+    if executor.kind == "ray":
+        from clirbench.ray_executor import run_on_ray
+
+        outcomes = run_on_ray(
+            cells, tasks, methods, k, overwrite, on_start, on_outcome, executor.address
+        )
+    else:
+        outcomes = []
+        for spec in methods:
+            for task in tasks:
+                on_start(task, spec)
+                outcomes.append(cells.obtain(spec, task, k, overwrite))
+                on_outcome(outcomes[-1])
     for spec in methods:
-        not_run: list[str] = []
-        for task in tasks:
-            on_start(task, spec)
-            outcome = cells.obtain(spec, task, k, overwrite)
-            if outcome.status == "not run":
-                not_run.append(task.name)
-            outcomes.append(outcome)
-            on_outcome(outcome)
+        not_run = [o.task.name for o in outcomes if o.method == spec and o.status == "not run"]
         if not_run:
             reason = cells.instances.failures[spec.name]
             store.record_not_run(spec.name, spec.config_hash(k), reason, not_run, spec.options.identity())

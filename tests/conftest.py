@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -9,6 +10,8 @@ import pytest
 DATA = Path(__file__).parent / "data"
 TINY = DATA / "tiny"
 PLUGIN_SITE = DATA / "plugin_site"
+
+os.environ.setdefault("CLIRBENCH_DEVICE", "cpu")  # torch methods' default device: CPU in tests
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import typer
 
 if TYPE_CHECKING:
-    from clirbench.runner import CellOutcome, MethodSpec
+    from clirbench.runner import CellOutcome, Executor, MethodSpec
     from clirbench.store import ResultStore
     from clirbench.tasks.task import Task
 
@@ -103,6 +103,18 @@ def run(
     doc_lang: Optional[str] = typer.Option(
         None, "--doc-lang", help="Document language of folder tasks, e.g. nya_Latn."
     ),
+    executor: str = typer.Option(
+        "local",
+        "--executor",
+        help="local: cells one by one in this process; ray: independent cells at once as "
+        "Ray tasks (pip install 'clirbench[ray]').",
+    ),
+    address: Optional[str] = typer.Option(
+        None,
+        "--address",
+        help="With --executor ray: the cluster, auto or ray://HOST:PORT "
+        "(default: RAY_ADDRESS, else a new local cluster).",
+    ),
 ) -> None:
     """Run methods on tasks; evaluate per query; store every cell; print a summary.
 
@@ -118,6 +130,7 @@ def run(
     from clirbench.store import ResultStore
     from clirbench.tasks import load_tasks
 
+    runner_executor = _executor(executor, address)
     method_names = names(methods, "'--methods' / '-m'")
     task_specs = names(tasks, "'--tasks' / '-t'")
     specs = method_specs(method_names, method_options(method_names, options_file, set_options))
@@ -127,7 +140,7 @@ def run(
         print_table(plan_table(loaded, specs, results, k, overwrite))
         return
     command = shlex.join(["clirbench", *sys.argv[1:]])
-    outcomes = _run_with_progress(loaded, specs, results, k, overwrite, command)
+    outcomes = _run_with_progress(loaded, specs, results, k, overwrite, command, runner_executor)
     for table in summary_tables(outcomes):
         print_table(table)
     print(f"Results stored in {store}/")
@@ -139,6 +152,24 @@ def run(
         raise typer.Exit(1)
 
 
+def _executor(kind: str, address: Optional[str]) -> Executor:
+    from clirbench.runner import Executor
+
+    if kind not in ("local", "ray"):
+        raise typer.BadParameter(
+            f"{kind!r} is not an executor; use local or ray", param_hint="--executor"
+        )
+    if address is not None and kind != "ray":
+        raise typer.BadParameter(
+            "--address names a Ray cluster: add --executor ray", param_hint="--address"
+        )
+    if kind == "ray":
+        from clirbench.ray_executor import import_ray
+
+        import_ray()  # a missing Ray is said before any task loads
+    return Executor(kind, address)  # type: ignore[arg-type]
+
+
 def _run_with_progress(
     loaded: list[Task],
     specs: list[MethodSpec],
@@ -146,6 +177,7 @@ def _run_with_progress(
     k: int,
     overwrite: bool,
     command: str,
+    executor: Executor,
 ) -> list[CellOutcome]:
     """run_cells with "cell i of N" and an ETA on stderr; Ctrl-C says what was kept."""
     from clirbench.cli.boundary import Interrupted
@@ -172,6 +204,7 @@ def _run_with_progress(
                 on_outcome=finished,
                 command=command,
                 on_start=lambda task, spec: bar.start(f"{spec.name} on {task.name}"),
+                executor=executor,
             )
     except KeyboardInterrupt:
         kept = sum(o.cell is not None for o in done)

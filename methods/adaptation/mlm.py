@@ -34,6 +34,7 @@ from typing import Any
 
 import torch
 
+from clirbench.devices import resolve_device
 from clirbench.errors import MethodUnavailableError, OptionsError
 from clirbench.fileio import atomic_write_json, create_temp_dir, file_sha256
 from clirbench.hashing import json_hash
@@ -299,7 +300,7 @@ def _train(
     with forked_rng():  # a new head's initialisation is part of what the seed decides
         torch.manual_seed(config.seed)
         tokenizer, model, head = load_mlm_model(source)
-    model.to(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    model.to(resolve_device(device))
     if config.freeze_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
     pooler = getattr(model.base_model, "pooler", None)

@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
+from clirbench.devices import DeviceOptions, autocast, resolve_device
 from clirbench.errors import OptionsError
 from clirbench.method import Dependency, DenseEncoder, DenseEncoderOptions, Role, Run
 from clirbench.registry import register_method
@@ -75,10 +76,13 @@ DEFAULT_MODEL = "multilingual-e5-small"
 SHORT_NAMES = {"multilingual-e5-small": "e5", "all-MiniLM-L6-v2": "minilm"}
 
 
-class StudentOptions(DenseEncoderOptions):
+class StudentOptions(DenseEncoderOptions, DeviceOptions):
     """How teacher and student are built and used at retrieval time."""
 
-    runtime_options = DenseEncoderOptions.runtime_options | {"device", "num_threads", "checkpoint_every"}
+    runtime_options = (
+        DenseEncoderOptions.runtime_options | DeviceOptions.runtime_options
+        | {"num_threads", "checkpoint_every"}
+    )
 
     teacher: str = DEFAULT_MODEL
     student: str = DEFAULT_MODEL
@@ -90,8 +94,6 @@ class StudentOptions(DenseEncoderOptions):
     """Prefix of documents and bitext sentences; None: the teacher's ("passage: " for e5)."""
     encode_max_length: int = Field(512, gt=0)
     seed: int = 0
-    device: str | None = None
-    """torch device; None: cuda when available, else cpu."""
     num_threads: int | None = Field(1, ge=1)
     """torch CPU threads; 1 is fastest on a CPU shared with other jobs. None: torch's default."""
     rerank: str | None = None
@@ -198,7 +200,7 @@ class StudentRetriever(DenseEncoder):
         options = self.options
         if options.num_threads:
             torch.set_num_threads(options.num_threads)
-        device = options.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        device = resolve_device(options.device)
         teacher_model, teacher_revision = load_sentence_transformer(options.teacher, device)
         student_source, adapted_revision = self.student_weights()
         student_model, student_revision = load_sentence_transformer(student_source, device)
@@ -258,8 +260,9 @@ class StudentRetriever(DenseEncoder):
         models = self.models
         encoder = models.teacher if lang == self.options.teacher_lang else models.student
         batch = encoder.tokenize(list(texts), models.pairing.prompts[role], self.options.encode_max_length)
-        with torch.inference_mode():
-            vectors = pool(encoder(batch), batch.attention, models.pairing.pooling)
+        device = str(next(encoder.parameters()).device)
+        with torch.inference_mode(), autocast(device, self.options.precision):
+            vectors = pool(encoder(batch).float(), batch.attention, models.pairing.pooling)
         return vectors.float().cpu().numpy()
 
     def encode_all(self, texts: Sequence[str], lang: str, role: Role) -> np.ndarray:

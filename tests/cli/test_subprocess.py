@@ -68,7 +68,8 @@ def test_entry_point_task_source_runs(tmp_path: Path):
 
 
 def test_import_and_help_load_no_heavy_modules():
-    heavy = ["torch", "transformers", "scipy", "jinja2", "sentence_transformers", "ir_measures", "numpy"]
+    heavy = ["torch", "transformers", "scipy", "jinja2", "sentence_transformers", "ir_measures",
+             "numpy", "ray"]
     code = (
         "import sys, clirbench\n"
         "from clirbench.cli import app\n"
