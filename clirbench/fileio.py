@@ -13,7 +13,8 @@ import hashlib
 import json
 import os
 import secrets
-from collections.abc import Iterator
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -178,3 +179,23 @@ def file_sha256(path: Path) -> str:
         while chunk := f.read(1 << 22):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def build_folder_once(final: Path, build: Callable[[Path], None], marker: str) -> Path:
+    """``final``, made by ``build(folder)`` in a temporary folder beside it and renamed into
+    place, unless ``final / marker`` already exists. A process that loses the race to publish
+    keeps what the winner published; nothing half-built is ever at ``final``."""
+    if (final / marker).is_file():
+        return final
+    tmp = create_temp_dir(final.parent, final.name)
+    try:
+        build(tmp)
+        tmp.rename(final)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not (final / marker).is_file():  # not a lost race with another process
+            raise
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final

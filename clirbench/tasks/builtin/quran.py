@@ -37,11 +37,9 @@ import json
 import math
 import pickle
 import shlex
-import shutil
 import struct
 import subprocess
 import sys
-import tempfile
 import unicodedata
 import zipfile
 from collections import Counter, defaultdict
@@ -51,6 +49,7 @@ from functools import cache
 from pathlib import Path
 
 from clirbench.errors import ClirbenchError, InputError, SourceUnavailableError
+from clirbench.fileio import build_folder_once
 from clirbench.paths import cache_dir
 
 GENERATOR_VERSION = 1
@@ -471,20 +470,8 @@ def suite_folder() -> Path:
     root = cache_dir() / "tasks" / f"quran-v{GENERATOR_VERSION}"
     if (root / "suite.json").is_file():
         return root
-    wheel = wheel_path()
-    root.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}."))
-    try:
-        generate_suite(tmp, wheel)
-        tmp.rename(root)
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if not (root / "suite.json").is_file():  # not a lost race with another process
-            raise
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return root
+    source = wheel_path()
+    return build_folder_once(root, lambda folder: generate_suite(folder, source), "suite.json")
 
 
 @cache

@@ -29,10 +29,8 @@ import hashlib
 import json
 import re
 import shlex
-import shutil
 import subprocess
 import tarfile
-import tempfile
 import unicodedata
 from collections import Counter
 from collections.abc import Mapping
@@ -43,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from clirbench.errors import ClirbenchError, InputError, SourceUnavailableError, UnknownNameError
+from clirbench.fileio import build_folder_once
 from clirbench.paths import cache_dir
 
 SOURCE = "builtin:udhr"
@@ -350,20 +349,8 @@ def suite_folder() -> Path:
     root = cache_dir() / "tasks" / f"udhr-v{GENERATOR_VERSION}"
     if (root / "suite.json").is_file():
         return root
-    tarball = tarball_path()
-    root.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}."))
-    try:
-        generate_suite(tmp, tarball)
-        tmp.rename(root)
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if not (root / "suite.json").is_file():  # not a lost race with another process
-            raise
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return root
+    source = tarball_path()
+    return build_folder_once(root, lambda folder: generate_suite(folder, source), "suite.json")
 
 
 @cache
