@@ -104,11 +104,6 @@ def pool(states: torch.Tensor, attention: torch.Tensor, mode: Pooling) -> torch.
     return torch.nn.functional.normalize(pooled, dim=-1)
 
 
-def trainable_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
-    """The parameters that training changes (frozen ones come back from the base model)."""
-    return {name: p.detach().cpu().clone() for name, p in module.named_parameters() if p.requires_grad}
-
-
 def freeze(encoder: TokenEncoder, embeddings: bool, layers: int) -> None:
     """Freeze the word embeddings and/or the lowest ``layers`` transformer layers."""
     transformer = encoder.transformer

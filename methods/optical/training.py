@@ -37,13 +37,13 @@ from clirbench.fileio import file_sha256
 from clirbench.hashing import json_hash
 from clirbench.paths import cache_dir
 from clirbench.progress import loss_progress
+from clirbench.training import epoch_batches, trainable_state
 
-from .encoders import Batch, Pooling, TokenEncoder, pool, trainable_state
+from .encoders import Batch, Pooling, TokenEncoder, pool
 from .sinkhorn import ot_loss
 
 TRAINING_FORMAT = 1  # bump when a change to this file changes what a configuration trains
 STUDENT_FILE, STATE_FILE, DONE_FILE = "student.pt", "state.pt", "done.json"
-_LENGTH_GROUP = 32  # batches per group of similar-length pairs (less padding, same randomness)
 
 
 @dataclass(frozen=True)
@@ -102,18 +102,6 @@ def _atomic_save(obj: Any, path: Path) -> None:
     scratch = path.with_name(f".{path.name}.{os.getpid()}")
     torch.save(obj, scratch)
     os.replace(scratch, path)
-
-
-def epoch_batches(lengths: list[int], batch_size: int, seed: int, epoch: int) -> list[list[int]]:
-    """A seeded shuffle of the pairs cut into batches of similar length, in shuffled order."""
-    generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
-    order = torch.randperm(len(lengths), generator=generator).tolist()
-    group = batch_size * _LENGTH_GROUP
-    batches = []
-    for start in range(0, len(order), group):
-        part = sorted(order[start : start + group], key=lengths.__getitem__)
-        batches += [part[i : i + batch_size] for i in range(0, len(part), batch_size)]
-    return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
 
 
 def idf_weights(encoder: TokenEncoder, texts: list[str]) -> torch.Tensor:
