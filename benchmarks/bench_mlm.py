@@ -12,22 +12,10 @@ the stage's default, and frozen.
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
-
-def timed(function: Callable[[], object], repeats: int) -> float:
-    """Median seconds of ``repeats`` calls, after one warm-up call."""
-    function()
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+from bench_optical import timed  # same median-of-repeats timer (a script's folder is on sys.path)
 
 
 def main() -> None:
