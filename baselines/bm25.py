@@ -42,13 +42,21 @@ class BM25(MethodBase):
 
     def retrieve(self, task: Task, k: int) -> Run:
         doc_ids, query_ids = list(task.corpus), list(task.queries)
-        hits = bm25_search([task.corpus[d].full_text for d in doc_ids], [task.queries[q] for q in query_ids], k, self.options)
+        hits = bm25_search(
+            [task.corpus[d].full_text for d in doc_ids],
+            [task.queries[q] for q in query_ids],
+            k,
+            self.options,
+        )
         return hits_to_run(hits, query_ids, doc_ids)
 
 
 def hits_to_run(hits: list[dict[int, float]], query_ids: list[str], doc_ids: list[str]) -> Run:
     """Turn per-query {document position: score} into a run keyed by ids."""
-    return {qid: {doc_ids[d]: score for d, score in found.items()} for qid, found in zip(query_ids, hits)}
+    return {
+        qid: {doc_ids[d]: score for d, score in found.items()}
+        for qid, found in zip(query_ids, hits)
+    }
 
 
 def _index(doc_texts: Sequence[str], options: BM25Options) -> tuple[Any, dict[str, int]]:
@@ -59,11 +67,15 @@ def _index(doc_texts: Sequence[str], options: BM25Options) -> tuple[Any, dict[st
     vocab: dict[str, int] = {}
     doc_tokens = [[vocab.setdefault(t, len(vocab)) for t in tokenize(text)] for text in doc_texts]
     index = bm25s.BM25(k1=options.k1, b=options.b, method=options.variant)
-    index.index(Tokenized(ids=doc_tokens, vocab=dict(vocab)), show_progress=False)  # bm25s adds "" to its copy
+    index.index(
+        Tokenized(ids=doc_tokens, vocab=dict(vocab)), show_progress=False
+    )  # bm25s adds "" to its copy
     return index, vocab
 
 
-def bm25_search(doc_texts: Sequence[str], query_texts: Sequence[str], k: int, options: BM25Options) -> list[dict[int, float]]:
+def bm25_search(
+    doc_texts: Sequence[str], query_texts: Sequence[str], k: int, options: BM25Options
+) -> list[dict[int, float]]:
     """The top ``k`` documents of each query as {document position: score}.
 
     Only documents sharing a term with the query are hits; a query without any known term has none.
@@ -73,7 +85,9 @@ def bm25_search(doc_texts: Sequence[str], query_texts: Sequence[str], k: int, op
 
     index, vocab = _index(doc_texts, options)
     query_tokens = [[vocab[t] for t in tokenize(text) if t in vocab] for text in query_texts]
-    answerable = [i for i, tokens in enumerate(query_tokens) if tokens]  # bm25s fails on empty queries
+    answerable = [
+        i for i, tokens in enumerate(query_tokens) if tokens
+    ]  # bm25s fails on empty queries
     hits: list[dict[int, float]] = [{} for _ in query_texts]
     if not answerable:
         return hits
@@ -108,10 +122,16 @@ def bm25_weighted_search(
                 cols.append(vocab[term])
                 weights.append(weight)
     stored = index.scores  # per term, the BM25 score of each document holding it
-    term_scores = csr_matrix((stored["data"], stored["indices"], stored["indptr"]), shape=(len(vocab), len(doc_texts)))
-    weighted = csr_matrix((weights, (rows, cols)), shape=(len(queries), len(vocab)), dtype=np.float32)
+    term_scores = csr_matrix(
+        (stored["data"], stored["indices"], stored["indptr"]), shape=(len(vocab), len(doc_texts))
+    )
+    weighted = csr_matrix(
+        (weights, (rows, cols)), shape=(len(queries), len(vocab)), dtype=np.float32
+    )
     scores = (weighted @ term_scores).tocsr()
-    if index.nonoccurrence_array is not None:  # bm25l and bm25+ give every document a floor per term
+    if (
+        index.nonoccurrence_array is not None
+    ):  # bm25l and bm25+ give every document a floor per term
         scores.data += np.repeat(weighted @ index.nonoccurrence_array, np.diff(scores.indptr))
     hits: list[dict[int, float]] = []
     for row in range(len(queries)):

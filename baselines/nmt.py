@@ -23,7 +23,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 from pydantic import Field, field_validator, model_validator
 
-from clirbench.baselines.bm25 import BM25Options, bm25_search, bm25_weighted_search, hits_to_run, tokenize
+from clirbench.baselines.bm25 import (
+    BM25Options,
+    bm25_search,
+    bm25_weighted_search,
+    hits_to_run,
+    tokenize,
+)
 from clirbench.errors import MethodUnavailableError
 from clirbench.method import MethodBase, MethodOptions, Readiness, Run
 from clirbench.registry import register_method
@@ -40,7 +46,9 @@ _MODE_LABELS = {"document": "", "query": ",qt", "both": ",qt+dt"}
 class NMTOptions(MethodOptions):
     input_files: ClassVar[tuple[str, ...]] = ("bitext_file",)
     runtime_options: ClassVar[frozenset[str]] = frozenset({"batch_size"})
-    translators: list[str] = Field(default_factory=lambda: ["marian-local", "lexical"], min_length=1)
+    translators: list[str] = Field(
+        default_factory=lambda: ["marian-local", "lexical"], min_length=1
+    )
     """Translators (`clirbench.baselines.translators.TRANSLATORS`, or plugins) whose outputs are
     joined. Each takes the options below that it declares (preset, model, batch_size, seed)."""
     mode: Literal["query", "document", "both"] = "document"
@@ -73,7 +81,9 @@ class NMTOptions(MethodOptions):
         known = TRANSLATORS.names()
         unknown = [name for name in names if name not in known]
         if unknown:
-            raise ValueError(f"unknown translator(s) {', '.join(unknown)}; known: {', '.join(known)}")
+            raise ValueError(
+                f"unknown translator(s) {', '.join(unknown)}; known: {', '.join(known)}"
+            )
         if len(set(names)) != len(names):
             raise ValueError("a translator is listed twice")
         return names
@@ -82,9 +92,13 @@ class NMTOptions(MethodOptions):
     def _bitext_languages(self) -> NMTOptions:
         languages = (self.bitext_source_lang, self.bitext_target_lang)
         if self.bitext_file is not None and None in languages:
-            raise ValueError("bitext_file needs bitext_source_lang and bitext_target_lang (e.g. eng_Latn, nya_Latn)")
+            raise ValueError(
+                "bitext_file needs bitext_source_lang and bitext_target_lang (e.g. eng_Latn, nya_Latn)"
+            )
         if self.bitext_file is None and languages != (None, None):
-            raise ValueError("bitext_source_lang and bitext_target_lang describe a bitext_file; none is given")
+            raise ValueError(
+                "bitext_source_lang and bitext_target_lang describe a bitext_file; none is given"
+            )
         return self
 
 
@@ -113,7 +127,9 @@ class NMT(MethodBase):
         return f"nmt[{'+'.join(self.options.translators)}{_MODE_LABELS[self.options.mode]}]"
 
     def describe(self) -> dict[str, Any]:
-        return {"translators": [self.translator(name).describe() for name in self.options.translators]}
+        return {
+            "translators": [self.translator(name).describe() for name in self.options.translators]
+        }
 
     @property
     def bitext(self) -> Bitext:
@@ -124,10 +140,14 @@ class NMT(MethodBase):
         options = self.options
         key = "file" if options.bitext_file is not None else options.bitext or self._task_bitext
         if key is None:
-            raise MethodUnavailableError("nmt: no bitext yet (it follows the task): retrieve on a task first, or give bitext")
+            raise MethodUnavailableError(
+                "nmt: no bitext yet (it follows the task): retrieve on a task first, or give bitext"
+            )
         if key not in self._bitexts:
             if key == "file":
-                self._bitexts[key] = read_bitext(options.bitext_file, options.bitext_source_lang, options.bitext_target_lang)
+                self._bitexts[key] = read_bitext(
+                    options.bitext_file, options.bitext_source_lang, options.bitext_target_lang
+                )
             else:
                 self._bitexts[key] = builtin_bitext(key)
         return self._bitexts[key]
@@ -168,7 +188,9 @@ class NMT(MethodBase):
                 "give a bitext of that pair with bitext_file, bitext_source_lang and bitext_target_lang"
             )
 
-    def _translations(self, name: str, texts: list[str], source_lang: str, target_lang: str) -> list[str]:
+    def _translations(
+        self, name: str, texts: list[str], source_lang: str, target_lang: str
+    ) -> list[str]:
         """Translations through clirbench's cache: a text translated once is never sent again.
 
         The lexical translator gives each word's ``document_translations`` best translations.
@@ -179,18 +201,34 @@ class NMT(MethodBase):
 
         translator = self.translator(name)
         direction = f"{source_lang}->{target_lang}"
-        extra = {"alternatives": self.options.document_translations} if translator.weighted_alternatives else {}
+        extra = (
+            {"alternatives": self.options.document_translations}
+            if translator.weighted_alternatives
+            else {}
+        )
         code = method_identity(type(self)).model_dump()  # a new nmt version translates afresh
-        cache = TranslationCache({**code, "method": "nmt", "translator": name, **translator.describe(),
-                                  "direction": direction, **extra})
+        cache = TranslationCache(
+            {
+                **code,
+                "method": "nmt",
+                "translator": name,
+                **translator.describe(),
+                "direction": direction,
+                **extra,
+            }
+        )
 
         def translate(batch: list[str]) -> list[str]:
             return translator.translate(batch, source_lang, target_lang, **extra)
 
-        with progress(f"nmt: {name} translating {len(texts)} texts {direction}", total=len(texts)) as advance:
+        with progress(
+            f"nmt: {name} translating {len(texts)} texts {direction}", total=len(texts)
+        ) as advance:
             return cache.translate(texts, translate, self.options.batch_size, advance)
 
-    def _query_bags(self, queries: list[str], source_lang: str, target_lang: str) -> list[Counter[str]]:
+    def _query_bags(
+        self, queries: list[str], source_lang: str, target_lang: str
+    ) -> list[Counter[str]]:
         """Each query as weighted document-language terms, summed over the translators."""
         bags: list[Counter[str]] = [Counter() for _ in queries]
         for name in self.options.translators:
@@ -198,9 +236,13 @@ class NMT(MethodBase):
             if translator.weighted_alternatives:
                 top = cast("AlternativesTranslator", translator).top(source_lang, target_lang)
                 for bag, query in zip(bags, queries):
-                    bag.update(structured_query(tokenize(query), top, self.options.query_translations))
+                    bag.update(
+                        structured_query(tokenize(query), top, self.options.query_translations)
+                    )
             else:
-                for bag, text in zip(bags, self._translations(name, queries, source_lang, target_lang)):
+                for bag, text in zip(
+                    bags, self._translations(name, queries, source_lang, target_lang)
+                ):
                     bag.update(tokenize(text))
         return bags
 
@@ -214,15 +256,24 @@ class NMT(MethodBase):
         bm25 = BM25Options(k1=self.options.k1, b=self.options.b)
         rankings = []
         if self.options.mode in ("document", "both"):
-            translations = [self._translations(name, docs, doc_lang, query_lang) for name in self.options.translators]
-            rankings.append(bm25_search([" ".join(parts) for parts in zip(*translations)], queries, k, bm25))
+            translations = [
+                self._translations(name, docs, doc_lang, query_lang)
+                for name in self.options.translators
+            ]
+            rankings.append(
+                bm25_search([" ".join(parts) for parts in zip(*translations)], queries, k, bm25)
+            )
         if self.options.mode in ("query", "both"):
-            rankings.append(bm25_weighted_search(docs, self._query_bags(queries, query_lang, doc_lang), k, bm25))
+            rankings.append(
+                bm25_weighted_search(docs, self._query_bags(queries, query_lang, doc_lang), k, bm25)
+            )
         hits = rankings[0] if len(rankings) == 1 else reciprocal_rank_fusion(rankings, k)
         return hits_to_run(hits, query_ids, doc_ids)
 
 
-def structured_query(words: list[str], top: Callable[[str, int], list[tuple[str, float]]], n: int) -> Counter[str]:
+def structured_query(
+    words: list[str], top: Callable[[str, int], list[tuple[str, float]]], n: int
+) -> Counter[str]:
     """Each word's top ``n`` translations, weighted by probability normalised per word.
 
     ``top(word, n)`` gives [(translation, probability), ...]; a word without any keeps itself.
@@ -236,7 +287,9 @@ def structured_query(words: list[str], top: Callable[[str, int], list[tuple[str,
     return bag
 
 
-def reciprocal_rank_fusion(rankings: list[list[dict[int, float]]], k: int) -> list[dict[int, float]]:
+def reciprocal_rank_fusion(
+    rankings: list[list[dict[int, float]]], k: int
+) -> list[dict[int, float]]:
     """Per query, sum 1 / (RRF_K + rank) over the rankings; keep the top ``k``."""
     fused = []
     for per_query in zip(*rankings):

@@ -23,7 +23,8 @@ _DOCUMENT_PROMPT_NAMES = ("document", "passage", "corpus")
 
 class STOptions(DenseEncoderOptions, AdaptationOptions, DeviceOptions):
     runtime_options = (
-        DenseEncoderOptions.runtime_options | AdaptationOptions.runtime_options
+        DenseEncoderOptions.runtime_options
+        | AdaptationOptions.runtime_options
         | DeviceOptions.runtime_options
     )
     model: str = DEFAULT_MODEL

@@ -14,7 +14,9 @@ import time
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--texts", type=int, default=2000)
     parser.add_argument("--model", default="all-MiniLM-L6-v2")
     parser.add_argument("--batch-size", type=int, default=32)
@@ -41,25 +43,41 @@ def main() -> None:
             times.append(time.perf_counter() - started)
         return min(times)
 
-    bare_s = best(lambda: bare.encode(texts, prompt=prompt, batch_size=args.batch_size, normalize_embeddings=True, show_progress_bar=False))
+    bare_s = best(
+        lambda: bare.encode(
+            texts,
+            prompt=prompt,
+            batch_size=args.batch_size,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
+    )
     ours_s = best(lambda: uncached.encode_all(texts, "eng_Latn", "document"))
-    print(f"{len(texts)} Bible verses, {args.model}, batch {args.batch_size}, best of {args.repeats}")
+    print(
+        f"{len(texts)} Bible verses, {args.model}, batch {args.batch_size}, best of {args.repeats}"
+    )
     print(f"sentence-transformers encode: {len(texts) / bare_s:8.1f} texts/s")
     print(f"clirbench encode_all:         {len(texts) / ours_s:8.1f} texts/s")
     ratio = bare_s / ours_s
-    print(f"throughput ratio clirbench / bare: {ratio:.3f}x (target >= 0.95x: {'OK' if ratio >= 0.95 else 'MISSED'})")
+    print(
+        f"throughput ratio clirbench / bare: {ratio:.3f}x (target >= 0.95x: {'OK' if ratio >= 0.95 else 'MISSED'})"
+    )
 
     cached = SentenceTransformerEncoder(build_options("st", options))
     cached.model  # load outside the timings  # noqa: B018
     started = time.perf_counter()
     cached.encode_all(texts, "eng_Latn", "document")
     cold_s = time.perf_counter() - started
-    warm = SentenceTransformerEncoder(build_options("st", options))  # a new method object: only the disk cache helps
+    warm = SentenceTransformerEncoder(
+        build_options("st", options)
+    )  # a new method object: only the disk cache helps
     started = time.perf_counter()
     warm.encode_all(texts, "eng_Latn", "document")
     warm_s = time.perf_counter() - started
     speedup = cold_s / warm_s
-    print(f"cold run {cold_s:.3f} s, warm-cache rerun {warm_s:.4f} s: {speedup:.0f}x faster (target >= 50x: {'OK' if speedup >= 50 else 'MISSED'})")
+    print(
+        f"cold run {cold_s:.3f} s, warm-cache rerun {warm_s:.4f} s: {speedup:.0f}x faster (target >= 50x: {'OK' if speedup >= 50 else 'MISSED'})"
+    )
 
 
 if __name__ == "__main__":

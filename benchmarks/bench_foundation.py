@@ -33,9 +33,13 @@ def best_wall_time(command: list[str], repeats: int) -> float:
 
 def startup(repeats: int) -> None:
     cli = shutil.which("clirbench")
-    help_time = best_wall_time([cli, "--help"] if cli else [sys.executable, "-m", "clirbench", "--help"], repeats)
+    help_time = best_wall_time(
+        [cli, "--help"] if cli else [sys.executable, "-m", "clirbench", "--help"], repeats
+    )
     mteb_time = best_wall_time([sys.executable, "-c", "import mteb"], max(1, repeats // 2))
-    print(f"clirbench --help     {help_time:8.3f} s (best of {repeats}; target <= 0.3 s: {'OK' if help_time <= 0.3 else 'MISSED'})")
+    print(
+        f"clirbench --help     {help_time:8.3f} s (best of {repeats}; target <= 0.3 s: {'OK' if help_time <= 0.3 else 'MISSED'})"
+    )
     print(f"python -c 'import mteb' {mteb_time:5.3f} s")
     print(f"ratio import-mteb / clirbench-help: {mteb_time / help_time:.1f}x")
 
@@ -49,7 +53,10 @@ def make_data(n_docs: int, n_queries: int, dim: int, seed: int = 0):
     # Judge each query's true top-3 plus two random documents, so scores are not all zero.
     top = np.argsort(-(queries @ docs[: min(n_docs, 20000)].T), axis=1)[:, :3]
     qrels = {
-        qid: {**{doc_ids[j]: 1 for j in top[i]}, **{doc_ids[j]: 1 for j in rng.integers(0, n_docs, 2)}}
+        qid: {
+            **{doc_ids[j]: 1 for j in top[i]},
+            **{doc_ids[j]: 1 for j in rng.integers(0, n_docs, 2)},
+        }
         for i, qid in enumerate(query_ids)
     }
     return docs, queries, doc_ids, query_ids, qrels
@@ -70,10 +77,16 @@ def floor_search_eval(docs, queries, doc_ids, query_ids, qrels, k):
     scores = queries @ docs.T
     part = np.argpartition(scores, -k, axis=1)[:, -k:]
     part_scores = np.take_along_axis(scores, part, axis=1)
-    run = {qid: {doc_ids[j]: s for j, s in zip(part[i].tolist(), part_scores[i].tolist())} for i, qid in enumerate(query_ids)}
+    run = {
+        qid: {doc_ids[j]: s for j, s in zip(part[i].tolist(), part_scores[i].tolist())}
+        for i, qid in enumerate(query_ids)
+    }
     evaluator = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.10", "map", "recall.100"})
     per_query = evaluator.evaluate(run)
-    return {ours: float(np.mean([per_query[q][theirs] for q in per_query])) for ours, theirs in MEASURES.items()}
+    return {
+        ours: float(np.mean([per_query[q][theirs] for q in per_query]))
+        for ours, theirs in MEASURES.items()
+    }
 
 
 def beir_search_eval(docs, queries, doc_ids, query_ids, qrels, k):
@@ -98,7 +111,11 @@ def beir_search_eval(docs, queries, doc_ids, query_ids, qrels, k):
 
     corpus = {doc_id: {"title": "", "text": str(i)} for i, doc_id in enumerate(doc_ids)}
     query_texts = {qid: str(i) for i, qid in enumerate(query_ids)}
-    retriever = EvaluateRetrieval(DenseRetrievalExactSearch(Precomputed(), corpus_chunk_size=50000), score_function="dot", k_values=[10, 100])
+    retriever = EvaluateRetrieval(
+        DenseRetrievalExactSearch(Precomputed(), corpus_chunk_size=50000),
+        score_function="dot",
+        k_values=[10, 100],
+    )
     results = retriever.retrieve(corpus, query_texts)
     ndcg, ap, recall, _ = retriever.evaluate(qrels, results, [10, 100])
     return {"nDCG@10": ndcg["NDCG@10"], "AP": ap["MAP@100"], "R@100": recall["Recall@100"]}
@@ -112,29 +129,46 @@ def timed(function, *args):
 
 def search(n_docs: int, n_queries: int, dim: int, k: int, repeats: int) -> None:
     data = make_data(n_docs, n_queries, dim)
-    print(f"\nsearch + evaluation: {n_docs} documents x {n_queries} queries x {dim} dimensions, top {k}")
+    print(
+        f"\nsearch + evaluation: {n_docs} documents x {n_queries} queries x {dim} dimensions, top {k}"
+    )
     import clirbench.evaluation  # noqa: F401 - keep first-import costs out of the timings
     import pytrec_eval  # noqa: F401
 
     rows = {}
-    for name, function in [("clirbench", clirbench_search_eval), ("numpy + pytrec_eval", floor_search_eval), ("BEIR EvaluateRetrieval", beir_search_eval)]:
+    for name, function in [
+        ("clirbench", clirbench_search_eval),
+        ("numpy + pytrec_eval", floor_search_eval),
+        ("BEIR EvaluateRetrieval", beir_search_eval),
+    ]:
         times, result = [], None
         for _ in range(repeats):
             seconds, result = timed(function, *data, k)
             times.append(seconds)
         rows[name] = (min(times), result)
-        print(f"{name:24s} {min(times):7.2f} s   " + "  ".join(f"{m} {v:.4f}" for m, v in result.items()))
+        print(
+            f"{name:24s} {min(times):7.2f} s   "
+            + "  ".join(f"{m} {v:.4f}" for m, v in result.items())
+        )
     ratio = rows["clirbench"][0] / rows["numpy + pytrec_eval"][0]
-    print(f"ratio clirbench / floor: {ratio:.2f}x (target <= 1.0x: {'OK' if ratio <= 1.0 else 'MISSED'})")
+    print(
+        f"ratio clirbench / floor: {ratio:.2f}x (target <= 1.0x: {'OK' if ratio <= 1.0 else 'MISSED'})"
+    )
     ratio = rows["clirbench"][0] / rows["BEIR EvaluateRetrieval"][0]
-    print(f"ratio clirbench / BEIR: {ratio:.2f}x (target <= 0.9x: {'OK' if ratio <= 0.9 else 'MISSED'})")
-    printed = {name: {m: f"{v:.4f}" for m, v in result.items()} for name, (_, result) in rows.items()}
+    print(
+        f"ratio clirbench / BEIR: {ratio:.2f}x (target <= 0.9x: {'OK' if ratio <= 0.9 else 'MISSED'})"
+    )
+    printed = {
+        name: {m: f"{v:.4f}" for m, v in result.items()} for name, (_, result) in rows.items()
+    }
     same = len({tuple(scores.items()) for scores in printed.values()}) == 1
     print(f"same scores from all three (4 decimals): {'OK' if same else 'MISSED'}")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--docs", type=int, default=200_000)
     parser.add_argument("--queries", type=int, default=1_000)
     parser.add_argument("--dim", type=int, default=384)

@@ -55,24 +55,44 @@ def main() -> None:
     from clirbench.methods.optical.training import Distiller, token_mass
 
     torch.set_num_threads(args.threads)
-    common = {"teacher": args.teacher, "student": args.student, "num_threads": args.threads,
-              "train_batch_size": args.batch, "max_length": args.max_length}
+    common = {
+        "teacher": args.teacher,
+        "student": args.student,
+        "num_threads": args.threads,
+        "train_batch_size": args.batch,
+        "max_length": args.max_length,
+    }
     method = Optical(OpticalOptions(**common))
     models = method.models
     freeze(models.student, embeddings=True, layers=0)
     # A batch of typical length (the median of the first 50 length-grouped batches).
-    folder = Path(tempfile.mkdtemp(prefix="bench-optical-"))  # Distiller needs one; steps here write nothing
-    probe = Distiller(models.teacher, models.student, models.pairing, method.bitext,
-                      OpticalOptions(**common).training_config(), folder)
+    folder = Path(
+        tempfile.mkdtemp(prefix="bench-optical-")
+    )  # Distiller needs one; steps here write nothing
+    probe = Distiller(
+        models.teacher,
+        models.student,
+        models.pairing,
+        method.bitext,
+        OpticalOptions(**common).training_config(),
+        folder,
+    )
     sizes = sorted(range(50), key=lambda s: sum(len(t) for _, t in probe.batch(s)))
     pairs, prompt = probe.batch(sizes[25]), models.pairing.prompts["document"]
-    print(f"teacher {args.teacher}, student {args.student}; batch {len(pairs)} pairs, max length "
-          f"{args.max_length}, {args.threads} thread(s)")
+    print(
+        f"teacher {args.teacher}, student {args.student}; batch {len(pairs)} pairs, max length "
+        f"{args.max_length}, {args.threads} thread(s)"
+    )
 
     seconds = {}
-    for name, weights in (("OT", {"ot_weight": 1.0}), ("MSE", {"ot_weight": 0.0, "mse_weight": 1.0, "anchor_weight": 1.0})):
+    for name, weights in (
+        ("OT", {"ot_weight": 1.0}),
+        ("MSE", {"ot_weight": 0.0, "mse_weight": 1.0, "anchor_weight": 1.0}),
+    ):
         config = OpticalOptions(**common, **weights).training_config()
-        distiller = Distiller(models.teacher, models.student, models.pairing, method.bitext, config, folder)
+        distiller = Distiller(
+            models.teacher, models.student, models.pairing, method.bitext, config, folder
+        )
         models.student.train()
 
         def step(distiller: Distiller = distiller) -> None:
@@ -94,29 +114,49 @@ def main() -> None:
     a, b = token_mass(student_batch, None).double(), token_mass(teacher_batch, None).double()
     eps, iters = 0.05, 50
     ours = sinkhorn_log(cost, a, b, eps, iters)
-    kept = [(a[i] > 0, b[i] > 0) for i in range(len(a))]  # content tokens (prompt and specials carry no mass)
-    numpy_inputs = [(a[i, r].numpy(), b[i, c].numpy(), cost[i][r][:, c].numpy()) for i, (r, c) in enumerate(kept)]
+    kept = [
+        (a[i] > 0, b[i] > 0) for i in range(len(a))
+    ]  # content tokens (prompt and specials carry no mass)
+    numpy_inputs = [
+        (a[i, r].numpy(), b[i, c].numpy(), cost[i][r][:, c].numpy())
+        for i, (r, c) in enumerate(kept)
+    ]
 
     def pot_loop() -> list[np.ndarray]:
-        return [ot.sinkhorn(x, y, c, reg=eps, method="sinkhorn_log", numItermax=iters, stopThr=0.0, warn=False)
-                for x, y, c in numpy_inputs]
+        return [
+            ot.sinkhorn(
+                x, y, c, reg=eps, method="sinkhorn_log", numItermax=iters, stopThr=0.0, warn=False
+            )
+            for x, y, c in numpy_inputs
+        ]
 
     def pot_batched() -> torch.Tensor:
-        return solve_batch(cost, reg=eps, a=a, b=b, max_iter=iters, tol=0.0, method="log_sinkhorn", grad="detach").plan
+        return solve_batch(
+            cost, reg=eps, a=a, b=b, max_iter=iters, tol=0.0, method="log_sinkhorn", grad="detach"
+        ).plan
 
     looped, batched = pot_loop(), pot_batched()
-    loop_gap = max(float(np.abs(ours[i][r][:, c].numpy() - p).max()) for i, ((r, c), p) in enumerate(zip(kept, looped)))
+    loop_gap = max(
+        float(np.abs(ours[i][r][:, c].numpy() - p).max())
+        for i, ((r, c), p) in enumerate(zip(kept, looped))
+    )
     batch_gap = float((ours - batched).abs().max())
     shape = "x".join(map(str, cost.shape))
-    print(f"Sinkhorn, {eps=}, {iters} iterations, cost {shape} (float64), plans: max |ours - POT loop| "
-          f"{loop_gap:.1e}, max |ours - POT batched| {batch_gap:.1e} (POT batched updates u before v)")
+    print(
+        f"Sinkhorn, {eps=}, {iters} iterations, cost {shape} (float64), plans: max |ours - POT loop| "
+        f"{loop_gap:.1e}, max |ours - POT batched| {batch_gap:.1e} (POT batched updates u before v)"
+    )
     repeats = 10 * args.repeats  # milliseconds each: more calls for a steadier median
     torch_s = timed(lambda: sinkhorn_log(cost, a, b, eps, iters), repeats)
     loop_s = timed(pot_loop, repeats)
     batch_s = timed(pot_batched, repeats)
-    print(f"  torch batched {torch_s * 1e3:.1f} ms, POT ot.sinkhorn loop {loop_s * 1e3:.1f} ms, "
-          f"POT solve_batch {batch_s * 1e3:.1f} ms")
-    print(f"POT loop / torch = {loop_s / torch_s:.1f}x, POT solve_batch / torch = {batch_s / torch_s:.1f}x")
+    print(
+        f"  torch batched {torch_s * 1e3:.1f} ms, POT ot.sinkhorn loop {loop_s * 1e3:.1f} ms, "
+        f"POT solve_batch {batch_s * 1e3:.1f} ms"
+    )
+    print(
+        f"POT loop / torch = {loop_s / torch_s:.1f}x, POT solve_batch / torch = {batch_s / torch_s:.1f}x"
+    )
     folder.rmdir()
 
 

@@ -48,7 +48,9 @@ def build_ranx_inputs(hits: np.ndarray, k: int):
     """Qrels with k relevant documents per query; run i ranks hits[i, q] of them in its top k."""
     from ranx import Qrels, Run
 
-    query_ids = [f"q{q:07d}" for q in range(hits.shape[1])]  # zero-padded: ranx orders queries by id
+    query_ids = [
+        f"q{q:07d}" for q in range(hits.shape[1])
+    ]  # zero-padded: ranx orders queries by id
     qrels = Qrels.from_dict({q: {f"rel{d}": 1 for d in range(k)} for q in query_ids})
     runs = []
     for name, system_hits in zip(system_names(hits.shape[0]), hits):
@@ -83,8 +85,13 @@ def ranx_time(hits: np.ndarray, k: int, n_permutations: int, max_p: float, seed:
     def run_compare():
         start = time.perf_counter()
         report = compare(
-            qrels, runs, metrics=[metric], stat_test="fisher",
-            n_permutations=n_permutations, max_p=max_p, random_seed=seed,
+            qrels,
+            runs,
+            metrics=[metric],
+            stat_test="fisher",
+            n_permutations=n_permutations,
+            max_p=max_p,
+            random_seed=seed,
         )
         return time.perf_counter() - start, report
 
@@ -106,7 +113,9 @@ def ranx_worker(mode: str, data_path: Path, out_path: Path) -> None:
         if mode == "verify":
             result = ranx_verify(hits, k)
         else:
-            result = ranx_time(hits, k, int(data["n_permutations"]), float(data["max_p"]), int(data["seed"]))
+            result = ranx_time(
+                hits, k, int(data["n_permutations"]), float(data["max_p"]), int(data["seed"])
+            )
     out_path.write_text(json.dumps(result))
 
 
@@ -114,7 +123,16 @@ def run_ranx(python: str, mode: str, data_path: Path, workdir: Path) -> dict:
     """Run a ranx worker in ``python`` with a fresh numba cache, so nothing compiled earlier is reused."""
     out_path = workdir / f"{mode}.json"
     env = {**os.environ, "NUMBA_CACHE_DIR": tempfile.mkdtemp(dir=workdir)}
-    command = [python, str(Path(__file__).resolve()), "--ranx-worker", mode, "--data", str(data_path), "--out", str(out_path)]
+    command = [
+        python,
+        str(Path(__file__).resolve()),
+        "--ranx-worker",
+        mode,
+        "--data",
+        str(data_path),
+        "--out",
+        str(out_path),
+    ]
     subprocess.run(command, check=True, env=env)
     return json.loads(out_path.read_text())
 
@@ -122,7 +140,9 @@ def run_ranx(python: str, mode: str, data_path: Path, workdir: Path) -> dict:
 # clirbench side -------------------------------------------------------------------------
 
 
-def time_clirbench(scores: np.ndarray, n_permutations: int, seed: int, repeats: int) -> tuple[list[float], np.ndarray]:
+def time_clirbench(
+    scores: np.ndarray, n_permutations: int, seed: int, repeats: int
+) -> tuple[list[float], np.ndarray]:
     try:
         from clirbench.stats import all_pairs_randomization
     except ImportError:
@@ -142,11 +162,15 @@ def ranx_python(requested: str | None) -> str:
         return requested
     if importlib.util.find_spec("ranx") is not None:
         return sys.executable
-    sys.exit("ranx is not importable here; install it in a venv and pass --ranx-python /path/to/venv/bin/python")
+    sys.exit(
+        "ranx is not importable here; install it in a venv and pass --ranx-python /path/to/venv/bin/python"
+    )
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--systems", type=int, default=20)
     parser.add_argument("--queries", type=int, default=1_000)
     parser.add_argument("--permutations", type=int, default=10_000)
@@ -154,7 +178,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--alpha", type=float, default=0.05, help="ranx's max_p")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=5, help="timed clirbench calls")
-    parser.add_argument("--ranx-python", help="interpreter with ranx installed (default: this one, if it has ranx)")
+    parser.add_argument(
+        "--ranx-python", help="interpreter with ranx installed (default: this one, if it has ranx)"
+    )
     parser.add_argument("--ranx-worker", choices=["verify", "time"], help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -171,33 +197,56 @@ def main() -> None:
     hits = make_hits(args.systems, args.queries, args.k, args.seed)
     scores = hits / args.k
     n_pairs = args.systems * (args.systems - 1) // 2
-    print(f"{args.systems} systems x {args.queries} queries, {n_pairs} pairs, {args.permutations} permutations")
+    print(
+        f"{args.systems} systems x {args.queries} queries, {n_pairs} pairs, {args.permutations} permutations"
+    )
     print(f"ranx interpreter: {python}")
 
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         data_path = workdir / "data.npz"
         np.savez(
-            data_path, hits=hits, k=args.k, n_permutations=args.permutations, max_p=args.alpha, seed=args.seed
+            data_path,
+            hits=hits,
+            k=args.k,
+            n_permutations=args.permutations,
+            max_p=args.alpha,
+            seed=args.seed,
         )
         check = run_ranx(python, "verify", data_path, workdir)
         if check["max_abs_error"] != 0.0:
-            sys.exit(f"ranx {METRIC_NAME.format(k=args.k)} differs from the clirbench scores by {check['max_abs_error']}")
-        print(f"ranx per-query {METRIC_NAME.format(k=args.k)} == clirbench scores: yes (max abs error 0.0)")
+            sys.exit(
+                f"ranx {METRIC_NAME.format(k=args.k)} differs from the clirbench scores by {check['max_abs_error']}"
+            )
+        print(
+            f"ranx per-query {METRIC_NAME.format(k=args.k)} == clirbench scores: yes (max abs error 0.0)"
+        )
 
         times, p_clirbench = time_clirbench(scores, args.permutations, args.seed, args.repeats)
         ranx = run_ranx(python, "time", data_path, workdir)
 
     clirbench_s = max(times)
     p_diff = np.abs(np.asarray(ranx["p_values"]) - p_clirbench).max()
-    print(f"clirbench all_pairs_randomization: first {times[0]:.3f} s, best {min(times):.3f} s, worst {clirbench_s:.3f} s ({args.repeats} calls)")
-    print(f"ranx compare (fisher): cold {ranx['cold_s']:.2f} s (includes numba JIT), warm {ranx['warm_s']:.2f} s")
-    print("  (ranx.compare also evaluates the metric and tests every ordered pair, i.e. each pair twice)")
-    print(f"ratio ranx / clirbench (worst): cold {ranx['cold_s'] / clirbench_s:.0f}x, warm {ranx['warm_s'] / clirbench_s:.0f}x")
+    print(
+        f"clirbench all_pairs_randomization: first {times[0]:.3f} s, best {min(times):.3f} s, worst {clirbench_s:.3f} s ({args.repeats} calls)"
+    )
+    print(
+        f"ranx compare (fisher): cold {ranx['cold_s']:.2f} s (includes numba JIT), warm {ranx['warm_s']:.2f} s"
+    )
+    print(
+        "  (ranx.compare also evaluates the metric and tests every ordered pair, i.e. each pair twice)"
+    )
+    print(
+        f"ratio ranx / clirbench (worst): cold {ranx['cold_s'] / clirbench_s:.0f}x, warm {ranx['warm_s'] / clirbench_s:.0f}x"
+    )
     noise = np.sqrt(2 * 0.25 / args.permutations)
-    print(f"max |p_ranx - p_clirbench| over pairs: {p_diff:.4f} (Monte-Carlo sd of a difference is at most {noise:.4f})")
+    print(
+        f"max |p_ranx - p_clirbench| over pairs: {p_diff:.4f} (Monte-Carlo sd of a difference is at most {noise:.4f})"
+    )
     met = clirbench_s < TARGET_SECONDS and ranx["warm_s"] / clirbench_s >= TARGET_SPEEDUP
-    print(f"target (< {TARGET_SECONDS:g} s and >= {TARGET_SPEEDUP:g}x faster than warm ranx): {'MET' if met else 'NOT MET'}")
+    print(
+        f"target (< {TARGET_SECONDS:g} s and >= {TARGET_SPEEDUP:g}x faster than warm ranx): {'MET' if met else 'NOT MET'}"
+    )
 
 
 if __name__ == "__main__":

@@ -60,8 +60,13 @@ def run(
     loaded = _tasks(tasks, split)
     command = _command(names, tasks, store, split, k, options)
     return run_cells(
-        loaded, specs, ResultStore(store), k, overwrite,
-        on_outcome=on_outcome or (lambda outcome: None), command=command,
+        loaded,
+        specs,
+        ResultStore(store),
+        k,
+        overwrite,
+        on_outcome=on_outcome or (lambda outcome: None),
+        command=command,
     )
 
 

@@ -42,7 +42,9 @@ class Bitext:
 
     def reversed(self) -> Bitext:
         """The same pairs with source and target swapped."""
-        return Bitext(self.target_lang, self.source_lang, tuple((t, s) for s, t in self.pairs), self.origin)
+        return Bitext(
+            self.target_lang, self.source_lang, tuple((t, s) for s, t in self.pairs), self.origin
+        )
 
 
 def _check_languages(path: Path, source_lang: str, target_lang: str) -> None:
@@ -59,7 +61,9 @@ def builtin_bitext(name: str = "bible-en-ny", split: str = "train") -> Bitext:
     if name in QURAN_BITEXTS:
         from clirbench.tasks.builtin.quran import bitext_language, bitext_pairs
 
-        return Bitext("eng_Latn", bitext_language(name), bitext_pairs(name, split), f"builtin:{name}/{split}")
+        return Bitext(
+            "eng_Latn", bitext_language(name), bitext_pairs(name, split), f"builtin:{name}/{split}"
+        )
     from clirbench.tasks.builtin.bible import split_pairs
 
     pairs = tuple((p.eng, p.nya) for p in split_pairs(split))
@@ -86,7 +90,8 @@ def read_bitext(path: str | Path, source_lang: str, target_lang: str) -> Bitext:
             fields = line.split("\t")
             if len(fields) != 2:
                 raise InputError(
-                    path, line_no,
+                    path,
+                    line_no,
                     f"expected 2 tab-separated columns (source, target), got {len(fields)}",
                 )
             source, target = fields
@@ -109,7 +114,9 @@ def task_bitext_name(task_card: TaskCard) -> str:
     pair = {task_card.query_lang, task_card.doc_lang}
     from clirbench.tasks import BUILTIN_TASKS
 
-    names = {t.bitext for t in BUILTIN_TASKS.values() if t.bitext and {t.query_lang, t.doc_lang} == pair}
+    names = {
+        t.bitext for t in BUILTIN_TASKS.values() if t.bitext and {t.query_lang, t.doc_lang} == pair
+    }
     if len(names) == 1:
         return names.pop()
     raise MethodUnavailableError(

@@ -248,14 +248,21 @@ class EmbeddingCache:
             self._chunks = [np.concatenate(self._chunks)]
         return self._chunks[0]
 
-    def encode(self, texts: Sequence[str], encode: Callable[[list[str]], np.ndarray],
-               batch_size: int, advance: Callable[[int], None] = lambda n: None) -> np.ndarray:
+    def encode(
+        self,
+        texts: Sequence[str],
+        encode: Callable[[list[str]], np.ndarray],
+        batch_size: int,
+        advance: Callable[[int], None] = lambda n: None,
+    ) -> np.ndarray:
         """Vectors for ``texts``: cached rows, and ``encode`` (in batches) for the rest."""
         keys = [text_key(t) for t in texts]
         counts = Counter(keys)
         first_text = dict(zip(reversed(keys), reversed(texts)))
         # Similar lengths batch together: less padding for encoders that pad.
-        missing = sorted((k for k in counts if k not in self._rows), key=lambda k: len(first_text[k]))
+        missing = sorted(
+            (k for k in counts if k not in self._rows), key=lambda k: len(first_text[k])
+        )
         advance(len(texts) - sum(counts[k] for k in missing))
         for start in range(0, len(missing), batch_size):
             batch = missing[start : start + batch_size]
@@ -300,8 +307,13 @@ class TranslationCache:
             for key, text in _translation_frame(payload) or ():
                 self._done.setdefault(key, text)
 
-    def translate(self, texts: Sequence[str], translate: Callable[[list[str]], list[str]],
-                  batch_size: int, advance: Callable[[int], None] = lambda n: None) -> list[str]:
+    def translate(
+        self,
+        texts: Sequence[str],
+        translate: Callable[[list[str]], list[str]],
+        batch_size: int,
+        advance: Callable[[int], None] = lambda n: None,
+    ) -> list[str]:
         keys = [text_key(t).hex() for t in texts]
         todo = {k: t for k, t in zip(keys, texts) if k not in self._done}
         pending = list(todo)
@@ -394,12 +406,16 @@ def list_namespaces(root: Path | None = None) -> list[dict[str, Any]]:
                 namespace = json.loads(meta.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, ValueError):
                 namespace = {"method": folder.parent.name}
-            found.append({
-                "kind": kind, "path": folder, "namespace": namespace,
-                "entries": _entries(folder, kind),
-                "bytes": sum(f.stat().st_size for f in folder.iterdir() if f.is_file()),
-                "problems": check_namespace(folder),
-            })
+            found.append(
+                {
+                    "kind": kind,
+                    "path": folder,
+                    "namespace": namespace,
+                    "entries": _entries(folder, kind),
+                    "bytes": sum(f.stat().st_size for f in folder.iterdir() if f.is_file()),
+                    "problems": check_namespace(folder),
+                }
+            )
     return found
 
 

@@ -22,7 +22,9 @@ def parse_assignments(assignments: list[str]) -> dict[str, dict[str, Any]]:
         key, sep, raw = assignment.partition("=")
         method, dot, option = key.strip().partition(".")
         if not sep or not dot or not method or not option:
-            raise OptionsError(f"--set {assignment!r}: expected METHOD.OPTION=VALUE, e.g. me5.batch_size=64")
+            raise OptionsError(
+                f"--set {assignment!r}: expected METHOD.OPTION=VALUE, e.g. me5.batch_size=64"
+            )
         try:
             value = yaml.safe_load(raw) if raw.strip() else ""
         except (yaml.YAMLError, RecursionError):

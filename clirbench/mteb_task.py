@@ -28,7 +28,11 @@ from clirbench.tasks.task import Task
 
 # ir_measures measure name -> the prefix of MTEB's score names (nDCG@10 -> ndcg_at_10).
 _MTEB_SCORES = {
-    "nDCG": "ndcg_at", "AP": "map_at", "RR": "mrr_at", "R": "recall_at", "P": "precision_at",
+    "nDCG": "ndcg_at",
+    "AP": "map_at",
+    "RR": "mrr_at",
+    "R": "recall_at",
+    "P": "precision_at",
 }
 FALLBACK_MAIN_SCORE = "ndcg_at_10"
 
@@ -65,7 +69,8 @@ def as_mteb_task(task: Task) -> Any:
         name=card.name.replace("/", "--"),
         description=card.description or f"The clirbench task {card.name} ({card.source}).",
         dataset={
-            "path": card.source or f"clirbench/{card.name}", "revision": card.checksum or "local",
+            "path": card.source or f"clirbench/{card.name}",
+            "revision": card.checksum or "local",
         },
         type="Retrieval",
         category="t2t",
@@ -89,11 +94,13 @@ def _split_data(task: Task) -> Any:
     from datasets import Dataset
     from mteb.abstasks.retrieval_dataset_loaders import RetrievalSplitData
 
-    corpus = Dataset.from_dict({
-        "id": list(task.corpus),
-        "title": [document.title for document in task.corpus.values()],
-        "text": [document.text for document in task.corpus.values()],
-    })
+    corpus = Dataset.from_dict(
+        {
+            "id": list(task.corpus),
+            "title": [document.title for document in task.corpus.values()],
+            "text": [document.text for document in task.corpus.values()],
+        }
+    )
     queries = Dataset.from_dict({"id": list(task.queries), "text": list(task.queries.values())})
     return RetrievalSplitData(
         corpus=corpus, queries=queries, relevant_docs=task.qrels, top_ranked=None

@@ -38,7 +38,10 @@ class Registry(Generic[T]):
     """
 
     def __init__(
-        self, kind: str, group: str, builtins: dict[str, str],
+        self,
+        kind: str,
+        group: str,
+        builtins: dict[str, str],
         patterns: dict[str, str] | None = None,
     ) -> None:
         self.kind, self.group, self.builtins = kind, group, builtins
@@ -78,7 +81,10 @@ class Registry(Generic[T]):
     def names(self) -> dict[str, str]:
         """Plain names (no patterns) -> import string, registered ones included."""
         found = {name: target for name, target in self.targets().items() if not name.endswith(":")}
-        return {**found, **{name: _qualname(obj) for name, obj in self._registered.items() if name not in found}}
+        return {
+            **found,
+            **{name: _qualname(obj) for name, obj in self._registered.items() if name not in found},
+        }
 
     def get(self, name: str) -> T:
         if name in self._registered:
@@ -123,20 +129,24 @@ def _qualname(obj: Any) -> str:
     return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', repr(obj))}"
 
 
-METHODS: Registry[type[MethodBase]] = Registry("method", "clirbench.methods", {
-    "bm25": "clirbench.baselines.bm25:BM25",
-    "me5": "clirbench.baselines.me5:ME5",
-    "optical": "clirbench.methods.optical.method:Optical",
-    "distill-mse": "clirbench.methods.optical.method:DistillMSE",
-    "optical+mse": "clirbench.methods.optical.method:OpticalMSE",
-    "untrained-student": "clirbench.methods.optical.method:UntrainedStudent",
-    "mlm-student": "clirbench.methods.adaptation.method:MLMStudent",
-    "optical+mlm": "clirbench.methods.adaptation.method:OpticalMLM",
-    "nmt": "clirbench.baselines.nmt:NMT",
-    "st": "clirbench.baselines.st:SentenceTransformerEncoder",
-    "mbert": "clirbench.baselines.mbert:MBERT",
-    "fuse": "clirbench.baselines.fuse:Fuse",
-})
+METHODS: Registry[type[MethodBase]] = Registry(
+    "method",
+    "clirbench.methods",
+    {
+        "bm25": "clirbench.baselines.bm25:BM25",
+        "me5": "clirbench.baselines.me5:ME5",
+        "optical": "clirbench.methods.optical.method:Optical",
+        "distill-mse": "clirbench.methods.optical.method:DistillMSE",
+        "optical+mse": "clirbench.methods.optical.method:OpticalMSE",
+        "untrained-student": "clirbench.methods.optical.method:UntrainedStudent",
+        "mlm-student": "clirbench.methods.adaptation.method:MLMStudent",
+        "optical+mlm": "clirbench.methods.adaptation.method:OpticalMLM",
+        "nmt": "clirbench.baselines.nmt:NMT",
+        "st": "clirbench.baselines.st:SentenceTransformerEncoder",
+        "mbert": "clirbench.baselines.mbert:MBERT",
+        "fuse": "clirbench.baselines.fuse:Fuse",
+    },
+)
 
 
 def _name_the_class(name: str, cls: type[MethodBase]) -> None:
@@ -181,15 +191,22 @@ def method_identity(cls: type[MethodBase]) -> MethodIdentity:
             break
         except PackageNotFoundError:
             continue
-    return MethodIdentity(distribution=distribution, distribution_version=dist_version,
-                          method_version=str(getattr(cls, "version", "1")))
+    return MethodIdentity(
+        distribution=distribution,
+        distribution_version=dist_version,
+        method_version=str(getattr(cls, "version", "1")),
+    )
 
 
 def missing_requirements(cls: type[MethodBase]) -> list[str]:
     """The packages in ``cls.requires`` that cannot be imported here."""
     from importlib.util import find_spec
 
-    return [package for package in getattr(cls, "requires", ()) if find_spec(package.replace("-", "_")) is None]
+    return [
+        package
+        for package in getattr(cls, "requires", ())
+        if find_spec(package.replace("-", "_")) is None
+    ]
 
 
 def build_options(name: str, values: dict[str, Any]) -> MethodOptions:
@@ -202,7 +219,9 @@ def build_options(name: str, values: dict[str, Any]) -> MethodOptions:
             f"{'.'.join(map(str, e['loc'])) or '(options)'}: {e['msg']}" for e in error.errors()
         )
         fields = ", ".join(cls.Options.model_fields) or "none"
-        raise OptionsError(f"invalid options for method {name!r}: {problems} (options: {fields})") from None
+        raise OptionsError(
+            f"invalid options for method {name!r}: {problems} (options: {fields})"
+        ) from None
 
 
 def instantiate(name: str, options: MethodOptions) -> MethodBase:

@@ -59,10 +59,14 @@ class MethodSpec:
 
 def task_identity(task: Task) -> TaskIdentity:
     card = task.card
-    return TaskIdentity(name=card.name, split=card.split, source=card.source, checksum=card.checksum)
+    return TaskIdentity(
+        name=card.name, split=card.split, source=card.source, checksum=card.checksum
+    )
 
 
-def stored_cell(store: ResultStore, spec: MethodSpec, task: Task, k: int) -> tuple[Cell | None, str]:
+def stored_cell(
+    store: ResultStore, spec: MethodSpec, task: Task, k: int
+) -> tuple[Cell | None, str]:
     """The cell the store can give for this task and method, or None and why it cannot."""
     return store.lookup(spec.key(task, k), task_identity(task), spec.identity())
 
@@ -156,15 +160,24 @@ def compute_result(
     manifest = {
         "task": task.card.model_dump(mode="json"),
         "method": {
-            **method.describe(), "name": spec.name, "label": method.label(), "identity": spec.identity(),
-            "options": spec.options.model_dump(mode="json"), "identity_options": spec.options.identity(),
-            "config_hash": key.config_hash, "k": k, **search_record(spec.options, len(task.corpus)),
+            **method.describe(),
+            "name": spec.name,
+            "label": method.label(),
+            "identity": spec.identity(),
+            "options": spec.options.model_dump(mode="json"),
+            "identity_options": spec.options.identity(),
+            "config_hash": key.config_hash,
+            "k": k,
+            **search_record(spec.options, len(task.corpus)),
         },
         "seed": seed,
         **({"inputs": [_input_record(cell) for cell in inputs]} if inputs else {}),
         "queries": len(task.queries),
         "documents": len(task.corpus),
-        "timings": {"retrieve_s": round(retrieved - started, 3), "evaluate_s": round(evaluated - retrieved, 3)},
+        "timings": {
+            "retrieve_s": round(retrieved - started, 3),
+            "evaluate_s": round(evaluated - retrieved, 3),
+        },
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "command": command,
         "environment": environment(tuple(getattr(method, "requires", ()))),
@@ -187,8 +200,12 @@ def compute_cell(
 
 def _input_record(cell: Cell) -> dict[str, str]:
     method = cell.manifest["method"]
-    return {"method": method["name"], "label": method.get("label") or method["name"],
-            "config_hash": method["config_hash"], "run_sha256": cell.manifest["files"]["run.trec"]}
+    return {
+        "method": method["name"],
+        "label": method.get("label") or method["name"],
+        "config_hash": method["config_hash"],
+        "run_sha256": cell.manifest["files"]["run.trec"],
+    }
 
 
 @dataclass(frozen=True)
@@ -306,7 +323,9 @@ def run_cells(
         not_run = [o.task.name for o in outcomes if o.method == spec and o.status == "not run"]
         if not_run:
             reason = cells.instances.failures[spec.name]
-            store.record_not_run(spec.name, spec.config_hash(k), reason, not_run, spec.options.identity())
+            store.record_not_run(
+                spec.name, spec.config_hash(k), reason, not_run, spec.options.identity()
+            )
         else:
             store.clear_not_run(spec.name, spec.config_hash(k))
     return outcomes

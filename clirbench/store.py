@@ -56,7 +56,12 @@ from clirbench.tasks.beir import FOLDER_SOURCE
 from clirbench.trec import format_run, read_run
 
 STORE_FORMAT = 2
-RUN_FILE, PER_QUERY_FILE, AGGREGATE_FILE, MANIFEST_FILE = "run.trec", "per_query.tsv", "aggregate.json", "manifest.json"
+RUN_FILE, PER_QUERY_FILE, AGGREGATE_FILE, MANIFEST_FILE = (
+    "run.trec",
+    "per_query.tsv",
+    "aggregate.json",
+    "manifest.json",
+)
 FORMAT_FILE = "store.json"
 DATA_FILES = (RUN_FILE, PER_QUERY_FILE, AGGREGATE_FILE)
 NOT_RUN_DIR = "_not_run"  # methods that could not run here, with the reason, for the leaderboard
@@ -94,7 +99,11 @@ class CellKey:
 
     @property
     def relative_path(self) -> Path:
-        return Path(encode_segment(self.task)) / encode_segment(self.split) / f"{encode_segment(self.method)}@{self.config_hash}"
+        return (
+            Path(encode_segment(self.task))
+            / encode_segment(self.split)
+            / f"{encode_segment(self.method)}@{self.config_hash}"
+        )
 
 
 class TaskIdentity(BaseModel):
@@ -163,7 +172,9 @@ class Cell:
     @property
     def task_identity(self) -> TaskIdentity:
         task = self.manifest["task"]
-        return TaskIdentity(name=task["name"], split=task["split"], source=task["source"], checksum=task["checksum"])
+        return TaskIdentity(
+            name=task["name"], split=task["split"], source=task["source"], checksum=task["checksum"]
+        )
 
     @property
     def system(self) -> tuple[str, str]:
@@ -221,8 +232,12 @@ def _repair_hint(root: Path) -> str:
 
 def _damaged(error: InputError, root: Path) -> InputError:
     """``error`` in a stored cell's file, saying what to do about the cell."""
-    return InputError(error.path, error.line, f"{error.problem}; the result cell is damaged: "
-                      f"{_repair_hint(root)} and rerun the command that made it")
+    return InputError(
+        error.path,
+        error.line,
+        f"{error.problem}; the result cell is damaged: "
+        f"{_repair_hint(root)} and rerun the command that made it",
+    )
 
 
 def _per_query_tsv(per_query: PerQueryScores) -> str:
@@ -240,16 +255,22 @@ class ResultStore:
 
     def _check_format(self) -> None:
         if self.root.exists() and not self.root.is_dir():
-            raise StoreError(f"{self.root}: is a file, not a folder; give a result store folder (--store)")
+            raise StoreError(
+                f"{self.root}: is a file, not a folder; give a result store folder (--store)"
+            )
         marker = self.root / FORMAT_FILE
         if marker.is_file():
             try:
                 found = json.loads(marker.read_text(encoding="utf-8")).get("format")
             except (OSError, ValueError, AttributeError) as error:
-                raise StoreError(f"{marker}: unreadable ({error}); is {self.root} a clirbench result store?") from None
+                raise StoreError(
+                    f"{marker}: unreadable ({error}); is {self.root} a clirbench result store?"
+                ) from None
             if found != STORE_FORMAT:
-                raise StoreError(f"{self.root} is a result store of format {found}; this clirbench reads format "
-                                 f"{STORE_FORMAT}: use a clirbench that matches, or a new --store folder")
+                raise StoreError(
+                    f"{self.root} is a result store of format {found}; this clirbench reads format "
+                    f"{STORE_FORMAT}: use a clirbench that matches, or a new --store folder"
+                )
         elif self.root.is_dir() and any(self.root.glob(f"*/*/{MANIFEST_FILE}")):
             raise StoreError(
                 f"{self.root} was written by an older clirbench, whose cells did not record the split or "
@@ -260,7 +281,9 @@ class ResultStore:
     def path(self, key: CellKey) -> Path:
         return self.root / key.relative_path
 
-    def lookup(self, key: CellKey, task: TaskIdentity, method: Mapping[str, Any]) -> tuple[Cell | None, str]:
+    def lookup(
+        self, key: CellKey, task: TaskIdentity, method: Mapping[str, Any]
+    ) -> tuple[Cell | None, str]:
         """The stored cell for ``key`` if it was made from this task data by this method code,
         else None and why not (empty when there is no cell). Raises StoreError when the cell
         belongs to another task folder of the same name."""
@@ -272,7 +295,11 @@ class ResultStore:
         except ClirbenchError as error:
             return None, f"damaged cell ({error})"
         stored = cell.task_identity
-        if stored.source != task.source and stored.source.startswith(FOLDER_SOURCE) and task.source.startswith(FOLDER_SOURCE):
+        if (
+            stored.source != task.source
+            and stored.source.startswith(FOLDER_SOURCE)
+            and task.source.startswith(FOLDER_SOURCE)
+        ):
             raise StoreError(
                 f"{self.root} already holds task {task.name!r} from {stored.source.removeprefix(FOLDER_SOURCE)}, "
                 f"not from {task.source.removeprefix(FOLDER_SOURCE)}: give one of them another name (name: in its "
@@ -281,10 +308,20 @@ class ResultStore:
         if stored != task:
             return None, "the task's data changed"
         if (was := cell.manifest["method"].get("identity")) != dict(method):
-            return None, f"the method's code changed ({_describe_identity(was)} -> {_describe_identity(method)})"
+            return (
+                None,
+                f"the method's code changed ({_describe_identity(was)} -> {_describe_identity(method)})",
+            )
         return cell, ""
 
-    def save(self, key: CellKey, run: Run, per_query: PerQueryScores, aggregate: dict[str, float], manifest: dict[str, Any]) -> Cell:
+    def save(
+        self,
+        key: CellKey,
+        run: Run,
+        per_query: PerQueryScores,
+        aggregate: dict[str, float],
+        manifest: dict[str, Any],
+    ) -> Cell:
         """Write the whole cell to a temporary folder, then move it into place in one rename,
         under a lock so that two runs that finish the same cell at once cannot collide."""
         final = self.path(key)
@@ -293,8 +330,15 @@ class ResultStore:
         except OSError as error:  # read-only store, full disk, file-size limit
             raise StoreError(_write_problem(final, error)) from None
 
-    def _publish(self, final: Path, key: CellKey, run: Run, per_query: PerQueryScores,
-                 aggregate: dict[str, float], manifest: dict[str, Any]) -> Cell:
+    def _publish(
+        self,
+        final: Path,
+        key: CellKey,
+        run: Run,
+        per_query: PerQueryScores,
+        aggregate: dict[str, float],
+        manifest: dict[str, Any],
+    ) -> Cell:
         from filelock import FileLock
 
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -304,7 +348,9 @@ class ResultStore:
             _recover(final)
             tmp = create_temp_dir(final.parent, final.name)
             try:
-                (tmp / RUN_FILE).write_text(format_run(run, tag=f"{key.method}@{key.config_hash}"), encoding="utf-8")
+                (tmp / RUN_FILE).write_text(
+                    format_run(run, tag=f"{key.method}@{key.config_hash}"), encoding="utf-8"
+                )
                 (tmp / PER_QUERY_FILE).write_text(_per_query_tsv(per_query), encoding="utf-8")
                 atomic_write_json(tmp / AGGREGATE_FILE, aggregate)
                 files = {name: file_sha256(tmp / name) for name in DATA_FILES}
@@ -321,10 +367,23 @@ class ResultStore:
                 shutil.rmtree(tmp, ignore_errors=True)
             return self._read(final)  # under the lock: another save may replace it next
 
-    def record_not_run(self, method: str, config_hash: str, reason: str, tasks: list[str], options: Mapping[str, Any]) -> None:
+    def record_not_run(
+        self,
+        method: str,
+        config_hash: str,
+        reason: str,
+        tasks: list[str],
+        options: Mapping[str, Any],
+    ) -> None:
         atomic_write_json(
             self.root / NOT_RUN_DIR / f"{encode_segment(method)}@{config_hash}.json",
-            {"method": method, "config_hash": config_hash, "reason": reason, "tasks": tasks, "options": dict(options)},
+            {
+                "method": method,
+                "config_hash": config_hash,
+                "reason": reason,
+                "tasks": tasks,
+                "options": dict(options),
+            },
         )
 
     def clear_not_run(self, method: str, config_hash: str) -> None:
@@ -339,29 +398,45 @@ class ResultStore:
     def cells(self) -> Iterator[Cell]:
         """Every finished cell in the store, in path order, each verified against its digests."""
         for manifest in sorted(self.root.glob(f"*/*/*/{MANIFEST_FILE}")):
-            if not any(part.startswith(".") for part in manifest.parent.relative_to(self.root).parts):
+            if not any(
+                part.startswith(".") for part in manifest.parent.relative_to(self.root).parts
+            ):
                 yield self._read(manifest.parent)
 
-    def find(self, task: str, system: str, split: str | None = None, cells: Iterable[Cell] | None = None) -> Cell:
+    def find(
+        self, task: str, system: str, split: str | None = None, cells: Iterable[Cell] | None = None
+    ) -> Cell:
         """The one cell of ``task`` for ``system``: a label as the leaderboard shows it
         (``nmt[lexical]``, ``bm25[k1=0.9]``), a method name with one configuration, or
         ``name@config_hash``."""
         cells = list(self.cells() if cells is None else cells)
         labels = system_labels(cells)
-        on_task = [c for c in cells if c.manifest["task"]["name"] == task and split in (None, c.manifest["task"]["split"])]
+        on_task = [
+            c
+            for c in cells
+            if c.manifest["task"]["name"] == task and split in (None, c.manifest["task"]["split"])
+        ]
         if not on_task:
-            raise StoreError(f"no result for task {task!r} in {self.root}; run `clirbench run -t {task}` first")
+            raise StoreError(
+                f"no result for task {task!r} in {self.root}; run `clirbench run -t {task}` first"
+            )
         matches = [c for c in on_task if system in (labels[c.path], f"{c.system[0]}@{c.system[1]}")]
         if not matches:
             matches = [c for c in on_task if c.system[0] == system]
         if not matches:
-            raise UnknownNameError(f"system on task {task!r} in {self.root}", system, {labels[c.path] for c in on_task})
+            raise UnknownNameError(
+                f"system on task {task!r} in {self.root}", system, {labels[c.path] for c in on_task}
+            )
         if len({c.system for c in matches}) > 1:
             names = ", ".join(sorted(labels[c.path] for c in matches))
-            raise StoreError(f"{system!r} has several configurations on {task!r}: name one of {names}")
+            raise StoreError(
+                f"{system!r} has several configurations on {task!r}: name one of {names}"
+            )
         if len(matches) > 1:
             splits = ", ".join(sorted(c.manifest["task"]["split"] for c in matches))
-            raise StoreError(f"{system!r} has results on several splits of {task!r} ({splits}): choose one with --split")
+            raise StoreError(
+                f"{system!r} has results on several splits of {task!r} ({splits}): choose one with --split"
+            )
         return matches[0]
 
     def _read(self, path: Path) -> Cell:
@@ -380,7 +455,9 @@ class ResultStore:
         if home != path:
             task, method = manifest.task, manifest.method
             raise InputError(
-                path, None, f"a result cell of task {task.name!r} ({task.split}) and "
+                path,
+                None,
+                f"a result cell of task {task.name!r} ({task.split}) and "
                 f"{method.name}@{method.config_hash}, whose place is {home}: it was moved or "
                 f"copied here; {_repair_hint(self.root)}",
             )
@@ -407,8 +484,10 @@ class ResultStore:
         if not self.root.is_dir():
             raise StoreError(f"{self.root}: no such folder; give a result store (--store)")
         if not (self.root / FORMAT_FILE).is_file() and any(self.root.iterdir()):
-            raise StoreError(f"{self.root} is not a clirbench result store (it has no "
-                             f"{FORMAT_FILE}); give the folder that `clirbench run --store` wrote")
+            raise StoreError(
+                f"{self.root} is not a clirbench result store (it has no "
+                f"{FORMAT_FILE}); give the folder that `clirbench run --store` wrote"
+            )
         found: list[StoreProblem] = []
         for entry in sorted(self.root.iterdir()):
             if entry.name == FORMAT_FILE:
@@ -494,12 +573,17 @@ class ResultStore:
         except InputError as error:
             return [_problem(path, "damaged", error.problem.split("; ")[0], repair)]
         known = {MANIFEST_FILE, *DATA_FILES}
-        return [_orphan(extra, "not a file of the cell", repair) for extra in sorted(path.iterdir())
-                if extra.name not in known]
+        return [
+            _orphan(extra, "not a file of the cell", repair)
+            for extra in sorted(path.iterdir())
+            if extra.name not in known
+        ]
 
     def _restore(self, trash: Path, final: Path, repair: bool) -> StoreProblem:
-        what = (f"the cell {final.name}, moved aside by a save that was killed before its new "
-                "version was in place")
+        what = (
+            f"the cell {final.name}, moved aside by a save that was killed before its new "
+            "version was in place"
+        )
         if not repair:
             return StoreProblem(trash, "damaged", what, "put it back")
         try:
@@ -530,8 +614,10 @@ class StoreProblem:
 
 
 # Names in a split folder: a cell (method@hash), its lock, a killed save's temp folder, trash.
-_ENTRY = re.compile(r"(?P<cell>[^.].*@[0-9a-f]{12})|\.(?P<lock>.+)\.lock"
-                    r"|\.(?P<temp>.+)\.[0-9a-f]{12}\.tmp|\.(?P<trash>.+)\.old")
+_ENTRY = re.compile(
+    r"(?P<cell>[^.].*@[0-9a-f]{12})|\.(?P<lock>.+)\.lock"
+    r"|\.(?P<temp>.+)\.[0-9a-f]{12}\.tmp|\.(?P<trash>.+)\.old"
+)
 _TEMP = re.compile(r"\..+\.[0-9a-f]{12}\.tmp")
 TEMP_GRACE_S = 600.0
 """Loose temp files younger than this are left alone: a running write may be about to use them."""
@@ -582,8 +668,10 @@ def _write_problem(final: Path, error: OSError) -> str:
         todo = "give a result store folder you can write to (--store)"
     else:
         todo = "fix that and rerun"
-    return (f"cannot write the result cell {final} ({error.strerror or error}); {todo}; "
-            "the cells stored before are kept")
+    return (
+        f"cannot write the result cell {final} ({error.strerror or error}); {todo}; "
+        "the cells stored before are kept"
+    )
 
 
 def _remove_if_emptied(folder: Path, repair: bool) -> None:
@@ -640,14 +728,21 @@ def _read_not_run(path: Path) -> dict[str, Any]:
         record = json.loads(path.read_bytes())
         if not isinstance(record, dict):
             raise ValueError("not a JSON object")
-        for field, kind in (("method", str), ("config_hash", str), ("reason", str), ("tasks", list),
-                            ("options", dict)):
+        for field, kind in (
+            ("method", str),
+            ("config_hash", str),
+            ("reason", str),
+            ("tasks", list),
+            ("options", dict),
+        ):
             if not isinstance(record.get(field), kind):
                 raise ValueError(f"{field!r} missing or not a {kind.__name__}")
     except (OSError, ValueError, RecursionError) as error:
         root = path.parent.parent
-        problem = (f"unreadable record of a method that did not run ({_reason(error)}); "
-                   f"{_repair_hint(root)}")
+        problem = (
+            f"unreadable record of a method that did not run ({_reason(error)}); "
+            f"{_repair_hint(root)}"
+        )
         raise InputError(path, None, problem) from None
     return record
 
@@ -703,8 +798,10 @@ def _describe_identity(identity: Any) -> str:
     """A method identity as a reason shows it; a stored one may be anything a file held."""
     if not isinstance(identity, Mapping) or not identity:
         return "unrecorded"
-    described = (f"{identity.get('distribution', '?')} {identity.get('distribution_version', '?')}, "
-                 f"method version {identity.get('method_version', '?')}")
+    described = (
+        f"{identity.get('distribution', '?')} {identity.get('distribution_version', '?')}, "
+        f"method version {identity.get('method_version', '?')}"
+    )
     inputs = identity.get("dependencies")
     if isinstance(inputs, list) and inputs:
         described += f", reading [{'; '.join(map(_describe_identity, inputs))}]"
@@ -730,8 +827,14 @@ def system_labels(cells: Iterable[Cell]) -> dict[Path, str]:
         if len(configs) == 1:
             labels[cell.path] = base
             continue
-        differing = sorted({key for options in configs.values() for key in options
-                            if len({json.dumps(o.get(key), sort_keys=True) for o in configs.values()}) > 1})
+        differing = sorted(
+            {
+                key
+                for options in configs.values()
+                for key in options
+                if len({json.dumps(o.get(key), sort_keys=True) for o in configs.values()}) > 1
+            }
+        )
         own = configs[method["config_hash"]]
         parts = [f"{key}={_short(own[key])}" for key in differing if key in own]
         labels[cell.path] = _with_parts(base, parts)

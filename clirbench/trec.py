@@ -46,7 +46,8 @@ def iter_qrels(path: str | Path) -> Iterator[tuple[int, str, str, int]]:
             qid, _, docid, rel = fields
         else:
             raise InputError(
-                path, line_no,
+                path,
+                line_no,
                 f"expected 3 columns (query-id, corpus-id, score) or 4 (TREC), got {len(fields)}",
             )
         check_id(path, line_no, "query", qid)
@@ -77,7 +78,8 @@ def read_run(path: str | Path) -> Run:
             continue
         if len(fields) != 6:
             raise InputError(
-                path, line_no,
+                path,
+                line_no,
                 f"expected 6 columns (qid Q0 docid rank score tag), got {len(fields)}",
             )
         qid, _, docid, _, score, _ = fields

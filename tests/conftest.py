@@ -15,7 +15,9 @@ os.environ.setdefault("CLIRBENCH_DEVICE", "cpu")  # torch methods' default devic
 
 
 @pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Generated tasks go to one cache per test session, never the user's ~/.cache."""
     monkeypatch.setenv("CLIRBENCH_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
 
@@ -26,7 +28,9 @@ def _no_downloads(monkeypatch: pytest.MonkeyPatch) -> None:
     from clirbench.tasks.builtin import quran, udhr
 
     def offline(command: list[str]) -> subprocess.CompletedProcess[str]:
-        return subprocess.CompletedProcess(command, 1, "", "ERROR: No matching distribution (offline in tests)")
+        return subprocess.CompletedProcess(
+            command, 1, "", "ERROR: No matching distribution (offline in tests)"
+        )
 
     monkeypatch.setattr(quran, "_run_pip", offline)
 

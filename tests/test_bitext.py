@@ -34,7 +34,10 @@ def test_reversed():
 def test_tsv_and_jsonl(tmp_path: Path):
     tsv = tmp_path / "pairs.tsv"
     tsv.write_text("good morning\tmwadzuka bwanji\n\nthank you\tzikomo\n")
-    assert read_bitext(tsv, "eng_Latn", "nya_Latn").pairs == (("good morning", "mwadzuka bwanji"), ("thank you", "zikomo"))
+    assert read_bitext(tsv, "eng_Latn", "nya_Latn").pairs == (
+        ("good morning", "mwadzuka bwanji"),
+        ("thank you", "zikomo"),
+    )
     jsonl = tmp_path / "pairs.jsonl"
     jsonl.write_text('{"source": "water", "target": "madzi"}\n')
     assert len(read_bitext(jsonl, "eng_Latn", "nya_Latn")) == 1
@@ -69,12 +72,19 @@ def test_methods_that_learn_follow_the_task_bitext(quran_wheel):
 
     nmt = NMT(NMTOptions(translators=["lexical"]))
     nmt.use_task(load_task("quran-en-swh/verse"))
-    assert nmt.bitext.origin == "builtin:quran-en-swh/train" and nmt.bitext.target_lang == "swh_Latn"
+    assert (
+        nmt.bitext.origin == "builtin:quran-en-swh/train" and nmt.bitext.target_lang == "swh_Latn"
+    )
     translator = nmt.translator("lexical")
-    nmt.use_task(load_task("quran-swh-en/verse"))  # the other direction: the same trained translator
+    nmt.use_task(
+        load_task("quran-swh-en/verse")
+    )  # the other direction: the same trained translator
     assert nmt.translator("lexical") is translator
     nmt.use_task(load_task("quran-en-hau/verse"))
-    assert nmt.bitext.origin == "builtin:quran-en-hau/train" and nmt.translator("lexical") is not translator
+    assert (
+        nmt.bitext.origin == "builtin:quran-en-hau/train"
+        and nmt.translator("lexical") is not translator
+    )
     explicit = NMT(NMTOptions(translators=["lexical"], bitext="quran-en-som"))
     explicit.use_task(load_task("quran-en-swh/verse"))  # an explicit bitext wins
     assert explicit.bitext.origin == "builtin:quran-en-som/train"
@@ -82,9 +92,13 @@ def test_methods_that_learn_follow_the_task_bitext(quran_wheel):
     optical = Optical(OpticalOptions())
     optical.use_task(load_task("quran-amh-en/verse"))
     assert (optical.bitext.source_lang, optical.bitext.target_lang) == ("eng_Latn", "amh_Ethi")
-    optical.__dict__["training"] = {"checkpoint": "stand-in"}  # as if trained: a new pair forgets it
+    optical.__dict__["training"] = {
+        "checkpoint": "stand-in"
+    }  # as if trained: a new pair forgets it
     optical.use_task(load_task("quran-en-tur/verse"))
-    assert "training" not in optical.__dict__ and optical.bitext.origin == "builtin:quran-en-tur/train"
+    assert (
+        "training" not in optical.__dict__ and optical.bitext.origin == "builtin:quran-en-tur/train"
+    )
 
 
 def test_bible_training_keys_are_unchanged():
@@ -100,12 +114,22 @@ def test_bible_training_keys_are_unchanged():
     from clirbench.methods.optical.training import Pairing, checkpoint_id
 
     task = load_task("bible-en-ny/verse")
-    pairing = Pairing("multilingual-e5-small", "rev-t", "multilingual-e5-small", "rev-s", {"query": "query: ", "document": "passage: "}, "mean")
+    pairing = Pairing(
+        "multilingual-e5-small",
+        "rev-t",
+        "multilingual-e5-small",
+        "rev-s",
+        {"query": "query: ", "document": "passage: "},
+        "mean",
+    )
     for preset, key in (("quick", "5dd0f9e20fa9e3f9"), ("default", "3ffe7c2573f10bdf")):
         optical = Optical(OpticalOptions(preset=preset))
         optical.use_task(task)
         assert checkpoint_id(optical.options.training_config(), pairing, optical.bitext) == key
-        assert checkpoint_id(optical.options.training_config(), pairing, builtin_bitext("bible-en-ny")) == key
+        assert (
+            checkpoint_id(optical.options.training_config(), pairing, builtin_bitext("bible-en-ny"))
+            == key
+        )
     nmt = NMT(NMTOptions())
     nmt.use_task(task)
     assert training_key(nmt.bitext, "quick", PRESETS["quick"], 0) == "3fe9bacdc375049f"

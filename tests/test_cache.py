@@ -50,11 +50,16 @@ def test_a_new_method_version_does_not_reuse_cached_vectors(monkeypatch):
 
 
 def test_runtime_options_do_not_change_the_cache_key():
-    small, large = CountingEncoder(CountingEncoder.Options(batch_size=2)), CountingEncoder(CountingEncoder.Options(batch_size=64))
+    small, large = (
+        CountingEncoder(CountingEncoder.Options(batch_size=2)),
+        CountingEncoder(CountingEncoder.Options(batch_size=64)),
+    )
     assert small.cache_namespace("eng_Latn", "query") == large.cache_namespace("eng_Latn", "query")
     assert small.cache_namespace("eng_Latn", "query")["method_version"] == "1"
     # Another role, language or option is another cache entry.
-    other = CountingEncoder(CountingEncoder.Options(batch_size=2))  # batch size does not change vectors
+    other = CountingEncoder(
+        CountingEncoder.Options(batch_size=2)
+    )  # batch size does not change vectors
     other.encode_all(["rain in Lilongwe at night"], "eng_Latn", "query")
     assert other.calls == 0
     other.encode_all(["rain in Lilongwe at night"], "eng_Latn", "document")

@@ -52,7 +52,8 @@ def test_fuse_reads_its_systems_from_the_store(tmp_path: Path):
     assert inputs[0]["config_hash"] == bm25.config_hash(10)
     expected = fuse_runs([cells["bm25"].run, cells["test-by-id"].run], "rrf", "min-max", 60, 10)
     assert {q: list(hits) for q, hits in outcome.cell.run.items()} == {
-        q: list(hits) for q, hits in expected.items()}
+        q: list(hits) for q, hits in expected.items()
+    }
     assert "fuse[bm25+test-by-id]" in system_labels(store.cells()).values()
     calls = ById.calls
     again = run_cells([task], [_fuse("bm25", "test-by-id"), bm25], store, k=10)

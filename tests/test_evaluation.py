@@ -10,21 +10,38 @@ from clirbench.evaluation import aggregate, evaluate
 
 def _random_run_and_qrels(seed: int = 0):
     rng = np.random.default_rng(seed)
-    qrels = {f"q{q}": {f"d{d}": int(rng.integers(0, 3)) for d in rng.choice(200, 12, replace=False)} for q in range(40)}
-    run = {f"q{q}": {f"d{d}": float(rng.normal()) for d in rng.choice(200, 100, replace=False)} for q in range(40)}
+    qrels = {
+        f"q{q}": {f"d{d}": int(rng.integers(0, 3)) for d in rng.choice(200, 12, replace=False)}
+        for q in range(40)
+    }
+    run = {
+        f"q{q}": {f"d{d}": float(rng.normal()) for d in rng.choice(200, 100, replace=False)}
+        for q in range(40)
+    }
     return run, qrels
 
 
 def test_scores_equal_pytrec_eval():
     run, qrels = _random_run_and_qrels()
     ours = aggregate(evaluate(run, qrels, ["nDCG@10", "nDCG@20", "AP", "RR@10", "R@100"]))
-    raw = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.10,20", "map", "recip_rank", "recall.100"}).evaluate(run)
-    for ours_name, trec_name in [("nDCG@10", "ndcg_cut_10"), ("nDCG@20", "ndcg_cut_20"), ("AP", "map"), ("R@100", "recall_100")]:
-        assert ours[ours_name] == pytest.approx(np.mean([raw[q][trec_name] for q in raw]), abs=1e-12)
+    raw = pytrec_eval.RelevanceEvaluator(
+        qrels, {"ndcg_cut.10,20", "map", "recip_rank", "recall.100"}
+    ).evaluate(run)
+    for ours_name, trec_name in [
+        ("nDCG@10", "ndcg_cut_10"),
+        ("nDCG@20", "ndcg_cut_20"),
+        ("AP", "map"),
+        ("R@100", "recall_100"),
+    ]:
+        assert ours[ours_name] == pytest.approx(
+            np.mean([raw[q][trec_name] for q in raw]), abs=1e-12
+        )
+
     # RR@10 cuts pytrec_eval's recip_rank at rank 10; compute the cut by hand.
     def rr10(q):
         ranked = sorted(run[q].items(), key=lambda hit: (-hit[1], hit[0]))[:10]
         return next((1 / r for r, (d, _) in enumerate(ranked, 1) if qrels[q].get(d, 0) > 0), 0.0)
+
     assert ours["RR@10"] == pytest.approx(np.mean([rr10(q) for q in qrels]), abs=1e-12)
 
 

@@ -36,14 +36,21 @@ def _method(**options) -> Keywords:
 
 def _task(docs: dict[str, str], queries: dict[str, str]) -> Task:
     card = TaskCard(name="long", source="test", query_lang="eng_Latn", doc_lang="eng_Latn")
-    data = TaskData(queries=queries, corpus={d: Document(t) for d, t in docs.items()},
-                    qrels={q: {next(iter(docs)): 1} for q in queries})
+    data = TaskData(
+        queries=queries,
+        corpus={d: Document(t) for d, t in docs.items()},
+        qrels={q: {next(iter(docs)): 1} for q in queries},
+    )
     return Task(card, lambda: data)
 
 
 def test_sentences_of_several_scripts():
-    assert split_sentences("In 3.14 days. He went!  \"Why?\" she said.") == [
-        "In 3.14 days.", "He went!", '"Why?"', "she said."]
+    assert split_sentences('In 3.14 days. He went!  "Why?" she said.') == [
+        "In 3.14 days.",
+        "He went!",
+        '"Why?"',
+        "she said.",
+    ]
     assert split_sentences("Genesis 1:5. And light") == ["Genesis 1:5.", "And light"]
     assert split_sentences("هل أنت بخير؟ نعم۔ شكرا") == ["هل أنت بخير؟", "نعم۔", "شكرا"]
     assert split_sentences("ሰላም ነው። ደህና ነህ፧ አዎ") == ["ሰላም ነው።", "ደህና ነህ፧", "አዎ"]
@@ -75,17 +82,25 @@ def test_firstp_and_maxp_by_hand():
     docs = {"d1": "Rain rain. Fish.", "d2": "Maize. Ball. Fish fish fish.", "d3": "Ball."}
     task = _task(docs, {"q1": "fish", "q2": "rain ball"})
     whole = _method().retrieve(task, 3)
-    assert whole == {"q1": {"d2": 3.0, "d1": 1.0, "d3": 0.0},
-                     "q2": {"d1": 2.0, "d2": 1.0, "d3": 1.0}}
+    assert whole == {
+        "q1": {"d2": 3.0, "d1": 1.0, "d3": 0.0},
+        "q2": {"d1": 2.0, "d2": 1.0, "d3": 1.0},
+    }
     one = {"window_sentences": 1, "window_stride": 1}
     firstp = _method(long_documents="firstp", **one).retrieve(task, 3)
-    assert firstp == {"q1": {"d1": 0.0, "d2": 0.0, "d3": 0.0},
-                      "q2": {"d1": 2.0, "d3": 1.0, "d2": 0.0}}
+    assert firstp == {
+        "q1": {"d1": 0.0, "d2": 0.0, "d3": 0.0},
+        "q2": {"d1": 2.0, "d3": 1.0, "d2": 0.0},
+    }
     maxp = _method(long_documents="maxp", **one).retrieve(task, 3)
-    assert maxp == {"q1": {"d2": 3.0, "d1": 1.0, "d3": 0.0},
-                    "q2": {"d1": 2.0, "d2": 1.0, "d3": 1.0}}
-    assert _method(long_documents="maxp", **one).retrieve(task, 1) == {"q1": {"d2": 3.0},
-                                                                       "q2": {"d1": 2.0}}
+    assert maxp == {
+        "q1": {"d2": 3.0, "d1": 1.0, "d3": 0.0},
+        "q2": {"d1": 2.0, "d2": 1.0, "d3": 1.0},
+    }
+    assert _method(long_documents="maxp", **one).retrieve(task, 1) == {
+        "q1": {"d2": 3.0},
+        "q2": {"d1": 2.0},
+    }
     Keywords.encoded.clear()
     pairs = _method(long_documents="maxp", window_sentences=2, window_stride=1).retrieve(task, 3)
     assert pairs["q1"]["d2"] == 3.0 and pairs["q2"]["d2"] == 1.0
@@ -111,8 +126,9 @@ def test_best_passage_search_matches_brute_force(budget):
     passages = rng.normal(size=(len(owners), 8)).astype(np.float32)
     queries = rng.normal(size=(5, 8)).astype(np.float32)
     doc_ids = [f"d{i:02d}" for i in range(80)]  # id order = position order: ties break alike
-    run = best_passage_search(queries, passages, owners, ["q0", "q1", "q2", "q3", "q4"], doc_ids, 7,
-                              budget_bytes=budget)
+    run = best_passage_search(
+        queries, passages, owners, ["q0", "q1", "q2", "q3", "q4"], doc_ids, 7, budget_bytes=budget
+    )
     full = queries @ passages.T
     best = np.stack([full[:, owners == d].max(axis=1) for d in range(80)], axis=1)
     expected = np.argsort(-best, axis=1, kind="stable")[:, :7]
@@ -129,8 +145,10 @@ def test_labels_name_the_mode():
 
     assert label("me5") == "me5" and label("me5", long_documents="maxp") == "me5[maxp]"
     assert label("me5", long_documents="maxp", window_sentences=2, window_stride=1) == (
-        "me5[maxp-w2-s1]")
+        "me5[maxp-w2-s1]"
+    )
     assert label("st", model="multilingual-e5-small", long_documents="firstp") == (
-        "st[multilingual-e5-small,firstp]")
+        "st[multilingual-e5-small,firstp]"
+    )
     assert label("optical", long_documents="maxp") == "optical[maxp]"
     assert label("mbert", long_documents="firstp", window_sentences=5) == "mbert[firstp-w5]"

@@ -34,7 +34,11 @@ pytest.importorskip("beir")
 DIMENSIONS = 1024
 K = 100
 # clirbench measure -> (MTEB score name, BEIR score name); with K >= the corpus size, AP@100 is MAP.
-MEASURES = {"nDCG@10": ("ndcg_at_10", "NDCG@10"), "AP@100": ("map_at_100", "MAP@100"), "R@100": ("recall_at_100", "Recall@100")}
+MEASURES = {
+    "nDCG@10": ("ndcg_at_10", "NDCG@10"),
+    "AP@100": ("map_at_100", "MAP@100"),
+    "R@100": ("recall_at_100", "Recall@100"),
+}
 
 
 class KeywordEncoder(DenseEncoder):
@@ -69,7 +73,9 @@ def renamed_copy(tiny_copy: Path) -> Path:
     """tiny with document q3 renamed d3, so that no document id equals a query id."""
     for file in ("corpus.jsonl", "qrels/test.tsv"):
         path = tiny_copy / file
-        path.write_text(path.read_text().replace('"_id": "q3"', '"_id": "d3"').replace("q3\tq3\t", "q3\td3\t"))
+        path.write_text(
+            path.read_text().replace('"_id": "q3"', '"_id": "d3"').replace("q3\tq3\t", "q3\td3\t")
+        )
     return tiny_copy
 
 
@@ -82,7 +88,9 @@ def _mteb_scores(task: Task, encoder: KeywordEncoder | None = None) -> dict[str,
     import mteb
 
     result = mteb.evaluate(
-        MTEBEncoder(encoder or KeywordEncoder()), as_mteb_task(task), cache=None,
+        MTEBEncoder(encoder or KeywordEncoder()),
+        as_mteb_task(task),
+        cache=None,
         show_progress_bar=False,
         encode_kwargs={"batch_size": 4},
     )
@@ -112,7 +120,9 @@ def _beir_scores(task: Task) -> dict[str, float]:
     retriever = EvaluateRetrieval(search, score_function="dot", k_values=[10, K])
     corpus = {i: {"title": d.title, "text": d.text} for i, d in task.corpus.items()}
     results = retriever.retrieve(corpus, dict(task.queries))
-    ndcg, map_, recall, _ = retriever.evaluate(task.qrels, results, [10, K], ignore_identical_ids=False)
+    ndcg, map_, recall, _ = retriever.evaluate(
+        task.qrels, results, [10, K], ignore_identical_ids=False
+    )
     beir = {**ndcg, **map_, **recall}
     return {measure: beir[name] for measure, (_, name) in MEASURES.items()}
 

@@ -21,7 +21,9 @@ def test_options_are_typed_and_checked():
     assert build_options("bm25", {"k1": "0.9"}).k1 == 0.9
     with pytest.raises(OptionsError, match="k1: Input should be a valid number"):
         build_options("bm25", {"k1": "high"})
-    with pytest.raises(OptionsError, match=r"k2: Extra inputs are not permitted \(options: k1, b, variant\)"):
+    with pytest.raises(
+        OptionsError, match=r"k2: Extra inputs are not permitted \(options: k1, b, variant\)"
+    ):
         build_options("bm25", {"k2": 1})
 
 
@@ -34,7 +36,9 @@ def test_set_flags_and_yaml(tmp_path):
         parse_assignments(["batch_size=8"])
     path = tmp_path / "options.yaml"
     path.write_text("bm25:\n  k1: 0.8\n  b: 0.4\n")
-    assert merge_options(read_options_file(path), parse_assignments(["bm25.k1=1.0"])) == {"bm25": {"k1": 1.0, "b": 0.4}}
+    assert merge_options(read_options_file(path), parse_assignments(["bm25.k1=1.0"])) == {
+        "bm25": {"k1": 1.0, "b": 0.4}
+    }
     path.write_text("bm25: [unclosed\n")
     with pytest.raises(InputError, match="options.yaml:"):
         read_options_file(path)
@@ -44,8 +48,9 @@ def test_a_registry_loads_lazily_registers_and_matches_prefix_patterns():
     from clirbench.errors import ClirbenchError, UnknownNameError
     from clirbench.registry import Registry
 
-    kinds: Registry = Registry("widget", "clirbench.no-such-group", {
-        "json": "json:dumps", "path:": "os.path:basename"})
+    kinds: Registry = Registry(
+        "widget", "clirbench.no-such-group", {"json": "json:dumps", "path:": "os.path:basename"}
+    )
     assert kinds.names() == {"json": "json:dumps"}  # patterns are not names
     import json
     import os.path
@@ -70,8 +75,9 @@ def test_a_registry_matches_name_patterns_whole_and_lists_prefixes():
     from clirbench.registry import Registry
 
     patterns = {r"(?P<stem>\w+)\.txt": "os.path:splitext", r".+": "os.path:dirname"}
-    kinds: Registry = Registry("widget", "clirbench.no-such-group", {"path:": "os.path:basename"},
-                               patterns)
+    kinds: Registry = Registry(
+        "widget", "clirbench.no-such-group", {"path:": "os.path:basename"}, patterns
+    )
     import os.path
 
     found = kinds.match("notes.txt")

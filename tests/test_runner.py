@@ -22,7 +22,10 @@ class Unavailable(MethodBase):
 
 def test_unavailable_method_is_recorded_and_the_run_goes_on(tmp_path: Path):
     store = ResultStore(tmp_path)
-    specs = [MethodSpec("test-unavailable", Unavailable.Options()), MethodSpec("bm25", build_options("bm25", {}))]
+    specs = [
+        MethodSpec("test-unavailable", Unavailable.Options()),
+        MethodSpec("bm25", build_options("bm25", {})),
+    ]
     outcomes = run_cells([load_task(str(TINY))], specs, store, k=10)
     assert [o.status for o in outcomes] == ["not run", "computed"]
     assert outcomes[0].reason == "weights not available offline"
@@ -31,12 +34,15 @@ def test_unavailable_method_is_recorded_and_the_run_goes_on(tmp_path: Path):
     assert [cell.manifest["method"]["name"] for cell in store.cells()] == ["bm25"]
 
 
-
 def test_an_edited_bitext_file_is_a_new_configuration(tmp_path: Path):
     bitext = tmp_path / "pairs.tsv"
     bitext.write_text("the house\tnyumba\n", encoding="utf-8")
-    options = {"translators": ["lexical"], "bitext_file": str(bitext),
-               "bitext_source_lang": "eng_Latn", "bitext_target_lang": "nya_Latn"}
+    options = {
+        "translators": ["lexical"],
+        "bitext_file": str(bitext),
+        "bitext_source_lang": "eng_Latn",
+        "bitext_target_lang": "nya_Latn",
+    }
 
     def config_hash() -> str:
         return MethodSpec("nmt", build_options("nmt", options)).config_hash(100)
@@ -55,11 +61,15 @@ def test_only_non_default_result_affecting_options_are_hashed():
         return MethodSpec("me5", build_options("me5", options))
 
     assert spec().options.identity() == {}
-    assert spec(batch_size=7, num_threads=1, cache=False).config_hash(100) == spec().config_hash(100)  # runtime
+    assert spec(batch_size=7, num_threads=1, cache=False).config_hash(100) == spec().config_hash(
+        100
+    )  # runtime
     assert spec().config_hash(100) != spec().config_hash(10)
     bm25 = MethodSpec("bm25", build_options("bm25", {"k1": 0.9}))
     assert bm25.options.identity() == {"k1": 0.9}
-    assert MethodSpec("bm25", build_options("bm25", {"k1": 1.5})).options.identity() == {}  # 1.5 is the default
+    assert (
+        MethodSpec("bm25", build_options("bm25", {"k1": 1.5})).options.identity() == {}
+    )  # 1.5 is the default
 
 
 class _Counting(MethodBase):
@@ -76,11 +86,13 @@ def test_dev_and_test_splits_are_two_cells(tmp_path: Path):
     store = ResultStore(tmp_path / "store")
     spec = MethodSpec("bm25", build_options("bm25", {}))
     folder = TINY  # judged queries: q1 on dev; q1-q4 on test
-    test_outcome, = run_cells([load_task(str(folder), "test")], [spec], store, k=10)
-    dev_outcome, = run_cells([load_task(str(folder), "dev")], [spec], store, k=10)
+    (test_outcome,) = run_cells([load_task(str(folder), "test")], [spec], store, k=10)
+    (dev_outcome,) = run_cells([load_task(str(folder), "dev")], [spec], store, k=10)
     assert test_outcome.status == dev_outcome.status == "computed"
     assert test_outcome.cell.path != dev_outcome.cell.path
-    again = run_cells([load_task(str(folder), "test"), load_task(str(folder), "dev")], [spec], store, k=10)
+    again = run_cells(
+        [load_task(str(folder), "test"), load_task(str(folder), "dev")], [spec], store, k=10
+    )
     assert [o.status for o in again] == ["reused", "reused"]
     assert set(again[0].cell.per_query["nDCG@10"]) != set(again[1].cell.per_query["nDCG@10"])
 
@@ -114,5 +126,7 @@ def test_a_run_with_nan_scores_is_refused_and_nothing_is_stored(tmp_path: Path):
     register_method("test-nan")(_NaNScores)
     store = ResultStore(tmp_path)
     with pytest.raises(MethodFailedError, match="a score must be a finite number"):
-        run_cells([load_task(str(TINY))], [MethodSpec("test-nan", _NaNScores.Options())], store, k=10)
+        run_cells(
+            [load_task(str(TINY))], [MethodSpec("test-nan", _NaNScores.Options())], store, k=10
+        )
     assert list(store.cells()) == []

@@ -7,7 +7,14 @@ import pytest
 
 from clirbench.errors import ClirbenchError
 from clirbench.store import (
-    CellKey, ResultStore, StoreError, TaskIdentity, config_hash, decode_segment, encode_segment, system_labels,
+    CellKey,
+    ResultStore,
+    StoreError,
+    TaskIdentity,
+    config_hash,
+    decode_segment,
+    encode_segment,
+    system_labels,
 )
 
 CODE = {"distribution": "clirbench", "distribution_version": "0.1.0", "method_version": "1"}
@@ -17,14 +24,28 @@ def _identity(key: CellKey, checksum: str = "abc", source: str = "synthetic") ->
     return TaskIdentity(name=key.task, split=key.split, source=source, checksum=checksum)
 
 
-def _save(store: ResultStore, key: CellKey, checksum: str = "abc", value: float = 0.5, source: str = "synthetic",
-          code: dict = CODE, options: dict | None = None, label: str | None = None):
+def _save(
+    store: ResultStore,
+    key: CellKey,
+    checksum: str = "abc",
+    value: float = 0.5,
+    source: str = "synthetic",
+    code: dict = CODE,
+    options: dict | None = None,
+    label: str | None = None,
+):
     run = {"q1": {"d1": 2.0, "d2": 1.0}, "q2": {"d2": 0.5}}
     per_query = {"nDCG@10": {"q1": 1.0, "q2": value}}
     manifest = {
         "task": _identity(key, checksum, source).model_dump(),
-        "method": {"name": key.method, "label": label, "identity": code, "identity_options": options or {},
-                   "config_hash": key.config_hash, "k": 100},
+        "method": {
+            "name": key.method,
+            "label": label,
+            "identity": code,
+            "identity_options": options or {},
+            "config_hash": key.config_hash,
+            "k": 100,
+        },
     }
     return store.save(key, run, per_query, {"nDCG@10": (1.0 + value) / 2}, manifest)
 
@@ -39,7 +60,9 @@ def test_save_and_read_back(tmp_path: Path):
     assert cell.per_query == {"nDCG@10": {"q1": 1.0, "q2": 0.5}}
     assert cell.run == {"q1": {"d1": 2.0, "d2": 1.0}, "q2": {"d2": 0.5}}
     assert [c.path for c in store.cells()] == [cell.path]
-    assert not [p for p in cell.path.parent.iterdir() if p.name.startswith(".") and p.is_dir()]  # no temp left
+    assert not [
+        p for p in cell.path.parent.iterdir() if p.name.startswith(".") and p.is_dir()
+    ]  # no temp left
     assert set(cell.manifest["files"]) == {"run.trec", "per_query.tsv", "aggregate.json"}
     assert json.loads((tmp_path / "store.json").read_text()) == {"format": 2}
 
@@ -76,7 +99,9 @@ def test_a_folder_task_of_the_same_name_is_refused(tmp_path: Path):
         store.lookup(key, _identity(key, source="beir-folder:/data/b/mytask"), CODE)
 
 
-@pytest.mark.parametrize("damage", ["truncate-run", "delete-per-query", "edit-aggregate", "bad-manifest"])
+@pytest.mark.parametrize(
+    "damage", ["truncate-run", "delete-per-query", "edit-aggregate", "bad-manifest"]
+)
 def test_a_damaged_cell_is_never_used(tmp_path: Path, damage: str):
     store = ResultStore(tmp_path)
     key = CellKey("t", "test", "m", "0" * 12)
@@ -115,7 +140,9 @@ def test_failed_save_leaves_nothing(tmp_path: Path):
     assert [p.name for p in (tmp_path / "t" / "test").iterdir() if p.is_dir()] == []
 
 
-@pytest.mark.parametrize("name", ["..", ".", "a/b", "a--b", "a%2Fb", ".hidden", "x/../../y", "名前", "a b"])
+@pytest.mark.parametrize(
+    "name", ["..", ".", "a/b", "a--b", "a%2Fb", ".hidden", "x/../../y", "名前", "a b"]
+)
 def test_task_names_are_safe_distinct_path_segments(tmp_path: Path, name: str):
     segment = encode_segment(name)
     assert "/" not in segment and not segment.startswith(".") and decode_segment(segment) == name
@@ -141,7 +168,17 @@ def test_an_old_store_is_a_clear_error(tmp_path: Path):
 def test_config_hash_depends_on_every_part():
     base = config_hash("m", {"a": 1}, 100)
     assert base == config_hash("m", {"a": 1}, 100)
-    assert len({base, config_hash("n", {"a": 1}, 100), config_hash("m", {"a": 2}, 100), config_hash("m", {"a": 1}, 10)}) == 4
+    assert (
+        len(
+            {
+                base,
+                config_hash("n", {"a": 1}, 100),
+                config_hash("m", {"a": 2}, 100),
+                config_hash("m", {"a": 1}, 10),
+            }
+        )
+        == 4
+    )
 
 
 def test_labels_name_the_options_that_differ(tmp_path: Path):
@@ -149,9 +186,18 @@ def test_labels_name_the_options_that_differ(tmp_path: Path):
     plain = _save(store, CellKey("t", "test", "bm25", "a" * 12))
     tuned = _save(store, CellKey("t", "test", "bm25", "b" * 12), options={"k1": 0.9})
     both = _save(store, CellKey("t", "test", "bm25", "c" * 12), options={"k1": 0.9, "b": 0.5})
-    nmt = _save(store, CellKey("t", "test", "nmt", "d" * 12), options={"translators": ["lexical"]}, label="nmt[lexical]")
-    nmt2 = _save(store, CellKey("t", "test", "nmt", "e" * 12), options={"translators": ["lexical"], "mode": "query"},
-                 label="nmt[lexical]")
+    nmt = _save(
+        store,
+        CellKey("t", "test", "nmt", "d" * 12),
+        options={"translators": ["lexical"]},
+        label="nmt[lexical]",
+    )
+    nmt2 = _save(
+        store,
+        CellKey("t", "test", "nmt", "e" * 12),
+        options={"translators": ["lexical"], "mode": "query"},
+        label="nmt[lexical]",
+    )
     labels = system_labels(store.cells())
     assert labels[plain.path] == "bm25"
     assert labels[tuned.path] == "bm25[k1=0.9]"
@@ -162,7 +208,10 @@ def test_labels_name_the_options_that_differ(tmp_path: Path):
     assert store.find("t", "nmt[lexical,mode=query]").path == nmt2.path
     assert store.find("t", f"bm25@{'a' * 12}").path == plain.path
     assert store.find("t", "bm25").path == plain.path  # the label of the all-defaults configuration
-    with pytest.raises(StoreError, match=r"several configurations on 't': name one of nmt\[lexical,mode=query\], nmt\[lexical\]"):
+    with pytest.raises(
+        StoreError,
+        match=r"several configurations on 't': name one of nmt\[lexical,mode=query\], nmt\[lexical\]",
+    ):
         store.find("t", "nmt")
     with pytest.raises(ClirbenchError, match="Did you mean 'bm25'"):
         store.find("t", "bm2")
@@ -171,13 +220,24 @@ def test_labels_name_the_options_that_differ(tmp_path: Path):
 def test_not_run_records(tmp_path: Path):
     store = ResultStore(tmp_path)
     store.record_not_run("mbert", "abc", "weights not available", ["t1"], {"model": "x"})
-    assert store.not_run() == [{"method": "mbert", "config_hash": "abc", "reason": "weights not available", "tasks": ["t1"], "options": {"model": "x"}}]
+    assert store.not_run() == [
+        {
+            "method": "mbert",
+            "config_hash": "abc",
+            "reason": "weights not available",
+            "tasks": ["t1"],
+            "options": {"model": "x"},
+        }
+    ]
     assert list(store.cells()) == []
     store.clear_not_run("mbert", "abc")
     assert store.not_run() == []
 
 
-@pytest.mark.parametrize("stored", [{"": None}, {"distribution": 3}, {"dependencies": [{"": None}]}, {"dependencies": "x"}])
+@pytest.mark.parametrize(
+    "stored",
+    [{"": None}, {"distribution": 3}, {"dependencies": [{"": None}]}, {"dependencies": "x"}],
+)
 def test_a_garbled_stored_identity_is_a_reason_to_recompute(tmp_path: Path, stored):
     store = ResultStore(tmp_path)
     key = CellKey("t", "test", "m", "0" * 12)

@@ -47,7 +47,9 @@ class TranslatorBase:
 
     def __init__(self, options: TranslatorOptions, bitext: Bitext | None = None) -> None:
         if self.learns_from_bitext and bitext is None:
-            raise MethodUnavailableError(f"the {self.name} translator learns from a bitext, and none was given")
+            raise MethodUnavailableError(
+                f"the {self.name} translator learns from a bitext, and none was given"
+            )
         self.options = options
         self.bitext = bitext
 
@@ -72,12 +74,16 @@ class AlternativesTranslator(Protocol):
         ...
 
 
-TRANSLATORS: Registry[type[TranslatorBase]] = Registry("translator", "clirbench.translators", {
-    "lexical": "clirbench.baselines.translators.lexical:LexicalTranslator",
-    "marian-local": "clirbench.baselines.translators.marian_local:MarianLocalTranslator",
-    "hf": "clirbench.baselines.translators.hf:HFTranslator",
-    "ct2": "clirbench.baselines.translators.ct2:CT2Translator",
-})
+TRANSLATORS: Registry[type[TranslatorBase]] = Registry(
+    "translator",
+    "clirbench.translators",
+    {
+        "lexical": "clirbench.baselines.translators.lexical:LexicalTranslator",
+        "marian-local": "clirbench.baselines.translators.marian_local:MarianLocalTranslator",
+        "hf": "clirbench.baselines.translators.hf:HFTranslator",
+        "ct2": "clirbench.baselines.translators.ct2:CT2Translator",
+    },
+)
 
 
 def _name_the_class(name: str, cls: type[TranslatorBase]) -> None:
@@ -99,7 +105,9 @@ def translator_options(name: str, values: Mapping[str, Any]) -> TranslatorOption
         raise OptionsError(f"invalid options for translator {name!r}: {problems}") from None
 
 
-def load_translator(name: str, values: Mapping[str, Any] | None = None, bitext: Bitext | None = None) -> TranslatorBase:
+def load_translator(
+    name: str, values: Mapping[str, Any] | None = None, bitext: Bitext | None = None
+) -> TranslatorBase:
     """Translator ``name`` built from option ``values`` (and ``bitext`` if it learns)."""
     cls = TRANSLATORS.get(name)
     return cls(translator_options(name, values or {}), bitext if cls.learns_from_bitext else None)

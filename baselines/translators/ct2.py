@@ -72,7 +72,9 @@ class CT2Translator(TranslatorBase):
         try:
             import ctranslate2
         except ImportError:
-            raise MethodUnavailableError(f"translator {NAME!r} needs ctranslate2: pip install ctranslate2") from None
+            raise MethodUnavailableError(
+                f"translator {NAME!r} needs ctranslate2: pip install ctranslate2"
+            ) from None
         from transformers import AutoTokenizer
 
         folder = Path(require_model(NAME, options.model))
@@ -81,9 +83,13 @@ class CT2Translator(TranslatorBase):
                 f"{folder} is not a CTranslate2 model folder (no model.bin); make one with "
                 "clirbench.baselines.translators.ct2.convert_to_ct2"
             )
-        tokenizer_folder = folder / TOKENIZER_FOLDER if (folder / TOKENIZER_FOLDER).is_dir() else folder
+        tokenizer_folder = (
+            folder / TOKENIZER_FOLDER if (folder / TOKENIZER_FOLDER).is_dir() else folder
+        )
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_folder), local_files_only=True)
+            self.tokenizer = AutoTokenizer.from_pretrained(
+                str(tokenizer_folder), local_files_only=True
+            )
         except (OSError, ValueError) as error:
             raise MethodUnavailableError(
                 f"no tokenizer for the CTranslate2 model {folder}: save the source model's tokenizer in "
@@ -96,7 +102,12 @@ class CT2Translator(TranslatorBase):
         self.revision = folder_revision(folder)
 
     def describe(self) -> dict[str, Any]:
-        return {"translator": NAME, "model": str(self.folder), "revision": self.revision, "beam_size": self.beam_size}
+        return {
+            "translator": NAME,
+            "model": str(self.folder),
+            "revision": self.revision,
+            "beam_size": self.beam_size,
+        }
 
     def translate(self, texts: Sequence[str], source_lang: str, target_lang: str) -> list[str]:
         target_token = set_languages(self.tokenizer, self.family, source_lang, target_lang)

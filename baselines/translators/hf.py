@@ -64,17 +64,28 @@ class HFTranslator(TranslatorBase):
         self.model.eval()
         self.num_beams = options.num_beams
         self.family = model_family(self.tokenizer)
-        self.revision = getattr(self.model.config, "_commit_hash", None) or folder_revision(Path(model_id))
+        self.revision = getattr(self.model.config, "_commit_hash", None) or folder_revision(
+            Path(model_id)
+        )
 
     def describe(self) -> dict[str, Any]:
         assert isinstance(self.options, ModelOptions)
-        return {"translator": NAME, "model": self.options.model, "revision": self.revision, "num_beams": self.num_beams}
+        return {
+            "translator": NAME,
+            "model": self.options.model,
+            "revision": self.revision,
+            "num_beams": self.num_beams,
+        }
 
     def translate(self, texts: Sequence[str], source_lang: str, target_lang: str) -> list[str]:
         import torch
 
         target_token = set_languages(self.tokenizer, self.family, source_lang, target_lang)
-        forced = {} if target_token is None else {"forced_bos_token_id": self.tokenizer.convert_tokens_to_ids(target_token)}
+        forced = (
+            {}
+            if target_token is None
+            else {"forced_bos_token_id": self.tokenizer.convert_tokens_to_ids(target_token)}
+        )
         outputs = [""] * len(texts)
         with torch.inference_mode():
             for batch in length_batches(texts, self.options.batch_size):
@@ -92,7 +103,9 @@ class HFTranslator(TranslatorBase):
                     max_new_tokens=max_new_tokens(inputs["input_ids"].shape[1]),
                     **forced,
                 )
-                for i, text in zip(batch, self.tokenizer.batch_decode(generated, skip_special_tokens=True)):
+                for i, text in zip(
+                    batch, self.tokenizer.batch_decode(generated, skip_special_tokens=True)
+                ):
                     outputs[i] = text.strip()
         return outputs
 
@@ -120,7 +133,11 @@ def length_batches(texts: Sequence[str], batch_size: int) -> list[list[int]]:
 
     Blank texts are left out: their translation is the empty string.
     """
-    order = sorted((i for i, text in enumerate(texts) if text.strip()), key=lambda i: len(texts[i]), reverse=True)
+    order = sorted(
+        (i for i, text in enumerate(texts) if text.strip()),
+        key=lambda i: len(texts[i]),
+        reverse=True,
+    )
     return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
 
 
@@ -132,7 +149,9 @@ def model_family(tokenizer: PreTrainedTokenizerBase) -> Family:
     return "plain"
 
 
-def set_languages(tokenizer: PreTrainedTokenizerBase, family: Family, source_lang: str, target_lang: str) -> str | None:
+def set_languages(
+    tokenizer: PreTrainedTokenizerBase, family: Family, source_lang: str, target_lang: str
+) -> str | None:
     """Set the tokenizer's source language; return the target-language token to start with, if any."""
     if family == "plain":
         return None

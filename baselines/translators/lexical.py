@@ -55,7 +55,9 @@ class TranslationTable:
     indptr: np.ndarray
     indices: np.ndarray
     probs: np.ndarray
-    _translations: dict[tuple[str, int], str] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _translations: dict[tuple[str, int], str] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @cached_property
     def _rows(self) -> dict[str, int]:
@@ -67,20 +69,27 @@ class TranslationTable:
         if row is None:
             return []
         span = slice(self.indptr[row], min(self.indptr[row] + n, self.indptr[row + 1]))
-        return [(self.target_vocab[i], p) for i, p in zip(self.indices[span].tolist(), self.probs[span].tolist())]
+        return [
+            (self.target_vocab[i], p)
+            for i, p in zip(self.indices[span].tolist(), self.probs[span].tolist())
+        ]
 
     def translation(self, word: str, n: int = 1) -> str:
         """``word``'s ``n`` most probable translations, space-separated; an unknown word stays as it is."""
         key = (word, n)
         if key not in self._translations:
-            self._translations[key] = " ".join(translation for translation, _ in self.top(word, n)) or word
+            self._translations[key] = (
+                " ".join(translation for translation, _ in self.top(word, n)) or word
+            )
         return self._translations[key]
 
     def arrays(self, prefix: str) -> dict[str, np.ndarray]:
         """The table as named arrays for ``np.savez``; vocabularies as newline-joined UTF-8."""
         arrays = {f"{prefix}.{name}": getattr(self, name) for name in _ARRAYS}
         for name in _VOCABS:
-            arrays[f"{prefix}.{name}"] = np.frombuffer("\n".join(getattr(self, name)).encode(), dtype=np.uint8)
+            arrays[f"{prefix}.{name}"] = np.frombuffer(
+                "\n".join(getattr(self, name)).encode(), dtype=np.uint8
+            )
         return arrays
 
     @classmethod
@@ -97,13 +106,17 @@ def _word_ids(sentences: Sequence[list[str]]) -> tuple[list[str], np.ndarray, np
     return list(vocab), sentence_of, np.asarray(ids, dtype=np.int64)
 
 
-def _types_per_sentence(sentence_of: np.ndarray, ids: np.ndarray, n_words: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _types_per_sentence(
+    sentence_of: np.ndarray, ids: np.ndarray, n_words: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distinct words of each sentence, sorted by sentence: (sentence, word, count)."""
     keys, counts = np.unique(sentence_of * n_words + ids, return_counts=True)
     return keys // n_words, keys % n_words, counts.astype(np.float64)
 
 
-def train_ibm1(source: Sequence[list[str]], target: Sequence[list[str]], iterations: int) -> TranslationTable:
+def train_ibm1(
+    source: Sequence[list[str]], target: Sequence[list[str]], iterations: int
+) -> TranslationTable:
     """EM for p(target word | source word) over tokenised, aligned sentences.
 
     Word types are counted once per sentence with their counts as weights, which is the same
@@ -118,7 +131,9 @@ def train_ibm1(source: Sequence[list[str]], target: Sequence[list[str]], iterati
     source_sentence = np.concatenate([source_sentence, np.arange(n_sentences)])
     source_ids = np.concatenate([source_ids, np.full(n_sentences, null)])
     e_sentence, e_word, e_count = _types_per_sentence(source_sentence, source_ids, null + 1)
-    f_sentence, f_word, f_count = _types_per_sentence(target_sentence, target_ids, len(target_vocab))
+    f_sentence, f_word, f_count = _types_per_sentence(
+        target_sentence, target_ids, len(target_vocab)
+    )
 
     # Every (source type, target type) of a sentence: each target type row repeated once per
     # source type of its sentence, paired with that sentence's source types in order.
@@ -130,7 +145,9 @@ def train_ibm1(source: Sequence[list[str]], target: Sequence[list[str]], iterati
     e_row = e_start[f_sentence][f_row] + offset
     del offset
 
-    pair_keys, pair = np.unique(e_word[e_row] * len(target_vocab) + f_word[f_row], return_inverse=True)
+    pair_keys, pair = np.unique(
+        e_word[e_row] * len(target_vocab) + f_word[f_row], return_inverse=True
+    )
     pair_source, pair_target = pair_keys // len(target_vocab), pair_keys % len(target_vocab)
     source_weight = e_count[e_row]
     joint_weight = source_weight * f_count[f_row]
@@ -140,7 +157,9 @@ def train_ibm1(source: Sequence[list[str]], target: Sequence[list[str]], iterati
     for _ in range(iterations):
         p = prob[pair]
         normaliser = np.bincount(f_row, weights=source_weight * p, minlength=len(f_word))
-        expected = np.bincount(pair, weights=joint_weight * p / normaliser[f_row], minlength=len(pair_keys))
+        expected = np.bincount(
+            pair, weights=joint_weight * p / normaliser[f_row], minlength=len(pair_keys)
+        )
         totals = np.bincount(pair_source, weights=expected, minlength=null + 1)
         prob = expected / totals[pair_source]
 
@@ -175,7 +194,10 @@ def _save(path: Path, tables: dict[str, TranslationTable]) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as out:
-            np.savez_compressed(out, **{k: v for name, table in tables.items() for k, v in table.arrays(name).items()})
+            np.savez_compressed(
+                out,
+                **{k: v for name, table in tables.items() for k, v in table.arrays(name).items()},
+            )
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -209,7 +231,10 @@ class LexicalTranslator(TranslatorBase):
             _save(self.path, tables)
             return tables
         with np.load(self.path) as arrays:
-            return {direction: TranslationTable.from_arrays(arrays, direction) for direction in _DIRECTIONS}
+            return {
+                direction: TranslationTable.from_arrays(arrays, direction)
+                for direction in _DIRECTIONS
+            }
 
     def translation_table(self, source_lang: str, target_lang: str) -> TranslationTable:
         """p(target word | source word) for one direction of the bitext's language pair."""
@@ -223,18 +248,25 @@ class LexicalTranslator(TranslatorBase):
             f"and cannot translate {source_lang}->{target_lang}"
         )
 
-    def top(self, source_lang: str, target_lang: str) -> Callable[[str, int], list[tuple[str, float]]]:
+    def top(
+        self, source_lang: str, target_lang: str
+    ) -> Callable[[str, int], list[tuple[str, float]]]:
         """``top(word, n)``: the word's ``n`` most probable translations with probabilities."""
         return self.translation_table(source_lang, target_lang).top
 
-    def translate(self, texts: Sequence[str], source_lang: str, target_lang: str, alternatives: int = 1) -> list[str]:
+    def translate(
+        self, texts: Sequence[str], source_lang: str, target_lang: str, alternatives: int = 1
+    ) -> list[str]:
         """Each word becomes its most probable translation, or its ``alternatives`` most probable ones.
 
         Several alternatives make a poorer sentence but a better document to search: the right
         translation is often second or third.
         """
         table = self.translation_table(source_lang, target_lang)
-        return [" ".join(table.translation(word, alternatives) for word in tokenize(text)) for text in texts]
+        return [
+            " ".join(table.translation(word, alternatives) for word in tokenize(text))
+            for text in texts
+        ]
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -118,8 +118,12 @@ class MarianLocalTranslator(TranslatorBase):
     Options = MarianLocalOptions
     learns_from_bitext = True
 
-    def __init__(self, options: TranslatorOptions, bitext: Bitext | None = None,
-                 config: MarianLocalConfig | None = None) -> None:
+    def __init__(
+        self,
+        options: TranslatorOptions,
+        bitext: Bitext | None = None,
+        config: MarianLocalConfig | None = None,
+    ) -> None:
         super().__init__(options, bitext)
         assert isinstance(options, MarianLocalOptions) and self.bitext is not None
         self.preset = "custom" if config is not None else options.preset
@@ -153,7 +157,9 @@ class MarianLocalTranslator(TranslatorBase):
                 chunks.append(chunk)
                 owners.append(index)
         tag = self._vocab.piece_to_id(language_tag(target_lang))
-        outputs = _generate(self._model, [[tag, *chunk, EOS] for chunk in chunks], self.options.batch_size)
+        outputs = _generate(
+            self._model, [[tag, *chunk, EOS] for chunk in chunks], self.options.batch_size
+        )
         joined: list[list[str]] = [[] for _ in texts]
         for owner, ids in zip(owners, outputs):
             joined[owner].append(self._vocab.decode(ids))
@@ -169,7 +175,9 @@ def load_model(folder: Path) -> tuple[MarianMTModel, sentencepiece.SentencePiece
     return model, sentencepiece.SentencePieceProcessor(model_file=str(folder / "spm.model"))
 
 
-def _split_long(text: str, vocab: sentencepiece.SentencePieceProcessor, limit: int) -> list[list[int]]:
+def _split_long(
+    text: str, vocab: sentencepiece.SentencePieceProcessor, limit: int
+) -> list[list[int]]:
     """Token ids of ``text`` in pieces of at most ``limit``: whole sentences where they fit.
 
     A blank text has no pieces: its translation is the empty string.
@@ -244,15 +252,21 @@ def train(bitext: Bitext, config: MarianLocalConfig, seed: int, folder: Path) ->
         what = f"{NAME}: training" if step == 0 else f"{NAME}: resuming at step {step}"
         with loss_progress(what, config.steps, step) as show_loss:
             while step < config.steps:
-                loss = _train_step(model, optimizer, scheduler, examples, _batch_at(batches, step, seed), config)
+                loss = _train_step(
+                    model, optimizer, scheduler, examples, _batch_at(batches, step, seed), config
+                )
                 step += 1
                 show_loss(step, loss)
                 sessions[-1].update(end=step, seconds=round(time.monotonic() - started, 1))
                 if stop.requested or time.monotonic() - saved >= CHECKPOINT_SECONDS:
-                    _save_checkpoint(folder / "checkpoint.pt", model, optimizer, scheduler, step, sessions)
+                    _save_checkpoint(
+                        folder / "checkpoint.pt", model, optimizer, scheduler, step, sessions
+                    )
                     saved = time.monotonic()
                 if stop.requested and step < config.steps:
-                    raise KeyboardInterrupt(f"{NAME}: training stopped at step {step}; run again to resume")
+                    raise KeyboardInterrupt(
+                        f"{NAME}: training stopped at step {step}; run again to resume"
+                    )
     _write_model(folder, model, config, bitext, seed, sessions)
 
 
@@ -280,7 +294,9 @@ def _stop_on_sigint() -> Iterator[_StopRequest]:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
-def _vocabulary(bitext: Bitext, config: MarianLocalConfig, path: Path) -> sentencepiece.SentencePieceProcessor:
+def _vocabulary(
+    bitext: Bitext, config: MarianLocalConfig, path: Path
+) -> sentencepiece.SentencePieceProcessor:
     """The shared vocabulary: trained once per key (a resumed training must reuse it)."""
     import sentencepiece
 
@@ -297,7 +313,10 @@ def _vocabulary(bitext: Bitext, config: MarianLocalConfig, path: Path) -> senten
                 eos_id=EOS,
                 unk_id=UNK,
                 bos_id=-1,
-                user_defined_symbols=[language_tag(bitext.source_lang), language_tag(bitext.target_lang)],
+                user_defined_symbols=[
+                    language_tag(bitext.source_lang),
+                    language_tag(bitext.target_lang),
+                ],
                 hard_vocab_limit=False,  # a tiny bitext may not have vocab_size pieces
                 num_threads=1,  # deterministic
                 minloglevel=2,
@@ -309,12 +328,19 @@ def _vocabulary(bitext: Bitext, config: MarianLocalConfig, path: Path) -> senten
 Example = tuple[list[int], list[int]]
 
 
-def _examples(bitext: Bitext, vocab: sentencepiece.SentencePieceProcessor, max_length: int) -> list[Example]:
+def _examples(
+    bitext: Bitext, vocab: sentencepiece.SentencePieceProcessor, max_length: int
+) -> list[Example]:
     """Both directions of every pair: (tag + source + EOS, target + EOS), truncated."""
-    to_target, to_source = (vocab.piece_to_id(language_tag(lang)) for lang in (bitext.target_lang, bitext.source_lang))
+    to_target, to_source = (
+        vocab.piece_to_id(language_tag(lang)) for lang in (bitext.target_lang, bitext.source_lang)
+    )
     examples = []
     for source, target in bitext.pairs:
-        source_ids, target_ids = vocab.encode(source)[: max_length - 2], vocab.encode(target)[: max_length - 2]
+        source_ids, target_ids = (
+            vocab.encode(source)[: max_length - 2],
+            vocab.encode(target)[: max_length - 2],
+        )
         examples.append(([to_target, *source_ids, EOS], [*target_ids, EOS]))
         examples.append(([to_source, *target_ids, EOS], [*source_ids, EOS]))
     return examples
@@ -322,12 +348,16 @@ def _examples(bitext: Bitext, vocab: sentencepiece.SentencePieceProcessor, max_l
 
 def _batches(examples: list[Example], batch_tokens: int) -> list[list[int]]:
     """Example indices grouped by length, each group within ``batch_tokens`` padded tokens."""
-    order = sorted(range(len(examples)), key=lambda i: (len(examples[i][0]), len(examples[i][1]), i))
+    order = sorted(
+        range(len(examples)), key=lambda i: (len(examples[i][0]), len(examples[i][1]), i)
+    )
     batches: list[list[int]] = [[]]
     longest_source = longest_target = 0
     for i in order:
         source, target = len(examples[i][0]), len(examples[i][1])
-        if (len(batches[-1]) + 1) * (max(longest_source, source) + max(longest_target, target)) > batch_tokens:
+        if (len(batches[-1]) + 1) * (
+            max(longest_source, source) + max(longest_target, target)
+        ) > batch_tokens:
             batches.append([])
             longest_source = longest_target = 0
         batches[-1].append(i)
@@ -397,9 +427,14 @@ def _train_step(
     targets = [examples[i][1] for i in batch]
     decoder_inputs = _pad([[PAD, *target[:-1]] for target in targets], PAD)
     labels = _pad(targets, -100)
-    logits = model(input_ids=sources, attention_mask=sources.ne(PAD), decoder_input_ids=decoder_inputs).logits
+    logits = model(
+        input_ids=sources, attention_mask=sources.ne(PAD), decoder_input_ids=decoder_inputs
+    ).logits
     loss = F.cross_entropy(
-        logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100, label_smoothing=config.label_smoothing
+        logits.reshape(-1, logits.shape[-1]),
+        labels.reshape(-1),
+        ignore_index=-100,
+        label_smoothing=config.label_smoothing,
     )
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
@@ -410,7 +445,10 @@ def _train_step(
 
 
 def _resume(
-    path: Path, model: MarianMTModel, optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LRScheduler
+    path: Path,
+    model: MarianMTModel,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
 ) -> tuple[int, list[dict[str, Any]]]:
     """Load the checkpoint if there is one: (steps done, training sessions so far)."""
     import torch
@@ -449,7 +487,12 @@ def _save_checkpoint(
 
 
 def _write_model(
-    folder: Path, model: MarianMTModel, config: MarianLocalConfig, bitext: Bitext, seed: int, sessions: list[dict[str, Any]]
+    folder: Path,
+    model: MarianMTModel,
+    config: MarianLocalConfig,
+    bitext: Bitext,
+    seed: int,
+    sessions: list[dict[str, Any]],
 ) -> None:
     """Write ``folder/model`` atomically (model, vocabulary, facts), then drop the checkpoint."""
     tmp = Path(tempfile.mkdtemp(dir=folder, prefix=".model."))

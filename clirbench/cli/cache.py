@@ -20,16 +20,24 @@ def list_cache() -> None:
     table = TableData(columns, title=f"Cache in {cache_dir()}")
     for entry in list_namespaces():
         ns = entry["namespace"]
-        table.rows.append((
-            entry["kind"], str(ns.get("method")), str(ns.get("role", ns.get("direction", ""))),
-            str(ns.get("lang", "")), str(entry["entries"]), f"{entry['bytes'] / 2**20:.1f}",
-            entry["path"].name,
-        ))
+        table.rows.append(
+            (
+                entry["kind"],
+                str(ns.get("method")),
+                str(ns.get("role", ns.get("direction", ""))),
+                str(ns.get("lang", "")),
+                str(entry["entries"]),
+                f"{entry['bytes'] / 2**20:.1f}",
+                entry["path"].name,
+            )
+        )
     print_table(table)
 
 
 @app.command("clear")
-def clear_cache(method: Optional[str] = typer.Option(None, "--method", help="Only this method's entries.")) -> None:
+def clear_cache(
+    method: Optional[str] = typer.Option(None, "--method", help="Only this method's entries."),
+) -> None:
     """Delete cached embeddings and translations."""
     from clirbench.cache import clear
 

@@ -113,7 +113,9 @@ def _describe_task(spec: str, split: Optional[str], as_json: bool, methods: dict
     from clirbench.tasks import BUILTIN_TASKS, SOURCES, is_builtin_task, load_task
 
     looks_like_task = (
-        is_builtin_task(spec) or Path(spec).exists() or SOURCES.pattern(spec) is not None
+        is_builtin_task(spec)
+        or Path(spec).exists()
+        or SOURCES.pattern(spec) is not None
         or spec in SOURCES.names()
     )
     if not looks_like_task:
@@ -136,11 +138,13 @@ def _describe_task(spec: str, split: Optional[str], as_json: bool, methods: dict
             (field, ", ".join(map(str, value)) if isinstance(value, list) else str(value))
         )
     for side, language in languages.items():
-        table.rows.append((
-            f"{side} language",
-            f"{language['name']}; family {language['family']}; script {language['script']}; "
-            f"resource class {language['resource']} (Joshi et al. 2020)",
-        ))
+        table.rows.append(
+            (
+                f"{side} language",
+                f"{language['name']}; family {language['family']}; script {language['script']}; "
+                f"resource class {language['resource']} (Joshi et al. 2020)",
+            )
+        )
     table.rows.append(("queries", str(sizes["queries"])))
     table.rows.append(("documents", str(sizes["documents"])))
     table.rows.append(
@@ -156,4 +160,8 @@ def _languages(query_lang: str, doc_lang: str) -> dict[str, dict[str, Any]]:
     from clirbench.tasks.languages import LANGUAGES
 
     sides = {"query": LANGUAGES.get(query_lang), "document": LANGUAGES.get(doc_lang)}
-    return {side: dataclasses.asdict(language) for side, language in sides.items() if language is not None}
+    return {
+        side: dataclasses.asdict(language)
+        for side, language in sides.items()
+        if language is not None
+    }

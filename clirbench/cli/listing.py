@@ -74,34 +74,72 @@ def tasks(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None
         entry = BUILTIN_TASKS[name.removesuffix("/noisy")]
         language = LANGUAGES[entry.language]
         row = {
-            "name": name, "query_lang": entry.query_lang, "doc_lang": entry.doc_lang,
-            "language": language.name, "family": language.family, "script": language.script,
-            "resource": language.resource, "low_resource": entry.low_resource,
+            "name": name,
+            "query_lang": entry.query_lang,
+            "doc_lang": entry.doc_lang,
+            "language": language.name,
+            "family": language.family,
+            "script": language.script,
+            "resource": language.resource,
+            "low_resource": entry.low_resource,
         }
         try:
             task = load_task(name)
-            row.update(split=task.card.split, queries=len(task.queries), documents=len(task.corpus),
-                       license=task.card.license, available=True)
+            row.update(
+                split=task.card.split,
+                queries=len(task.queries),
+                documents=len(task.corpus),
+                license=task.card.license,
+                available=True,
+            )
         except ClirbenchError as error:  # e.g. a source not downloaded: list the task anyway
             row.update(available=False, reason=str(error))
         rows.append(row)
     if as_json:
-        print_json({"tasks": rows, "suites": {name: list(members) for name, members in SUITES.items()}})
+        print_json(
+            {"tasks": rows, "suites": {name: list(members) for name, members in SUITES.items()}}
+        )
         return
-    table = TableData((
-        "task", "query lang", "doc lang", "language", "family", "script", "resource", "size (test)",
-        "low-resource", "license",
-    ))
+    table = TableData(
+        (
+            "task",
+            "query lang",
+            "doc lang",
+            "language",
+            "family",
+            "script",
+            "resource",
+            "size (test)",
+            "low-resource",
+            "license",
+        )
+    )
     for r in rows:
-        size = f"{r['queries']} x {r['documents']}" if r["available"] else f"unavailable: {r['reason']}"
-        table.rows.append((
-            r["name"], r["query_lang"], r["doc_lang"], r["language"], r["family"], r["script"],
-            str(r["resource"]), size, "yes" if r["low_resource"] else "no", r.get("license", ""),
-        ))
+        size = (
+            f"{r['queries']} x {r['documents']}"
+            if r["available"]
+            else f"unavailable: {r['reason']}"
+        )
+        table.rows.append(
+            (
+                r["name"],
+                r["query_lang"],
+                r["doc_lang"],
+                r["language"],
+                r["family"],
+                r["script"],
+                str(r["resource"]),
+                size,
+                "yes" if r["low_resource"] else "no",
+                r.get("license", ""),
+            )
+        )
     print_table(table)
     print("resource: class 0-5 of Joshi et al. (2020); low-resource: a language of class <= 2.")
     for suite, members in SUITES.items():
         print(f"suite:{suite} = {', '.join(members)}")
     print(f"Selectors: {SELECTORS}; or a task name, a BEIR folder path.")
-    print("Also TASK/noisy[-rateR][-seedS]: any built-in task with orthographic noise on its "
-          "non-English side (diacritics stripped, typos in a share R of the words, default 0.03).")
+    print(
+        "Also TASK/noisy[-rateR][-seedS]: any built-in task with orthographic noise on its "
+        "non-English side (diacritics stripped, typos in a share R of the words, default 0.03)."
+    )

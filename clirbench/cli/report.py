@@ -11,24 +11,42 @@ NO_BASELINE = "none"
 
 
 def report(
-    store: Path = typer.Option(Path("results"), "--store", help="Result store folder (what `clirbench run --store` wrote)."),
-    out: Path = typer.Option(Path("reports"), "--out", "-o", help="Folder for leaderboard.md and leaderboard.html."),
-    baseline: str = typer.Option("bm25", "--baseline", help=f"System every other is tested against; '{NO_BASELINE}' for no baseline."),
+    store: Path = typer.Option(
+        Path("results"), "--store", help="Result store folder (what `clirbench run --store` wrote)."
+    ),
+    out: Path = typer.Option(
+        Path("reports"), "--out", "-o", help="Folder for leaderboard.md and leaderboard.html."
+    ),
+    baseline: str = typer.Option(
+        "bm25",
+        "--baseline",
+        help=f"System every other is tested against; '{NO_BASELINE}' for no baseline.",
+    ),
     measures: Optional[str] = typer.Option(
         None, "--measures", help="The primary measure, one name (default: the task cards' first)."
     ),
-    correction: str = typer.Option("holm", "--correction", help="Multiple-comparison correction over the whole report: holm, bh or none."),
+    correction: str = typer.Option(
+        "holm",
+        "--correction",
+        help="Multiple-comparison correction over the whole report: holm, bh or none.",
+    ),
     alpha: float = typer.Option(0.05, "--alpha", help="Significance level."),
-    resamples: int = typer.Option(10_000, "--resamples", help="Randomization and bootstrap resamples."),
+    resamples: int = typer.Option(
+        10_000, "--resamples", help="Randomization and bootstrap resamples."
+    ),
     seed: int = typer.Option(0, "--seed", help="Seed of the resampling."),
     tasks: Optional[str] = typer.Option(
-        None, "--tasks", "-t", help="Only these tasks: comma-separated names, suite:NAME or lang:CODE."
+        None,
+        "--tasks",
+        "-t",
+        help="Only these tasks: comma-separated names, suite:NAME or lang:CODE.",
     ),
     methods: Optional[str] = typer.Option(
         None, "--methods", "-m", help="Only these systems: comma-separated method names or labels."
     ),
     gain: str = typer.Option(
-        "optical,untrained-student", "--gain",
+        "optical,untrained-student",
+        "--gain",
         help=f"Gain plot per language: SYSTEM,REFERENCE (SYSTEM minus REFERENCE); "
         f"'{NO_BASELINE}' for none.",
     ),
@@ -50,10 +68,17 @@ def report(
         if len(pair) != 2:
             raise typer.BadParameter("give two systems: SYSTEM,REFERENCE", param_hint="--gain")
     paths = write_report(
-        store, out, baseline=None if baseline == NO_BASELINE else baseline, measure=measure,
+        store,
+        out,
+        baseline=None if baseline == NO_BASELINE else baseline,
+        measure=measure,
         tasks=names(tasks, "'--tasks' / '-t'") if tasks is not None else None,
         methods=names(methods, "'--methods' / '-m'") if methods is not None else None,
-        correction=correction, alpha=alpha, n_resamples=resamples, seed=seed, gain=pair,
+        correction=correction,
+        alpha=alpha,
+        n_resamples=resamples,
+        seed=seed,
+        gain=pair,
     )
     for path in paths:
         typer.echo(str(path))

@@ -13,11 +13,17 @@ app = typer.Typer(help="Pinned expected scores: the reproduction matrix.", no_ar
 
 @app.command("check")
 def check(
-    condition: list[str] = typer.Option([], "--condition", "-c", help="Condition name (repeatable; default: all)."),
+    condition: list[str] = typer.Option(
+        [], "--condition", "-c", help="Condition name (repeatable; default: all)."
+    ),
     cheap: bool = typer.Option(False, "--cheap", help="Only the conditions cheap enough for CI."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="List the conditions and whether the store has them."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="List the conditions and whether the store has them."
+    ),
     store: Path = typer.Option(Path("results"), "--store", help="Result store to reuse and fill."),
-    matrix: Optional[Path] = typer.Option(None, "--matrix", help="Matrix YAML (default: the one shipped)."),
+    matrix: Optional[Path] = typer.Option(
+        None, "--matrix", help="Matrix YAML (default: the one shipped)."
+    ),
 ) -> None:
     """Print OK or FAIL per condition and measure; exit 1 on any FAIL."""
     from rich.markup import escape
@@ -32,13 +38,17 @@ def check(
     if dry_run:
         for c in conditions:
             action = "reuse" if is_stored(c, results) else "compute"
-            print_line(f"{escape(c.name)}: {c.method} on {c.task} ({c.split}) -> {action}; expected {c.expected}, tolerance {c.tolerance}")
+            print_line(
+                f"{escape(c.name)}: {c.method} on {c.task} ({c.split}) -> {action}; expected {c.expected}, tolerance {c.tolerance}"
+            )
         return
 
     def show(v) -> None:
         colour = "green" if v.status == "OK" else "red"
         origin = "reused" if v.reused else "computed"
-        print_line(f"[{colour}]\\[{v.status}][/] {escape(v.condition.name)} {v.measure}: expected {v.expected:.4f}, observed {v.observed:.4f} ({origin})")
+        print_line(
+            f"[{colour}]\\[{v.status}][/] {escape(v.condition.name)} {v.measure}: expected {v.expected:.4f}, observed {v.observed:.4f} ({origin})"
+        )
 
     verdicts = run_check(conditions, results, on_verdict=show)
     failed = sum(v.status == "FAIL" for v in verdicts)
@@ -49,8 +59,12 @@ def check(
 
 @app.command("pin")
 def pin(
-    store: Path = typer.Option(Path("results"), "--store", help="Result store whose cells become the conditions."),
-    cheap: list[str] = typer.Option([], "--cheap", help="System label to mark cheap, as the leaderboard shows it (repeatable)."),
+    store: Path = typer.Option(
+        Path("results"), "--store", help="Result store whose cells become the conditions."
+    ),
+    cheap: list[str] = typer.Option(
+        [], "--cheap", help="System label to mark cheap, as the leaderboard shows it (repeatable)."
+    ),
     matrix_file: Optional[Path] = typer.Option(
         None, "--matrix", help="Matrix YAML to write (default: the one shipped)."
     ),

@@ -16,7 +16,11 @@ from typing import Any, get_args
 
 from clirbench.errors import ClirbenchError, UnknownNameError
 from clirbench.report.groups import (
-    coverage_table, gain_view, group_table, group_task_sets, task_groups,
+    coverage_table,
+    gain_view,
+    group_table,
+    group_task_sets,
+    task_groups,
 )
 from clirbench.store import Cell, ResultStore, system_labels
 
@@ -25,7 +29,9 @@ CONFIDENCE = 0.95
 BELOW_BEST, ABOVE_BASELINE, BELOW_BASELINE = "†", "↑", "↓"
 # Significance mark kind -> its glyph; the HTML page styles each kind apart (colour and shape).
 MARKS = {
-    "below-best": BELOW_BEST, "above-baseline": ABOVE_BASELINE, "below-baseline": BELOW_BASELINE,
+    "below-best": BELOW_BEST,
+    "above-baseline": ABOVE_BASELINE,
+    "below-baseline": BELOW_BASELINE,
 }
 NOT_RECORDED = "not recorded"
 APPROXIMATE_MARK = "≈"
@@ -115,7 +121,11 @@ def build_context(
     order = [row["system"] for row in overall["rows"]]
     return {
         "settings": {
-            **dataclasses.asdict(settings), "measure": measure, "baseline": baseline, "test": TEST, "confidence": CONFIDENCE,
+            **dataclasses.asdict(settings),
+            "measure": measure,
+            "baseline": baseline,
+            "test": TEST,
+            "confidence": CONFIDENCE,
             "comparisons": sum(len(pairs) for pairs in comparisons.values())
             + sum(len(pairs) for pairs in by_set.values()),
         },
@@ -124,7 +134,9 @@ def build_context(
         "systems": systems,
         "overall": overall,
         "languages": _score_table(_language_columns(task_views), systems),
-        "low_resource": _score_table([(view["name"], [view]) for view in low_resource], systems) if low_resource else None,
+        "low_resource": _score_table([(view["name"], [view]) for view in low_resource], systems)
+        if low_resource
+        else None,
         "groupings": [
             group_table(key, groups, task_cards, rows, order, tests, baseline)
             for key, groups in groupings.items()
@@ -157,12 +169,14 @@ def _coverage(
     for name, results in _group_by_task(cells, labels, measure).items():
         card = results.card
         means = _means(results.primary)
-        views.append({
-            "name": name,
-            "language": task_language(card.get("query_lang", ""), card.get("doc_lang", "")),
-            "queries": len(next(iter(results.primary.values()))),
-            "rows": [{"system": system, "primary": value} for system, value in means.items()],
-        })
+        views.append(
+            {
+                "name": name,
+                "language": task_language(card.get("query_lang", ""), card.get("doc_lang", "")),
+                "queries": len(next(iter(results.primary.values()))),
+                "rows": [{"system": system, "primary": value} for system, value in means.items()],
+            }
+        )
     return coverage_table(views, sorted({labels[cell.path] for cell in cells}))
 
 
@@ -244,13 +258,17 @@ def _primary_measure(cards: Sequence[dict[str, Any]], requested: str | None) -> 
     common = [m for m in first if all(m in card.get("measures", []) for card in cards)]
     if requested is None:
         if not common:
-            raise ReportError("the tasks in the store share no measure; pass --measures with one they all have")
+            raise ReportError(
+                "the tasks in the store share no measure; pass --measures with one they all have"
+            )
         return common[0]
     from clirbench.evaluation import canonical_measure
 
     measure = canonical_measure(requested)
     if measure not in common:
-        raise ReportError(f"measure {requested!r} is not scored on every task; the tasks share {', '.join(common) or 'no measure'}")
+        raise ReportError(
+            f"measure {requested!r} is not scored on every task; the tasks share {', '.join(common) or 'no measure'}"
+        )
     return measure
 
 
@@ -274,17 +292,26 @@ def _shown_measures(
     return shown if measure in shown else [measure, *shown]
 
 
-def _group_by_task(cells: Sequence[Cell], labels: dict[Path, str], measure: str) -> dict[str, _TaskResults]:
+def _group_by_task(
+    cells: Sequence[Cell], labels: dict[Path, str], measure: str
+) -> dict[str, _TaskResults]:
     """Cells by task and split; a task shown on several splits is named ``name (split)``."""
     by_task: dict[tuple[str, str], list[Cell]] = {}
     for cell in cells:
-        by_task.setdefault((cell.manifest["task"]["name"], cell.manifest["task"]["split"]), []).append(cell)
+        by_task.setdefault(
+            (cell.manifest["task"]["name"], cell.manifest["task"]["split"]), []
+        ).append(cell)
     splits = Counter(name for name, _ in by_task)
-    named = {(f"{name} ({split})" if splits[name] > 1 else name): group for (name, split), group in by_task.items()}
+    named = {
+        (f"{name} ({split})" if splits[name] > 1 else name): group
+        for (name, split), group in by_task.items()
+    }
     return {name: _task_results(name, named[name], labels, measure) for name in sorted(named)}
 
 
-def _task_results(name: str, cells: list[Cell], labels: dict[Path, str], measure: str) -> _TaskResults:
+def _task_results(
+    name: str, cells: list[Cell], labels: dict[Path, str], measure: str
+) -> _TaskResults:
     checksums = sorted({str(cell.manifest["task"].get("checksum", "")) for cell in cells})
     if len(checksums) > 1:
         raise ReportError(
@@ -294,15 +321,23 @@ def _task_results(name: str, cells: list[Cell], labels: dict[Path, str], measure
     primary = {labels[cell.path]: cell.per_query[measure] for cell in cells}
     query_sets = {frozenset(scores) for scores in primary.values()}
     if len(query_sets) > 1:
-        raise ReportError(f"systems on task {name!r} were scored on different queries; rerun its cells with --overwrite")
-    return _TaskResults(card=cells[0].manifest["task"], cells={labels[cell.path]: cell for cell in cells}, primary=primary)
+        raise ReportError(
+            f"systems on task {name!r} were scored on different queries; rerun its cells with --overwrite"
+        )
+    return _TaskResults(
+        card=cells[0].manifest["task"],
+        cells={labels[cell.path]: cell for cell in cells},
+        primary=primary,
+    )
 
 
 def _resolve_baseline(baseline: str | None, systems: list[str]) -> str | None:
     """``baseline`` checked against the system labels (``name@hash`` when a method has several configurations)."""
     if baseline is None or baseline in systems:
         return baseline
-    raise ReportError(f"baseline {baseline!r} is not among the systems in the store ({', '.join(systems)}); pick one, or none")
+    raise ReportError(
+        f"baseline {baseline!r} is not among the systems in the store ({', '.join(systems)}); pick one, or none"
+    )
 
 
 Comparisons = dict[str, dict[frozenset[str], Any]]  # task -> {system pair -> stats Comparison}
@@ -340,8 +375,13 @@ def _compare(
             continue
         try:
             comparisons = compare_systems(
-                primary, pairs=pairs, test=TEST, correction="none", alpha=settings.alpha,
-                n_resamples=settings.n_resamples, seed=settings.seed,
+                primary,
+                pairs=pairs,
+                test=TEST,
+                correction="none",
+                alpha=settings.alpha,
+                n_resamples=settings.n_resamples,
+                seed=settings.seed,
             )
         except ValueError as error:
             raise ReportError(f"cannot compare systems on {what}: {error}") from None
@@ -350,7 +390,8 @@ def _compare(
     by_key: dict[Any, dict[frozenset[str], Any]] = {}
     for (key, comparison), p_adjusted in zip(found, adjusted):
         corrected = dataclasses.replace(
-            comparison, p_adjusted=float(p_adjusted),
+            comparison,
+            p_adjusted=float(p_adjusted),
             significant=bool(p_adjusted <= settings.alpha),
         )
         pair = frozenset((comparison.system_a, comparison.system_b))
@@ -384,7 +425,9 @@ def _pairs(primary: dict[str, dict[str, float]], baseline: str | None) -> list[t
     return list(pairs.values())
 
 
-def _versus(comparisons: dict[frozenset[str], Any], system: str, other: str | None) -> dict[str, Any]:
+def _versus(
+    comparisons: dict[frozenset[str], Any], system: str, other: str | None
+) -> dict[str, Any]:
     """``system`` minus ``other`` on the primary measure, with the corrected p-value (None: not compared)."""
     comparison = comparisons.get(frozenset((system, other))) if other is not None else None
     if comparison is None:
@@ -427,21 +470,28 @@ def _task_view(
         vs_best = _versus(comparisons, system, best)
         vs_baseline = _versus(comparisons, system, baseline)
         kinds = mark_kinds(vs_best, vs_baseline)
-        low, high = bootstrap_ci(list(results.primary[system].values()), confidence=CONFIDENCE, n_resamples=settings.n_resamples, seed=settings.seed)
-        rows.append({
-            "system": system,
-            "primary": means[system],
-            "ci_low": low,
-            "ci_high": high,
-            "scores": [results.cells[system].aggregate.get(m) for m in measures],
-            "marks": "".join(MARKS[kind] for kind in kinds),
-            "mark_kinds": kinds,
-            "vs_best": vs_best,
-            "vs_baseline": vs_baseline,
-            "is_best": system == best,
-            "is_baseline": system == baseline,
-            "tied_at_top": system in tied,
-        })
+        low, high = bootstrap_ci(
+            list(results.primary[system].values()),
+            confidence=CONFIDENCE,
+            n_resamples=settings.n_resamples,
+            seed=settings.seed,
+        )
+        rows.append(
+            {
+                "system": system,
+                "primary": means[system],
+                "ci_low": low,
+                "ci_high": high,
+                "scores": [results.cells[system].aggregate.get(m) for m in measures],
+                "marks": "".join(MARKS[kind] for kind in kinds),
+                "mark_kinds": kinds,
+                "vs_best": vs_best,
+                "vs_baseline": vs_baseline,
+                "is_best": system == best,
+                "is_baseline": system == baseline,
+                "tied_at_top": system in tied,
+            }
+        )
     return {
         "name": name,
         "query_lang": card.get("query_lang", "unknown"),
@@ -467,7 +517,9 @@ def _language_columns(task_views: list[dict[str, Any]]) -> list[tuple[str, list[
     return sorted(groups.items())
 
 
-def _score_table(columns: list[tuple[str, list[dict[str, Any]]]], systems: list[str]) -> dict[str, Any]:
+def _score_table(
+    columns: list[tuple[str, list[dict[str, Any]]]], systems: list[str]
+) -> dict[str, Any]:
     """Systems x columns of the primary measure; a column is one task or the macro average of several.
 
     A system's macro average (per column and over all columns) is shown only when it has every
@@ -477,20 +529,31 @@ def _score_table(columns: list[tuple[str, list[dict[str, Any]]]], systems: list[
     rows = []
     for system in systems:
         cells = [_column_cell(views, system) for _, views in columns]
-        scored = [(label, cell["value"]) for (label, _), cell in zip(columns, cells) if cell["value"] is not None]
+        scored = [
+            (label, cell["value"])
+            for (label, _), cell in zip(columns, cells)
+            if cell["value"] is not None
+        ]
         if not scored:
             continue
         complete = len(scored) == len(columns)
         worst_label, worst_value = min(scored, key=lambda item: item[1])
-        rows.append({
-            "system": system,
-            "cells": cells,
-            "mean": sum(value for _, value in scored) / len(scored) if complete else None,
-            "covered": len(scored),
-            "worst": {"label": worst_label, "value": worst_value},
-        })
+        rows.append(
+            {
+                "system": system,
+                "cells": cells,
+                "mean": sum(value for _, value in scored) / len(scored) if complete else None,
+                "covered": len(scored),
+                "worst": {"label": worst_label, "value": worst_value},
+            }
+        )
     rows.sort(key=lambda row: (row["mean"] is None, -(row["mean"] or 0.0), row["system"]))
-    return {"columns": [{"label": label, "tasks": [view["name"] for view in views]} for label, views in columns], "rows": rows}
+    return {
+        "columns": [
+            {"label": label, "tasks": [view["name"] for view in views]} for label, views in columns
+        ],
+        "rows": rows,
+    }
 
 
 def _column_cell(views: list[dict[str, Any]], system: str) -> dict[str, Any]:
@@ -540,13 +603,18 @@ def _provenance(cells: Sequence[Cell], labels: dict[Path, str]) -> dict[str, Any
         }
         if facts not in environments:
             environments.append(facts)
-        runs.append({
-            "task": cell.manifest["task"]["name"],
-            "system": labels[cell.path],
-            "options": cell.manifest.get("method", {}).get("options", {}),
-            "created": cell.manifest.get("created") or NOT_RECORDED,
-            "git_commit": (env.get("git_commit") or NOT_RECORDED)[:12],
-            "environment": environments.index(facts) + 1,
-            "command": cell.manifest.get("command") or NOT_RECORDED,
-        })
-    return {"runs": runs, "environments": [{"id": i + 1, **facts} for i, facts in enumerate(environments)]}
+        runs.append(
+            {
+                "task": cell.manifest["task"]["name"],
+                "system": labels[cell.path],
+                "options": cell.manifest.get("method", {}).get("options", {}),
+                "created": cell.manifest.get("created") or NOT_RECORDED,
+                "git_commit": (env.get("git_commit") or NOT_RECORDED)[:12],
+                "environment": environments.index(facts) + 1,
+                "command": cell.manifest.get("command") or NOT_RECORDED,
+            }
+        )
+    return {
+        "runs": runs,
+        "environments": [{"id": i + 1, **facts} for i, facts in enumerate(environments)],
+    }

@@ -20,11 +20,21 @@ from clirbench.errors import UnknownNameError
 from clirbench.report.context import Settings, build_context
 
 _LATEX_MARKS = {
-    "below-best": r"\dagger", "above-baseline": r"\uparrow", "below-baseline": r"\downarrow",
+    "below-best": r"\dagger",
+    "above-baseline": r"\uparrow",
+    "below-baseline": r"\downarrow",
 }
 _LATEX_SPECIAL = {
-    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
 }
 
 
@@ -121,9 +131,21 @@ class Leaderboard:
         tasks = self.context["tasks"]
         measures = list(dict.fromkeys(m for task in tasks for m in task["measures"]))
         header = [
-            "task", "query_lang", "doc_lang", "split", "queries", "low_resource", "system", "rank",
-            *measures, f"{self.measure}_ci_low", f"{self.measure}_ci_high",
-            "delta_vs_best", "p_adjusted_vs_best", "delta_vs_baseline", "p_adjusted_vs_baseline",
+            "task",
+            "query_lang",
+            "doc_lang",
+            "split",
+            "queries",
+            "low_resource",
+            "system",
+            "rank",
+            *measures,
+            f"{self.measure}_ci_low",
+            f"{self.measure}_ci_high",
+            "delta_vs_best",
+            "p_adjusted_vs_best",
+            "delta_vs_baseline",
+            "p_adjusted_vs_baseline",
             "marks",
         ]
         buffer = io.StringIO()
@@ -134,14 +156,24 @@ class Leaderboard:
             for rank, row in enumerate(task["rows"], start=1):
                 scores = dict(zip(task["measures"], row["scores"]))
                 numbers = [
-                    *(scores.get(m) for m in measures), row["ci_low"], row["ci_high"],
-                    row["vs_best"]["difference"], row["vs_best"]["p_adjusted"],
-                    row["vs_baseline"]["difference"], row["vs_baseline"]["p_adjusted"],
+                    *(scores.get(m) for m in measures),
+                    row["ci_low"],
+                    row["ci_high"],
+                    row["vs_best"]["difference"],
+                    row["vs_best"]["p_adjusted"],
+                    row["vs_baseline"]["difference"],
+                    row["vs_baseline"]["p_adjusted"],
                 ]
-                writer.writerow([
-                    *facts, task["low_resource"], row["system"], rank, *map(_csv_number, numbers),
-                    row["marks"],
-                ])
+                writer.writerow(
+                    [
+                        *facts,
+                        task["low_resource"],
+                        row["system"],
+                        rank,
+                        *map(_csv_number, numbers),
+                        row["marks"],
+                    ]
+                )
         return buffer.getvalue()
 
     def to_latex(
@@ -238,8 +270,16 @@ def write_report(
 ) -> tuple[Path, Path]:
     """Write ``leaderboard.md`` and ``leaderboard.html`` for the store at ``store_root``."""
     board = Leaderboard.from_store(
-        store_root, tasks=tasks, methods=methods, baseline=baseline, measure=measure,
-        correction=correction, alpha=alpha, n_resamples=n_resamples, seed=seed, gain=gain,
+        store_root,
+        tasks=tasks,
+        methods=methods,
+        baseline=baseline,
+        measure=measure,
+        correction=correction,
+        alpha=alpha,
+        n_resamples=n_resamples,
+        seed=seed,
+        gain=gain,
     )
     return board.write(out_dir)
 
@@ -258,9 +298,19 @@ def _csv(header: list[str], rows: list[list[Any]]) -> str:
 
 def _grouping_rows(table: dict[str, Any]) -> _CsvTable:
     header = [
-        "grouping", "group", "languages", "tasks", "system", "mean", "worst_language",
-        "worst_value", "delta_vs_best", "p_adjusted_vs_best", "delta_vs_baseline",
-        "p_adjusted_vs_baseline", "marks",
+        "grouping",
+        "group",
+        "languages",
+        "tasks",
+        "system",
+        "mean",
+        "worst_language",
+        "worst_value",
+        "delta_vs_best",
+        "p_adjusted_vs_best",
+        "delta_vs_baseline",
+        "p_adjusted_vs_baseline",
+        "marks",
     ]
     rows = []
     for i, column in enumerate(table["columns"]):
@@ -269,12 +319,23 @@ def _grouping_rows(table: dict[str, Any]) -> _CsvTable:
             if cell["value"] is None:
                 continue
             worst = cell["worst"] or {"label": column["languages"][0], "value": cell["value"]}
-            rows.append([
-                table["key"], column["label"], " ".join(column["languages"]),
-                " ".join(column["tasks"]), row["system"], cell["value"], worst["label"],
-                worst["value"], cell["vs_best"]["difference"], cell["vs_best"]["p_adjusted"],
-                cell["vs_baseline"]["difference"], cell["vs_baseline"]["p_adjusted"], cell["marks"],
-            ])
+            rows.append(
+                [
+                    table["key"],
+                    column["label"],
+                    " ".join(column["languages"]),
+                    " ".join(column["tasks"]),
+                    row["system"],
+                    cell["value"],
+                    worst["label"],
+                    worst["value"],
+                    cell["vs_best"]["difference"],
+                    cell["vs_best"]["p_adjusted"],
+                    cell["vs_baseline"]["difference"],
+                    cell["vs_baseline"]["p_adjusted"],
+                    cell["marks"],
+                ]
+            )
     return header, rows
 
 
@@ -339,4 +400,3 @@ def _latex_table(
         lines.append(" & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
     return "\n".join(lines) + "\n"
-

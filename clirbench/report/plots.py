@@ -25,15 +25,17 @@ def task_bars(task: dict[str, Any], measure: str) -> str:
         middle = frame.middle(i)
         interval = f"95% CI {row['ci_low']:.4f}–{row['ci_high']:.4f}"
         tooltip = f"{row['system']}: {value:.4f} ({interval})"
-        parts.append(_group(
-            tooltip,
-            frame.label(i, row["system"]),
-            frame.bar(i, value, COLOURS[_role(row)]),
-            _line(low, middle, high, middle, "whisker"),
-            _line(low, middle - 4, low, middle + 4, "whisker"),
-            _line(high, middle - 4, high, middle + 4, "whisker"),
-            frame.note(i, max(row["ci_high"], value), f"{value:.3f}", _marks(row)),
-        ))
+        parts.append(
+            _group(
+                tooltip,
+                frame.label(i, row["system"]),
+                frame.bar(i, value, COLOURS[_role(row)]),
+                _line(low, middle, high, middle, "whisker"),
+                _line(low, middle - 4, low, middle + 4, "whisker"),
+                _line(high, middle - 4, high, middle + 4, "whisker"),
+                frame.note(i, max(row["ci_high"], value), f"{value:.3f}", _marks(row)),
+            )
+        )
     return "".join(parts) + "</svg>"
 
 
@@ -57,13 +59,17 @@ def overall_bars(table: dict[str, Any], measure: str, baseline: str | None) -> s
         role = "best" if mean == top_mean else "baseline" if system == baseline else "other"
         x, middle = frame.x(worst["value"]), frame.middle(i)
         diamond = f"M{x:.1f} {middle - 5:.1f} l5 5 l-5 5 l-5 -5 Z"
-        parts.append(_group(
-            f"{system}: mean {mean:.4f}, worst {worst['value']:.4f} ({worst['label']})",
-            frame.label(i, system),
-            frame.bar(i, mean, COLOURS[role]),
-            f'<path d="{diamond}" class="worst"/>',
-            frame.note(i, max(mean, worst["value"]), f"{mean:.3f} (worst {worst['value']:.3f})"),
-        ))
+        parts.append(
+            _group(
+                f"{system}: mean {mean:.4f}, worst {worst['value']:.4f} ({worst['label']})",
+                frame.label(i, system),
+                frame.bar(i, mean, COLOURS[role]),
+                f'<path d="{diamond}" class="worst"/>',
+                frame.note(
+                    i, max(mean, worst["value"]), f"{mean:.3f} (worst {worst['value']:.3f})"
+                ),
+            )
+        )
     return "".join(parts) + "</svg>"
 
 
@@ -179,10 +185,15 @@ def gain_scatter(gain: dict[str, Any], measure: str) -> str:
         parts.append(_text(left - 6, y + 4, f"{tick:g}", "tick", anchor="end"))
     zero = y_axis.to_pixels(0.0)
     parts.append(_line(left, zero, x_axis.to_pixels(x_axis.high), zero, "zero"))
-    parts.append(_text(
-        (left + x_axis.to_pixels(x_axis.high)) / 2, SCATTER_HEIGHT - 12,
-        escape(f"{reference}: {measure}"), "label", anchor="middle",
-    ))
+    parts.append(
+        _text(
+            (left + x_axis.to_pixels(x_axis.high)) / 2,
+            SCATTER_HEIGHT - 12,
+            escape(f"{reference}: {measure}"),
+            "label",
+            anchor="middle",
+        )
+    )
     middle = (bottom + y_axis.to_pixels(y_axis.high)) / 2
     parts.append(
         f'<text x="14" y="{middle:.1f}" text-anchor="middle" class="label" '
@@ -191,21 +202,28 @@ def gain_scatter(gain: dict[str, Any], measure: str) -> str:
     if gain["fit"] is not None:
         slope, intercept = gain["fit"]["slope"], gain["fit"]["intercept"]
         start, end = min(xs), max(xs)
-        parts.append(_group(
-            f"least squares: gain = {intercept:.4f} + {slope:.4f} × score",
-            _line(
-                x_axis.to_pixels(start), y_axis.to_pixels(intercept + slope * start),
-                x_axis.to_pixels(end), y_axis.to_pixels(intercept + slope * end), "fit",
-            ),
-        ))
+        parts.append(
+            _group(
+                f"least squares: gain = {intercept:.4f} + {slope:.4f} × score",
+                _line(
+                    x_axis.to_pixels(start),
+                    y_axis.to_pixels(intercept + slope * start),
+                    x_axis.to_pixels(end),
+                    y_axis.to_pixels(intercept + slope * end),
+                    "fit",
+                ),
+            )
+        )
     for point in points:
         x, y = x_axis.to_pixels(point["reference"]), y_axis.to_pixels(point["gain"])
-        parts.append(_group(
-            f"{point['language']}: {reference} {point['reference']:.4f}, {system} "
-            f"{point['system']:.4f}, gain {point['gain']:+.4f} ({', '.join(point['tasks'])})",
-            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4.5" class="point"/>',
-            _text(x + 7, y - 6, escape(point["label"]), "point-label"),
-        ))
+        parts.append(
+            _group(
+                f"{point['language']}: {reference} {point['reference']:.4f}, {system} "
+                f"{point['system']:.4f}, gain {point['gain']:+.4f} ({', '.join(point['tasks'])})",
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4.5" class="point"/>',
+                _text(x + 7, y - 6, escape(point["label"]), "point-label"),
+            )
+        )
     return "".join(parts) + "</svg>"
 
 

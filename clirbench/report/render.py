@@ -34,14 +34,20 @@ def _environment() -> Any:
 
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
+        autoescape=jinja2.select_autoescape(
+            enabled_extensions=("html.j2",), default_for_string=False
+        ),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
     environment.filters.update(
-        num=_number, signed=_signed, sortkey=_sort_key, md=_markdown_cell, md_code=_markdown_code,
+        num=_number,
+        signed=_signed,
+        sortkey=_sort_key,
+        md=_markdown_cell,
+        md_code=_markdown_code,
         breakable=_breakable,
     )
     return environment
@@ -78,9 +84,7 @@ def _markdown_cell(value: Any) -> str:
 
     HTML's ``<``, ``>``, ``&`` become entities; Markdown's punctuation is backslash-escaped.
     """
-    return _MARKDOWN_SPECIAL.sub(
-        lambda found: _ENTITIES.get(found[0], "\\" + found[0]), str(value)
-    )
+    return _MARKDOWN_SPECIAL.sub(lambda found: _ENTITIES.get(found[0], "\\" + found[0]), str(value))
 
 
 def _markdown_code(value: Any) -> str:

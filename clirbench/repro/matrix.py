@@ -47,7 +47,9 @@ class Condition(BaseModel):
     @model_validator(mode="after")
     def _wider_tolerance_needs_reason(self) -> Condition:
         if self.tolerance > DEFAULT_TOLERANCE and not self.reason:
-            raise ValueError(f"condition {self.name!r}: a tolerance above {DEFAULT_TOLERANCE} needs a reason")
+            raise ValueError(
+                f"condition {self.name!r}: a tolerance above {DEFAULT_TOLERANCE} needs a reason"
+            )
         return self
 
 
@@ -96,17 +98,31 @@ def pin(store: ResultStore, cheap_labels: Sequence[str] = ()) -> Matrix:
     labels = system_labels(cells)
     unknown = set(cheap_labels) - set(labels.values())
     if unknown:
-        raise UnknownNameError("system label in the store", sorted(unknown)[0], sorted(set(labels.values())))
+        raise UnknownNameError(
+            "system label in the store", sorted(unknown)[0], sorted(set(labels.values()))
+        )
     conditions = []
     for cell in cells:
         method, task = cell.manifest["method"], cell.manifest["task"]
-        expected = {m: round(cell.aggregate[canonical_measure(m)], PINNED_DIGITS)
-                    for m in PINNED_MEASURES if canonical_measure(m) in cell.aggregate}
-        conditions.append(Condition(
-            name=f"{labels[cell.path]}.{task['name'].replace('/', '.')}", method=method["name"],
-            options={k: v for k, v in method["identity_options"].items() if k != "input_digests"}, task=_task_spec(cell), split=task["split"], k=method["k"],
-            expected=expected, cheap=labels[cell.path] in cheap_labels,
-        ))
+        expected = {
+            m: round(cell.aggregate[canonical_measure(m)], PINNED_DIGITS)
+            for m in PINNED_MEASURES
+            if canonical_measure(m) in cell.aggregate
+        }
+        conditions.append(
+            Condition(
+                name=f"{labels[cell.path]}.{task['name'].replace('/', '.')}",
+                method=method["name"],
+                options={
+                    k: v for k, v in method["identity_options"].items() if k != "input_digests"
+                },
+                task=_task_spec(cell),
+                split=task["split"],
+                k=method["k"],
+                expected=expected,
+                cheap=labels[cell.path] in cheap_labels,
+            )
+        )
     return Matrix(conditions=tuple(sorted(conditions, key=lambda c: (c.task, c.name))))
 
 
@@ -121,8 +137,10 @@ def _task_spec(cell: Cell) -> str:
     if task["source"].startswith(FOLDER_SOURCE):
         folder = Path(task["source"].removeprefix(FOLDER_SOURCE))
         return str(folder.relative_to(Path.cwd()) if folder.is_relative_to(Path.cwd()) else folder)
-    raise ClirbenchError(f"{cell.path}: cannot pin task {task['name']!r} from {task['source']!r}; "
-                         "the matrix holds built-in tasks and BEIR folders")
+    raise ClirbenchError(
+        f"{cell.path}: cannot pin task {task['name']!r} from {task['source']!r}; "
+        "the matrix holds built-in tasks and BEIR folders"
+    )
 
 
 MATRIX_HEADER = """\
@@ -141,14 +159,22 @@ def write_matrix(matrix: Matrix, path: Path) -> None:
 
     lines = [MATRIX_HEADER.rstrip("\n"), "conditions:"]
     for c in matrix.conditions:
-        lines += [f"  - name: {json.dumps(c.name)}", f"    method: {c.method}", f"    task: {c.task}",
-                  f"    split: {c.split}", f"    k: {c.k}", f"    options: {json.dumps(c.options, sort_keys=True)}"]
+        lines += [
+            f"  - name: {json.dumps(c.name)}",
+            f"    method: {c.method}",
+            f"    task: {c.task}",
+            f"    split: {c.split}",
+            f"    k: {c.k}",
+            f"    options: {json.dumps(c.options, sort_keys=True)}",
+        ]
         if c.tolerance != DEFAULT_TOLERANCE:
             lines += [f"    tolerance: {c.tolerance}", f"    reason: {json.dumps(c.reason)}"]
         if c.cheap:
             lines.append("    cheap: true")
         lines.append("    expected:")
-        lines += [f"      {measure}: {value:.{PINNED_DIGITS}f}" for measure, value in c.expected.items()]
+        lines += [
+            f"      {measure}: {value:.{PINNED_DIGITS}f}" for measure, value in c.expected.items()
+        ]
     atomic_write_text(path, "\n".join(lines) + "\n")
 
 
@@ -171,7 +197,9 @@ def prepare(condition: Condition) -> tuple[Task, MethodSpec]:
     from clirbench.runner import MethodSpec
     from clirbench.tasks import load_task
 
-    return load_task(condition.task, condition.split), MethodSpec(condition.method, build_options(condition.method, condition.options))
+    return load_task(condition.task, condition.split), MethodSpec(
+        condition.method, build_options(condition.method, condition.options)
+    )
 
 
 def is_stored(condition: Condition, store: ResultStore) -> bool:
@@ -195,11 +223,17 @@ def check_condition(condition: Condition, store: ResultStore) -> list[Verdict]:
     for measure, expected in condition.expected.items():
         observed = outcome.cell.aggregate[canonical_measure(measure)]
         status: Status = "OK" if abs(observed - expected) <= condition.tolerance else "FAIL"
-        verdicts.append(Verdict(condition, measure, expected, observed, status, outcome.status == "reused"))
+        verdicts.append(
+            Verdict(condition, measure, expected, observed, status, outcome.status == "reused")
+        )
     return verdicts
 
 
-def check(conditions: Sequence[Condition], store: ResultStore, on_verdict: Callable[[Verdict], None] = lambda v: None) -> list[Verdict]:
+def check(
+    conditions: Sequence[Condition],
+    store: ResultStore,
+    on_verdict: Callable[[Verdict], None] = lambda v: None,
+) -> list[Verdict]:
     verdicts = []
     for condition in conditions:
         for verdict in check_condition(condition, store):

@@ -93,7 +93,9 @@ def compare_systems(
     ]
 
 
-def tied_with_best(scores: Scores, comparisons: Sequence[Comparison], alpha: float = 0.05) -> list[str]:
+def tied_with_best(
+    scores: Scores, comparisons: Sequence[Comparison], alpha: float = 0.05
+) -> list[str]:
     """Systems not significantly worse than the best system by mean, best first.
 
     Uses the adjusted p-values in ``comparisons``, which must include every

@@ -30,7 +30,9 @@ def randomization_test(
     :func:`all_pairs_randomization` gives for the same pair and seed.
     """
     x, y = _paired(a, b)
-    return float(all_pairs_randomization(np.vstack([x, y]), [(0, 1)], n_resamples=n_resamples, seed=seed)[0])
+    return float(
+        all_pairs_randomization(np.vstack([x, y]), [(0, 1)], n_resamples=n_resamples, seed=seed)[0]
+    )
 
 
 def all_pairs_randomization(
@@ -191,10 +193,16 @@ def _score_matrix(scores: ArrayLike) -> np.ndarray:
 def _index_pairs(pairs: Sequence[tuple[int, int]] | None, n_systems: int) -> np.ndarray:
     if pairs is None:
         pairs = list(combinations(range(n_systems), 2))
-    index_pairs = np.asarray(pairs, dtype=np.int64) if len(pairs) else np.empty((0, 2), dtype=np.int64)
+    index_pairs = (
+        np.asarray(pairs, dtype=np.int64) if len(pairs) else np.empty((0, 2), dtype=np.int64)
+    )
     if index_pairs.ndim != 2 or index_pairs.shape[1] != 2:
         raise ValueError(f"pairs must be (i, j) index tuples, got {pairs!r}")
-    bad = [(int(i), int(j)) for i, j in index_pairs if not (0 <= i < n_systems and 0 <= j < n_systems) or i == j]
+    bad = [
+        (int(i), int(j))
+        for i, j in index_pairs
+        if not (0 <= i < n_systems and 0 <= j < n_systems) or i == j
+    ]
     if bad:
         raise ValueError(f"pairs must be distinct system indices in [0, {n_systems}), got {bad}")
     return index_pairs

@@ -43,14 +43,19 @@ def _builtin_tasks() -> dict[str, BuiltinTask]:
     bible = "clirbench.tasks.builtin.bible:bible_task"
     tasks = {
         f"bible-{q}-{d}/{unit}": BuiltinTask(bible, langs[0], langs[1], "bible-en-ny")
-        for (q, d), langs in ((("en", "ny"), ("eng_Latn", "nya_Latn")), (("ny", "en"), ("nya_Latn", "eng_Latn")))
+        for (q, d), langs in (
+            (("en", "ny"), ("eng_Latn", "nya_Latn")),
+            (("ny", "en"), ("nya_Latn", "eng_Latn")),
+        )
         for unit in ("verse", "passage")
     }
     for name in QURAN_TASKS:
         task = QuranTask.parse(name)
         other = TRANSLATIONS[task.code].lang
         langs = ("eng_Latn", other) if task.query_side == "en" else (other, "eng_Latn")
-        tasks[name] = BuiltinTask("clirbench.tasks.builtin.quran:quran_task", *langs, f"quran-en-{task.code}")
+        tasks[name] = BuiltinTask(
+            "clirbench.tasks.builtin.quran:quran_task", *langs, f"quran-en-{task.code}"
+        )
     return tasks
 
 
@@ -61,12 +66,23 @@ SUITES = {
     "lowres": tuple(name for name, task in BUILTIN_TASKS.items() if task.low_resource),
     "bible": tuple(name for name in BUILTIN_TASKS if name.startswith("bible-")),
     "quran": tuple(name for name in BUILTIN_TASKS if name.startswith("quran-")),
-    "african": tuple(name for name, task in BUILTIN_TASKS.items() if task.language in AFRICAN_LANGUAGES),
+    "african": tuple(
+        name for name, task in BUILTIN_TASKS.items() if task.language in AFRICAN_LANGUAGES
+    ),
     "default": DEFAULT_TASKS,
-    "noisy": tuple(f"{name}/noisy" for name, task in BUILTIN_TASKS.items()
-                   if task.low_resource and name.endswith("/verse")),
+    "noisy": tuple(
+        f"{name}/noisy"
+        for name, task in BUILTIN_TASKS.items()
+        if task.low_resource and name.endswith("/verse")
+    ),
 }
-_COMPARISONS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt, "=": operator.eq}
+_COMPARISONS = {
+    "<=": operator.le,
+    ">=": operator.ge,
+    "<": operator.lt,
+    ">": operator.gt,
+    "=": operator.eq,
+}
 SELECTORS = "suite:NAME, lang:CODE, family:NAME, resource:<=N (also <, =, >=, >)"
 
 
@@ -76,8 +92,14 @@ def _resource_tasks(value: str) -> list[str]:
         number = value.removeprefix(symbol)
         if number != value and number.isdigit():
             compare = _COMPARISONS[symbol]
-            return [n for n, t in BUILTIN_TASKS.items() if compare(LANGUAGES[t.language].resource, int(number))]
-    raise UnknownNameError("resource level (an operator <=, <, =, >=, > then a class 0-5)", value, ("<=2", ">=3", "=5"))
+            return [
+                n
+                for n, t in BUILTIN_TASKS.items()
+                if compare(LANGUAGES[t.language].resource, int(number))
+            ]
+    raise UnknownNameError(
+        "resource level (an operator <=, <, =, >=, > then a class 0-5)", value, ("<=2", ">=3", "=5")
+    )
 
 
 def is_builtin_task(spec: str) -> bool:
@@ -103,7 +125,9 @@ def expand_task_specs(specs: list[str]) -> list[str]:
         elif kind == "lang":
             names = [n for n, t in BUILTIN_TASKS.items() if value in (t.query_lang, t.doc_lang)]
             if not names:
-                languages = {lang for t in BUILTIN_TASKS.values() for lang in (t.query_lang, t.doc_lang)}
+                languages = {
+                    lang for t in BUILTIN_TASKS.values() for lang in (t.query_lang, t.doc_lang)
+                }
                 raise UnknownNameError("language among the built-in tasks", value, languages)
             expanded.extend(names)
         elif kind == "family":
@@ -111,7 +135,9 @@ def expand_task_specs(specs: list[str]) -> list[str]:
             match = {family.casefold(): family for family in families}.get(value.casefold())
             if match is None:
                 raise UnknownNameError("language family among the built-in tasks", value, families)
-            expanded.extend(n for n, t in BUILTIN_TASKS.items() if LANGUAGES[t.language].family == match)
+            expanded.extend(
+                n for n, t in BUILTIN_TASKS.items() if LANGUAGES[t.language].family == match
+            )
         elif kind == "resource":
             expanded.extend(_resource_tasks(value.replace(" ", "")))
         else:
@@ -135,8 +161,7 @@ def _sources() -> Registry[Callable[..., Task]]:
     names = {name: task.factory for name, task in BUILTIN_TASKS.items()}
     patterns = {
         # <built-in task>/noisy[-rateR][-seedS]: orthographic noise on the non-English side.
-        r"(?P<base>.+)/noisy(?:-rate(?P<rate>[0-9.]+))?(?:-seed(?P<seed>[0-9]+))?":
-            "clirbench.tasks.noise:noisy_variant",
+        r"(?P<base>.+)/noisy(?:-rate(?P<rate>[0-9.]+))?(?:-seed(?P<seed>[0-9]+))?": "clirbench.tasks.noise:noisy_variant",
         # udhr-en-XXX/paragraph: the UDHR coverage probe (known once it is generated).
         r"udhr-en-.*/paragraph": "clirbench.tasks.builtin.udhr:probe_task",
     }
@@ -166,8 +191,9 @@ def load_task(spec: str, split: str | None = None, **card_overrides: Any) -> Tas
         return source(found, split or "test")
     prefixes = SOURCES.prefixes()
     listed = f"{', '.join(prefixes[:-1])} or {prefixes[-1]}" if len(prefixes) > 1 else prefixes[0]
-    raise UnknownNameError(f"task (not a built-in name, a folder, or an {listed} spec)", spec,
-                           BUILTIN_TASKS)
+    raise UnknownNameError(
+        f"task (not a built-in name, a folder, or an {listed} spec)", spec, BUILTIN_TASKS
+    )
 
 
 def load_tasks(specs: list[str], split: str | None = None, **card_overrides: Any) -> list[Task]:

@@ -18,7 +18,12 @@ from clirbench.errors import InputError
 from clirbench.fileio import iter_json_objects, read_yaml
 from clirbench.tasks.card import TaskCard
 from clirbench.tasks.records import (
-    DocumentRecord, QueryRecord, collect_corpus, collect_qrels, collect_queries, qrel_records,
+    DocumentRecord,
+    QueryRecord,
+    collect_corpus,
+    collect_qrels,
+    collect_queries,
+    qrel_records,
 )
 from clirbench.tasks.task import Document, Qrels, Task, TaskData
 
@@ -27,7 +32,11 @@ CARD_FILE = "task.yaml"
 
 def _require_file(path: Path) -> Path:
     if not path.is_file():
-        raise InputError(path, None, "file not found (a BEIR folder needs corpus.jsonl, queries.jsonl and qrels/<split>.tsv)")
+        raise InputError(
+            path,
+            None,
+            "file not found (a BEIR folder needs corpus.jsonl, queries.jsonl and qrels/<split>.tsv)",
+        )
     return path
 
 
@@ -82,7 +91,11 @@ def qrels_path(folder: Path, split: str) -> Path:
     path = folder / "qrels" / f"{split}.tsv"
     if not path.is_file():
         available = sorted(p.stem for p in (folder / "qrels").glob("*.tsv"))
-        raise InputError(path, None, f"split {split!r} not found; available splits: {', '.join(available) or 'none'}")
+        raise InputError(
+            path,
+            None,
+            f"split {split!r} not found; available splits: {', '.join(available) or 'none'}",
+        )
     return path
 
 
@@ -127,7 +140,10 @@ def beir_task(folder: str | Path, split: str | None = None, **card_overrides: An
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(folder, None, "not a directory")
-    values: dict[str, Any] = {"name": folder.resolve().name, "source": f"{FOLDER_SOURCE}{folder.resolve()}"}
+    values: dict[str, Any] = {
+        "name": folder.resolve().name,
+        "source": f"{FOLDER_SOURCE}{folder.resolve()}",
+    }
     values.update(read_card_file(folder))
     values.update({key: value for key, value in card_overrides.items() if value is not None})
     split = split or values.get("split") or "test"

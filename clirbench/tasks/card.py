@@ -15,8 +15,10 @@ _LANGUAGE = re.compile(r"^[a-z]{3}_[A-Z][a-z]{3}$")
 def language_code_problem(value: str) -> str | None:
     """Why ``value`` is not a language code a card takes, or None when it is one."""
     if value != UNKNOWN_LANGUAGE and not _LANGUAGE.match(value):
-        return (f"{value!r} is not a language code of the form xxx_Xxxx "
-                "(ISO 639-3 + script, e.g. eng_Latn) or 'unknown'")
+        return (
+            f"{value!r} is not a language code of the form xxx_Xxxx "
+            "(ISO 639-3 + script, e.g. eng_Latn) or 'unknown'"
+        )
     return None
 
 
@@ -57,7 +59,9 @@ class TaskCard(BaseModel):
         if not value.isprintable():
             raise ValueError(f"{value!r} holds a control character")
         if len(encode_segment(value).encode()) > MAX_NAME_BYTES:
-            raise ValueError(f"{value[:40]!r}... is too long for a file name ({len(value)} characters); shorten it")
+            raise ValueError(
+                f"{value[:40]!r}... is too long for a file name ({len(value)} characters); shorten it"
+            )
         return value
 
     @field_validator("query_lang", "doc_lang")

@@ -86,7 +86,9 @@ class _Location:
     datasets_cache: Path  # where datasets keeps what it prepares (and its locks)
     repo: str | None = None  # the Hub repository, None for a local folder
     folder: Path | None = None  # the repository's files (a Hub cache snapshot or a local folder)
-    prepared: Path | None = None  # else its prepared copy in the datasets cache, a folder per config
+    prepared: Path | None = (
+        None  # else its prepared copy in the datasets cache, a folder per config
+    )
 
 
 def _hub_cache(cache_dir: Path | None) -> Path:
@@ -107,7 +109,11 @@ def _snapshot(repo: str, cache_dir: Path | None) -> Path | None:
     from huggingface_hub.errors import LocalEntryNotFoundError
 
     try:
-        return Path(snapshot_download(repo, repo_type="dataset", cache_dir=_hub_cache(cache_dir), local_files_only=True))
+        return Path(
+            snapshot_download(
+                repo, repo_type="dataset", cache_dir=_hub_cache(cache_dir), local_files_only=True
+            )
+        )
     except LocalEntryNotFoundError:
         return None
 
@@ -143,13 +149,29 @@ def _absent(repo: str, cache_dir: Path | None, files: str = "") -> ClirbenchErro
 def _locate(repo: str, cache_dir: Path | None) -> _Location:
     snapshot = _snapshot(repo, cache_dir)
     if snapshot is not None:
-        return _Location(f"{repo}@{snapshot.name}", snapshot.name[:16], _datasets_cache(cache_dir), repo=repo, folder=snapshot)
+        return _Location(
+            f"{repo}@{snapshot.name}",
+            snapshot.name[:16],
+            _datasets_cache(cache_dir),
+            repo=repo,
+            folder=snapshot,
+        )
     prepared = _prepared(repo, cache_dir)
     if prepared is not None:
         # The prepared folders are named by the fingerprint of the data they were made from.
-        fingerprints = sorted(path.relative_to(prepared).as_posix() for path in prepared.glob("*/*/*") if path.is_dir())
+        fingerprints = sorted(
+            path.relative_to(prepared).as_posix()
+            for path in prepared.glob("*/*/*")
+            if path.is_dir()
+        )
         checksum = short_hash("\n".join(fingerprints))
-        return _Location(f"{repo} (datasets cache)", checksum, _datasets_cache(cache_dir), repo=repo, prepared=prepared)
+        return _Location(
+            f"{repo} (datasets cache)",
+            checksum,
+            _datasets_cache(cache_dir),
+            repo=repo,
+            prepared=prepared,
+        )
     raise _absent(repo, cache_dir)
 
 
@@ -166,7 +188,13 @@ def _parse(spec: str) -> tuple[Path | None, str | None, str | None]:
     return None, "/".join(parts[:2]), parts[2] if len(parts) == 3 else None
 
 
-def hf_task(spec: str, split: str | None = None, *, cache_dir: str | Path | None = None, **card_overrides: Any) -> Task:
+def hf_task(
+    spec: str,
+    split: str | None = None,
+    *,
+    cache_dir: str | Path | None = None,
+    **card_overrides: Any,
+) -> Task:
     """A task from a Hugging Face dataset repository in the local cache, or from a folder laid out as one.
 
     ``cache_dir`` is a Hugging Face home (``hub/`` and ``datasets/`` under it); by default the
@@ -178,10 +206,14 @@ def hf_task(spec: str, split: str | None = None, *, cache_dir: str | Path | None
         location = _locate(repo, cache)
         name = f"{PREFIX}{spec}"
     else:  # named by the folder, as BEIR folders are, so that the name does not depend on the machine
-        location = _Location(str(folder.resolve()), _folder_checksum(folder), _datasets_cache(cache), folder=folder)
+        location = _Location(
+            str(folder.resolve()), _folder_checksum(folder), _datasets_cache(cache), folder=folder
+        )
         name = f"{PREFIX}{folder.resolve().name}" + (f"/{subset}" if subset else "")
     if location.folder is not None and any(location.folder.glob("ciral-*/topics")):
-        return _ciral_task(name, location, subset, split or CIRAL_DEFAULT_SPLIT, cache, card_overrides)
+        return _ciral_task(
+            name, location, subset, split or CIRAL_DEFAULT_SPLIT, cache, card_overrides
+        )
     return _mirror_task(name, location, subset, split or "test", card_overrides)
 
 
@@ -202,7 +234,9 @@ def _config(part: str, subset: str | None, configs: list[str], name: str) -> str
     for config in candidates:
         if config in configs:
             return config
-    raise ClirbenchError(f"{name}: no {' or '.join(map(repr, candidates))} config for the {part}; configs: {', '.join(configs)}")
+    raise ClirbenchError(
+        f"{name}: no {' or '.join(map(repr, candidates))} config for the {part}; configs: {', '.join(configs)}"
+    )
 
 
 def _splits(location: _Location, config: str) -> Mapping[str, _Rows]:
@@ -212,7 +246,9 @@ def _splits(location: _Location, config: str) -> Mapping[str, _Rows]:
     cache_dir = str(location.datasets_cache)
     with hf_offline():
         if location.folder is not None:
-            return datasets.load_dataset(str(location.folder), config, streaming=True, cache_dir=cache_dir)
+            return datasets.load_dataset(
+                str(location.folder), config, streaming=True, cache_dir=cache_dir
+            )
         return datasets.load_dataset(location.repo, config, cache_dir=cache_dir)
 
 
@@ -221,7 +257,9 @@ def _split(splits: Mapping[str, _Rows], split: str, where: str, only_one_is_fine
         return splits[split]
     if only_one_is_fine and len(splits) == 1:
         return next(iter(splits.values()))
-    raise ClirbenchError(f"{where}: split {split!r} not found; available splits: {', '.join(splits)}")
+    raise ClirbenchError(
+        f"{where}: split {split!r} not found; available splits: {', '.join(splits)}"
+    )
 
 
 def _column(row: dict[str, Any], keys: tuple[str, ...], where: str, number: int) -> Any:
@@ -231,9 +269,13 @@ def _column(row: dict[str, Any], keys: tuple[str, ...], where: str, number: int)
     raise InputError(where, number, f"missing {' or '.join(map(repr, keys))}")
 
 
-def _rows(location: _Location, config: str, split: str, name: str, only_one_is_fine: bool) -> Iterator[_NumberedRow]:
+def _rows(
+    location: _Location, config: str, split: str, name: str, only_one_is_fine: bool
+) -> Iterator[_NumberedRow]:
     where = f"{name} {config}"
-    for number, row in enumerate(_split(_splits(location, config), split, where, only_one_is_fine), start=1):
+    for number, row in enumerate(
+        _split(_splits(location, config), split, where, only_one_is_fine), start=1
+    ):
         yield where, number, row
 
 
@@ -252,14 +294,20 @@ def _queries(rows: Iterable[_NumberedRow]) -> Iterator[QueryRecord]:
 
 def _judgements(rows: Iterable[_NumberedRow]) -> Iterator[QrelRecord]:
     for where, n, row in rows:
-        query_id, doc_id = (str(_column(row, (key,), where, n)) for key in ("query-id", "corpus-id"))
+        query_id, doc_id = (
+            str(_column(row, (key,), where, n)) for key in ("query-id", "corpus-id")
+        )
         yield QrelRecord(where, n, query_id, doc_id, int(_column(row, ("score",), where, n)))
 
 
 def _read_mirror(name: str, location: _Location, subset: str | None, split: str) -> TaskData:
     configs = _available_configs(location)
-    corpus_config, queries_config, qrels_config = (_config(part, subset, configs, name) for part in _CONFIGS)
-    corpus = collect_corpus(_documents(_rows(location, corpus_config, split, name, True)), f"{name} {corpus_config}")
+    corpus_config, queries_config, qrels_config = (
+        _config(part, subset, configs, name) for part in _CONFIGS
+    )
+    corpus = collect_corpus(
+        _documents(_rows(location, corpus_config, split, name, True)), f"{name} {corpus_config}"
+    )
     queries = collect_queries(_queries(_rows(location, queries_config, split, name, True)))
     qrels_rows = _rows(location, qrels_config, split, name, only_one_is_fine=False)
     qrels = collect_qrels(_judgements(qrels_rows), queries, corpus, f"{name} {qrels_config}")
@@ -275,7 +323,9 @@ def _readme_license(folder: Path | None) -> str | None:
     return license_ if isinstance(license_, str) else None
 
 
-def _mirror_task(name: str, location: _Location, subset: str | None, split: str, overrides: dict[str, Any]) -> Task:
+def _mirror_task(
+    name: str, location: _Location, subset: str | None, split: str, overrides: dict[str, Any]
+) -> Task:
     values: dict[str, Any] = {
         "name": name,
         "split": split,
@@ -295,21 +345,30 @@ def _ciral_language(folder: Path, subset: str | None, name: str) -> tuple[str, s
     by_code = {code: language for language, code in CIRAL_LANGUAGES.items()}
     language = by_code.get(subset or "", subset)
     if language not in CIRAL_LANGUAGES or not (folder / f"ciral-{language}").is_dir():
-        present = sorted(path.name.removeprefix("ciral-") for path in folder.glob("ciral-*") if path.is_dir())
+        present = sorted(
+            path.name.removeprefix("ciral-") for path in folder.glob("ciral-*") if path.is_dir()
+        )
         raise ClirbenchError(
             f"{name}: CIRAL needs a language as subset, e.g. hf:CIRAL/ciral/hausa; present: {', '.join(present)}"
         )
     return language, CIRAL_LANGUAGES[language]
 
 
-def _ciral_files(folder: Path, language: str, code: str, split: str, name: str) -> tuple[Path, Path]:
+def _ciral_files(
+    folder: Path, language: str, code: str, split: str, name: str
+) -> tuple[Path, Path]:
     base = folder / f"ciral-{language}"
     qrels = base / "qrels" / f"qrels.ciral-v1.0-{code}-{split}.tsv"
     topics = base / "topics" / f"topics.ciral-v1.0-{code}-{split.removesuffix('-pools')}.tsv"
     if not qrels.is_file() or not topics.is_file():
         prefix = f"qrels.ciral-v1.0-{code}-"
-        available = sorted(p.name.removeprefix(prefix).removesuffix(".tsv") for p in (base / "qrels").glob(f"{prefix}*.tsv"))
-        raise ClirbenchError(f"{name}: split {split!r} not found; available splits: {', '.join(available) or 'none'}")
+        available = sorted(
+            p.name.removeprefix(prefix).removesuffix(".tsv")
+            for p in (base / "qrels").glob(f"{prefix}*.tsv")
+        )
+        raise ClirbenchError(
+            f"{name}: split {split!r} not found; available splits: {', '.join(available) or 'none'}"
+        )
     return topics, qrels
 
 
@@ -318,7 +377,11 @@ def _ciral_passages(location: _Location, language: str, cache_dir: Path | None) 
     relative = f"passages-v1.0/{language}_passages.jsonl"
     if location.repo is None:
         if not (location.folder / relative).is_file():
-            raise InputError(location.folder / relative, None, f"file not found (the CIRAL passages, from {CIRAL_CORPUS_REPO})")
+            raise InputError(
+                location.folder / relative,
+                None,
+                f"file not found (the CIRAL passages, from {CIRAL_CORPUS_REPO})",
+            )
         return location.folder / relative, ""
     snapshot = _snapshot(CIRAL_CORPUS_REPO, cache_dir)
     if snapshot is None or not (snapshot / relative).is_file():
@@ -346,8 +409,13 @@ def _passages(path: Path) -> Iterator[DocumentRecord]:
     for number, record in iter_json_objects(path):
         if "docid" not in record:
             raise InputError(path, number, "missing 'docid'")
-        yield DocumentRecord(path, number, str(record["docid"]), str(record.get("title") or ""),
-                             str(record.get("text") or ""))
+        yield DocumentRecord(
+            path,
+            number,
+            str(record["docid"]),
+            str(record.get("title") or ""),
+            str(record.get("text") or ""),
+        )
 
 
 def _read_ciral(topics_path: Path, qrels_path: Path, passages_path: Path) -> TaskData:
@@ -358,7 +426,12 @@ def _read_ciral(topics_path: Path, qrels_path: Path, passages_path: Path) -> Tas
 
 
 def _ciral_task(
-    name: str, location: _Location, subset: str | None, split: str, cache_dir: Path | None, overrides: dict[str, Any]
+    name: str,
+    location: _Location,
+    subset: str | None,
+    split: str,
+    cache_dir: Path | None,
+    overrides: dict[str, Any],
 ) -> Task:
     language, code = _ciral_language(location.folder, subset, name)
     topics, qrels = _ciral_files(location.folder, language, code, split, name)

@@ -49,7 +49,9 @@ def _ir_datasets() -> Any:
     try:
         import ir_datasets
     except ImportError:
-        raise ClirbenchError("irds: tasks need the ir_datasets package: pip install ir_datasets") from None
+        raise ClirbenchError(
+            "irds: tasks need the ir_datasets package: pip install ir_datasets"
+        ) from None
     return ir_datasets
 
 
@@ -68,7 +70,11 @@ def _downloads_refused(attempted: list[str]) -> Iterator[None]:
     """
     from ir_datasets.util import download
 
-    sources = (download.RequestsDownload, download.GoogleDriveDownload, download.GoogleCloudBucketStream)
+    sources = (
+        download.RequestsDownload,
+        download.GoogleDriveDownload,
+        download.GoogleCloudBucketStream,
+    )
     saved = {source: source.__dict__["stream"] for source in sources}
 
     def refuse(self: Any) -> None:
@@ -92,7 +98,10 @@ def _downloads_refused(attempted: list[str]) -> Iterator[None]:
 
 
 def _absent(dataset_id: str, attempted: list[str]) -> ClirbenchError:
-    export = "\n".join(f"  ir_datasets export {dataset_id} {part} > /dev/null" for part in ("docs", "queries", "qrels"))
+    export = "\n".join(
+        f"  ir_datasets export {dataset_id} {part} > /dev/null"
+        for part in ("docs", "queries", "qrels")
+    )
     return ClirbenchError(
         f"ir_datasets {dataset_id!r} is not on this machine: it would download {attempted[0]}"
         f"{f' (and {len(attempted) - 1} more)' if len(attempted) > 1 else ''}. clirbench never downloads. "
@@ -117,13 +126,19 @@ def _dataset(dataset_id: str) -> Any:
     except KeyError:
         close = difflib.get_close_matches(dataset_id, list(ir_datasets.registry), n=3, cutoff=0.7)
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-        raise ClirbenchError(f"unknown ir_datasets id {dataset_id!r}.{hint} See {CATALOGUE}") from None
+        raise ClirbenchError(
+            f"unknown ir_datasets id {dataset_id!r}.{hint} See {CATALOGUE}"
+        ) from None
 
 
 def _check_parts(dataset_id: str, dataset: Any) -> None:
-    missing = [part for part in ("docs", "queries", "qrels") if not getattr(dataset, f"has_{part}")()]
+    missing = [
+        part for part in ("docs", "queries", "qrels") if not getattr(dataset, f"has_{part}")()
+    ]
     if missing:
-        children = sorted(name for name in _ir_datasets().registry if name.startswith(f"{dataset_id}/"))
+        children = sorted(
+            name for name in _ir_datasets().registry if name.startswith(f"{dataset_id}/")
+        )
         hint = f" Try one of: {', '.join(children[:8])}." if children else ""
         raise ClirbenchError(
             f"ir_datasets {dataset_id!r} has no {' or '.join(missing)}; a task needs documents, queries and judgements.{hint}"
@@ -145,7 +160,9 @@ def _citation(dataset: Any) -> str:
     keys = (documentation or {}).get("bibtex_ids") or []
     if not keys:
         return ""
-    bibliography = (resources.files("ir_datasets") / "docs" / "bibliography.bib").read_text(encoding="utf-8")
+    bibliography = (resources.files("ir_datasets") / "docs" / "bibliography.bib").read_text(
+        encoding="utf-8"
+    )
     return "\n".join(entry for key in keys if (entry := _bibtex_entry(bibliography, key)))
 
 
@@ -184,15 +201,21 @@ def _read(dataset_id: str, dataset: Any) -> TaskData:
                 for n, q in enumerate(dataset.queries_iter(), start=1)
             )
             corpus = collect_corpus(
-                (DocumentRecord(f"{source} docs", n, d.doc_id, *_doc_fields(d))
-                 for n, d in enumerate(dataset.docs_iter(), start=1)),
+                (
+                    DocumentRecord(f"{source} docs", n, d.doc_id, *_doc_fields(d))
+                    for n, d in enumerate(dataset.docs_iter(), start=1)
+                ),
                 f"{source} docs",
             )
             judgements = enumerate(dataset.qrels_iter(), start=1)
             qrels = collect_qrels(
-                (QrelRecord(f"{source} qrels", n, r.query_id, r.doc_id, int(r.relevance))
-                 for n, r in judgements),
-                queries, corpus, f"{source} qrels",
+                (
+                    QrelRecord(f"{source} qrels", n, r.query_id, r.doc_id, int(r.relevance))
+                    for n, r in judgements
+                ),
+                queries,
+                corpus,
+                f"{source} qrels",
             )
     except ClirbenchError:
         raise
@@ -201,7 +224,9 @@ def _read(dataset_id: str, dataset: Any) -> TaskData:
             raise _absent(dataset_id, attempted) from None
         if isinstance(error, FileNotFoundError):
             raise _not_provided(dataset_id, error) from None
-        raise ClirbenchError(f"ir_datasets could not read {dataset_id!r}: {type(error).__name__}: {error}") from error
+        raise ClirbenchError(
+            f"ir_datasets could not read {dataset_id!r}: {type(error).__name__}: {error}"
+        ) from error
     return task_data(queries, corpus, qrels)
 
 

@@ -52,19 +52,37 @@ ISO_639_1 = {
 }
 
 # A fixed list, so that a card's low_resource flag means the same thing whatever the source.
-LOW_RESOURCE_LANGUAGES = frozenset({
-    "amh_Ethi", "ewe_Latn", "hau_Latn", "ibo_Latn", "kin_Latn", "lin_Latn", "lug_Latn",
-    "mlg_Latn", "nya_Latn", "orm_Latn", "sna_Latn", "som_Latn", "sot_Latn", "swa_Latn",
-    "swh_Latn", "tir_Ethi", "tsn_Latn", "twi_Latn", "wol_Latn", "xho_Latn", "yor_Latn",
-    "zul_Latn",
-})
+LOW_RESOURCE_LANGUAGES = frozenset(
+    {
+        "amh_Ethi",
+        "ewe_Latn",
+        "hau_Latn",
+        "ibo_Latn",
+        "kin_Latn",
+        "lin_Latn",
+        "lug_Latn",
+        "mlg_Latn",
+        "nya_Latn",
+        "orm_Latn",
+        "sna_Latn",
+        "som_Latn",
+        "sot_Latn",
+        "swa_Latn",
+        "swh_Latn",
+        "tir_Ethi",
+        "tsn_Latn",
+        "twi_Latn",
+        "wol_Latn",
+        "xho_Latn",
+        "yor_Latn",
+        "zul_Latn",
+    }
+)
 
 
 def from_iso639_1(code: str | None) -> str:
     """``'ha'`` -> ``'hau_Latn'``; a code not in the table (or none) -> ``'unknown'``."""
     return ISO_639_1.get((code or "").strip().lower(), UNKNOWN_LANGUAGE)
-
-
 
 
 # --- Metadata of the built-in tasks' languages ------------------------------------------------
@@ -128,8 +146,12 @@ def is_low_resource(*languages: str) -> bool:
 
 
 RESOURCE_CLASSES = {
-    0: "the Left-Behinds", 1: "the Scraping-Bys", 2: "the Hopefuls", 3: "the Rising Stars",
-    4: "the Underdogs", 5: "the Winners",
+    0: "the Left-Behinds",
+    1: "the Scraping-Bys",
+    2: "the Hopefuls",
+    3: "the Rising Stars",
+    4: "the Underdogs",
+    5: "the Winners",
 }
 """The names Joshi et al. (2020) give their resource classes."""
 ENGLISH = "eng_Latn"

@@ -22,10 +22,14 @@ PREFIX = "mteb:"
 # query language first; these load their corpus from the first one.
 _DOCUMENT_LANGUAGE_FIRST = frozenset({"BelebeleRetrieval"})
 # CLIR tasks that list only the document language; their queries are English.
-_ENGLISH_QUERIES = frozenset({
-    "NeuCLIR2022Retrieval", "NeuCLIR2022RetrievalHardNegatives",
-    "NeuCLIR2023Retrieval", "NeuCLIR2023RetrievalHardNegatives",
-})
+_ENGLISH_QUERIES = frozenset(
+    {
+        "NeuCLIR2022Retrieval",
+        "NeuCLIR2022RetrievalHardNegatives",
+        "NeuCLIR2023Retrieval",
+        "NeuCLIR2023RetrievalHardNegatives",
+    }
+)
 
 
 def _code(mteb_language: str) -> str:
@@ -39,7 +43,9 @@ def card_languages(task_name: str, languages: list[str]) -> tuple[str, str]:
     if len(set(codes)) == 1:
         return ("eng_Latn" if task_name in _ENGLISH_QUERIES else codes[0]), codes[0]
     if len(codes) == 2:
-        return (codes[1], codes[0]) if task_name in _DOCUMENT_LANGUAGE_FIRST else (codes[0], codes[1])
+        return (
+            (codes[1], codes[0]) if task_name in _DOCUMENT_LANGUAGE_FIRST else (codes[0], codes[1])
+        )
     return UNKNOWN_LANGUAGE, UNKNOWN_LANGUAGE
 
 
@@ -56,16 +62,24 @@ def _mteb_task(name: str, subset: str | None, split: str | None) -> tuple[Any, s
         raise ClirbenchError(f"unknown MTEB task: {detail}") from None
     metadata = task.metadata
     if metadata.type != "Retrieval":
-        raise ClirbenchError(f"MTEB task {name!r} is a {metadata.type} task; clirbench reads Retrieval tasks")
+        raise ClirbenchError(
+            f"MTEB task {name!r} is a {metadata.type} task; clirbench reads Retrieval tasks"
+        )
     subsets = list(metadata.hf_subsets_to_langscripts)
     if subset is None and len(subsets) == 1:
         subset = subsets[0]
     if subset not in subsets:
-        shown = ", ".join(subsets[:12]) + (f", ... ({len(subsets)} in all)" if len(subsets) > 12 else "")
-        raise ClirbenchError(f"MTEB task {name!r} needs a subset: mteb:{name}/SUBSET with SUBSET one of {shown}")
+        shown = ", ".join(subsets[:12]) + (
+            f", ... ({len(subsets)} in all)" if len(subsets) > 12 else ""
+        )
+        raise ClirbenchError(
+            f"MTEB task {name!r} needs a subset: mteb:{name}/SUBSET with SUBSET one of {shown}"
+        )
     split = split or metadata.eval_splits[0]
     if split not in metadata.eval_splits:
-        raise ClirbenchError(f"MTEB task {name!r} has no split {split!r}; its splits: {', '.join(metadata.eval_splits)}")
+        raise ClirbenchError(
+            f"MTEB task {name!r} has no split {split!r}; its splits: {', '.join(metadata.eval_splits)}"
+        )
     hf_subsets = [subset] if metadata.is_multilingual else None
     return mteb.get_task(name, hf_subsets=hf_subsets, eval_splits=[split]), subset, split
 
@@ -95,8 +109,9 @@ def _read(task: Any, name: str, subset: str, split: str) -> TaskData:
     source = f"{PREFIX}{name}"
     corpus = records.collect_corpus(
         (
-            DocumentRecord(f"{source} corpus", n, str(row["id"]), row.get("title") or "",
-                           row.get("text") or "")
+            DocumentRecord(
+                f"{source} corpus", n, str(row["id"]), row.get("title") or "", row.get("text") or ""
+            )
             for n, row in enumerate(data["corpus"], start=1)
         ),
         f"{source} corpus",
@@ -105,11 +120,19 @@ def _read(task: Any, name: str, subset: str, split: str) -> TaskData:
         QueryRecord(f"{source} queries", n, str(row["id"]), row.get("text") or "")
         for n, row in enumerate(data["queries"], start=1)
     )
-    judged = ((qid, docid, int(score)) for qid, docs in data["relevant_docs"].items() for docid, score in docs.items())
+    judged = (
+        (qid, docid, int(score))
+        for qid, docs in data["relevant_docs"].items()
+        for docid, score in docs.items()
+    )
     qrels = records.collect_qrels(
-        (QrelRecord(f"{source} qrels", n, str(qid), str(docid), score)
-         for n, (qid, docid, score) in enumerate(judged, start=1)),
-        queries, corpus, f"{source} qrels",
+        (
+            QrelRecord(f"{source} qrels", n, str(qid), str(docid), score)
+            for n, (qid, docid, score) in enumerate(judged, start=1)
+        ),
+        queries,
+        corpus,
+        f"{source} qrels",
     )
     return records.task_data(queries, corpus, qrels)
 

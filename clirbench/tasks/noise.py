@@ -141,11 +141,16 @@ def noisy_task(base: Task, noise: Noise) -> Task:
     card = base.card
     noisy_queries = not card.query_lang.startswith("eng_")
     noisy_documents = not card.doc_lang.startswith("eng_")
-    sides = " and ".join(side for side, noisy in (("queries", noisy_queries),
-                                                   ("documents", noisy_documents)) if noisy)
-    what = (f"orthographic noise v{NOISE_VERSION} on the {sides or 'no side (both English)'}: "
-            f"diacritics stripped, one typo in {noise.rate * 100:g}% of the words "
-            f"(seed {noise.seed})")
+    sides = " and ".join(
+        side
+        for side, noisy in (("queries", noisy_queries), ("documents", noisy_documents))
+        if noisy
+    )
+    what = (
+        f"orthographic noise v{NOISE_VERSION} on the {sides or 'no side (both English)'}: "
+        f"diacritics stripped, one typo in {noise.rate * 100:g}% of the words "
+        f"(seed {noise.seed})"
+    )
     checksum = short_hash(f"{card.checksum}\0{what}")
     values = card.model_dump()
     values.update(
@@ -188,7 +193,8 @@ def noisy_variant(found: re.Match[str], split: str) -> Task:
     except ValueError:
         raise NoiseError(f"task {found.string!r}: rate {found['rate']!r} is not a number") from None
     if not 0 <= rate <= 1:
-        raise NoiseError(f"task {found.string!r}: the typo rate must be within 0..1, "
-                         "e.g. noisy-rate0.05")
+        raise NoiseError(
+            f"task {found.string!r}: the typo rate must be within 0..1, e.g. noisy-rate0.05"
+        )
     seed = int(found["seed"]) if found["seed"] is not None else DEFAULT_SEED
     return noisy_task(load_task(base, split), Noise(rate, seed))

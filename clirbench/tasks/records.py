@@ -46,6 +46,7 @@ class QrelRecord(NamedTuple):
     doc_id: str
     relevance: int
 
+
 # str.split() splits on exactly what \s matches; C0/C1 controls and surrogates are not text.
 _BAD_ID_CHAR = re.compile(r"[\s\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -72,7 +73,9 @@ def check_id(where: Where, number: int | None, kind: str, value: str) -> str:
     problem = id_problem(value)
     if problem:
         raise InputError(
-            where, number, f"{kind} id {value!r} {problem}: ids must be non-empty, without "
+            where,
+            number,
+            f"{kind} id {value!r} {problem}: ids must be non-empty, without "
             "whitespace or control characters (they are columns of TREC run and qrels files)",
         )
     return value
@@ -114,13 +117,18 @@ def collect_corpus(records: Iterable[DocumentRecord], source: Where) -> dict[str
 
 
 def collect_qrels(
-    records: Iterable[QrelRecord], queries: dict[str, str], corpus: dict[str, Document], source: Where
+    records: Iterable[QrelRecord],
+    queries: dict[str, str],
+    corpus: dict[str, Document],
+    source: Where,
 ) -> Qrels:
     """Judgements, each checked against the queries and the corpus. Duplicates are an error."""
     qrels: Qrels = {}
     for where, number, query_id, doc_id, relevance in records:
         if query_id not in queries:
-            raise InputError(where, number, f"unknown query id {query_id!r} (not among the queries)")
+            raise InputError(
+                where, number, f"unknown query id {query_id!r} (not among the queries)"
+            )
         if doc_id not in corpus:
             raise InputError(where, number, f"unknown document id {doc_id!r} (not in the corpus)")
         judged = qrels.setdefault(query_id, {})
@@ -150,7 +158,9 @@ def card_from(values: dict[str, Any], overrides: dict[str, Any]) -> TaskCard:
     ``low_resource`` follows the final languages unless given.
     """
     values = {**values, **{key: value for key, value in overrides.items() if value is not None}}
-    values.setdefault("low_resource", is_low_resource(values.get("query_lang", ""), values.get("doc_lang", "")))
+    values.setdefault(
+        "low_resource", is_low_resource(values.get("query_lang", ""), values.get("doc_lang", ""))
+    )
     try:
         return TaskCard(**values)
     except ValidationError as error:

@@ -40,14 +40,19 @@ def load_sentence_transformer(name: str, device: str) -> tuple[Any, str]:
 def prompts_of(model: Any) -> dict[str, str]:
     """The model's query and document prompts (e5: "query: " / "passage: "; most models: none)."""
     prompts = dict(getattr(model, "prompts", None) or {})
-    return {"query": prompts.get("query", ""), "document": prompts.get("passage") or prompts.get("document", "")}
+    return {
+        "query": prompts.get("query", ""),
+        "document": prompts.get("passage") or prompts.get("document", ""),
+    }
 
 
 def pooling_of(model: Any) -> Pooling:
     """Mean or CLS pooling, from the model's Pooling module (mean when there is none)."""
     for module in model:
         mode = getattr(module, "get_config_dict", lambda: {})().get("pooling_mode")
-        if mode is None and hasattr(module, "pooling_mode_cls_token"):  # older sentence-transformers
+        if mode is None and hasattr(
+            module, "pooling_mode_cls_token"
+        ):  # older sentence-transformers
             mode = "cls" if module.pooling_mode_cls_token else "mean"
         if mode is not None:
             if mode not in ("mean", "cls"):
@@ -82,7 +87,9 @@ class TokenEncoder(torch.nn.Module):
         special = encoded.pop("special_tokens_mask").bool()
         attention = encoded["attention_mask"].bool()
         content = attention & ~special & (offsets[:, :, 1] > len(prompt))
-        content |= attention & ~content.any(dim=1, keepdim=True)  # a text of prompt only: use all tokens
+        content |= attention & ~content.any(
+            dim=1, keepdim=True
+        )  # a text of prompt only: use all tokens
         return Batch(dict(encoded), attention, content)
 
     def forward(self, batch: Batch) -> torch.Tensor:

@@ -80,7 +80,8 @@ class StudentOptions(DenseEncoderOptions, DeviceOptions):
     """How teacher and student are built and used at retrieval time."""
 
     runtime_options = (
-        DenseEncoderOptions.runtime_options | DeviceOptions.runtime_options
+        DenseEncoderOptions.runtime_options
+        | DeviceOptions.runtime_options
         | {"num_threads", "checkpoint_every"}
     )
 
@@ -153,15 +154,23 @@ class OpticalOptions(StudentOptions):
     @model_validator(mode="after")
     def _check(self) -> OpticalOptions:
         if self.bitext_file is not None and self.bitext_target_lang is None:
-            raise ValueError("bitext_file needs bitext_target_lang (and bitext_source_lang if not eng_Latn)")
+            raise ValueError(
+                "bitext_file needs bitext_target_lang (and bitext_source_lang if not eng_Latn)"
+            )
         if not (self.ot_weight or self.mse_weight or self.anchor_weight):
-            raise ValueError("at least one of ot_weight, mse_weight, anchor_weight must be positive")
+            raise ValueError(
+                "at least one of ot_weight, mse_weight, anchor_weight must be positive"
+            )
         return self
 
     def training_config(self) -> TrainingConfig:
         from .training import TrainingConfig
 
-        fields = {name: getattr(self, name) for name in TrainingConfig.__dataclass_fields__ if name != "batch_size"}
+        fields = {
+            name: getattr(self, name)
+            for name in TrainingConfig.__dataclass_fields__
+            if name != "batch_size"
+        }
         return TrainingConfig(**fields, batch_size=self.train_batch_size)
 
 
@@ -213,7 +222,14 @@ class StudentRetriever(DenseEncoder):
             prompts["query"] = options.query_prompt
         if options.document_prompt is not None:
             prompts["document"] = options.document_prompt
-        pairing = Pairing(options.teacher, teacher_revision, options.student, student_revision, prompts, pooling_of(teacher_model))
+        pairing = Pairing(
+            options.teacher,
+            teacher_revision,
+            options.student,
+            student_revision,
+            prompts,
+            pooling_of(teacher_model),
+        )
         return _Models(teacher, student, pairing)
 
     def student_weights(self) -> tuple[str, str | None]:
@@ -228,7 +244,9 @@ class StudentRetriever(DenseEncoder):
 
     def describe(self) -> dict[str, Any]:
         pairing = self.models.pairing
-        training = {key: value for key, value in self.training.items() if key not in ("log", "pairing")}
+        training = {
+            key: value for key, value in self.training.items() if key not in ("log", "pairing")
+        }
         return {
             "model": f"teacher {pairing.teacher}, student {pairing.student}",
             "model_revision": f"{pairing.teacher_revision}/{pairing.student_revision}",
@@ -240,7 +258,9 @@ class StudentRetriever(DenseEncoder):
     def cache_namespace(self, lang: str, role: Role) -> dict[str, Any]:
         """Keyed by the checkpoint id and its weights' sha256: a retrained student never reuses vectors."""
         namespace = super().cache_namespace(lang, role)
-        namespace["training"] = {key: self.training.get(key) for key in ("checkpoint", "student_sha256")}
+        namespace["training"] = {
+            key: self.training.get(key) for key in ("checkpoint", "student_sha256")
+        }
         return namespace
 
     def label(self) -> str:
@@ -259,7 +279,9 @@ class StudentRetriever(DenseEncoder):
 
         models = self.models
         encoder = models.teacher if lang == self.options.teacher_lang else models.student
-        batch = encoder.tokenize(list(texts), models.pairing.prompts[role], self.options.encode_max_length)
+        batch = encoder.tokenize(
+            list(texts), models.pairing.prompts[role], self.options.encode_max_length
+        )
         device = str(next(encoder.parameters()).device)
         with torch.inference_mode(), autocast(device, self.options.precision):
             vectors = pool(encoder(batch).float(), batch.attention, models.pairing.pooling)
@@ -293,7 +315,9 @@ class StudentRetriever(DenseEncoder):
         every = np.arange(len(doc_ids) + 1)
         bounds = every if owners is None else np.searchsorted(owners, every)  # windows per doc
         query_ids = list(task.queries)
-        queries = self.encode_all([task.queries[q] for q in query_ids], task.card.query_lang, "query")
+        queries = self.encode_all(
+            [task.queries[q] for q in query_ids], task.card.query_lang, "query"
+        )
         run: Run = {}
         for vector, query_id in zip(queries, query_ids):
             hits = list(candidates.get(query_id, {}))
@@ -350,13 +374,19 @@ class Optical(StudentRetriever):
         from .training import DONE_FILE, STUDENT_FILE, checkpoint_dir, checkpoint_id
 
         models = self.models
-        folder = checkpoint_dir(checkpoint_id(self.options.training_config(), models.pairing, self.bitext))
+        folder = checkpoint_dir(
+            checkpoint_id(self.options.training_config(), models.pairing, self.bitext)
+        )
         if not (folder / DONE_FILE).exists():
             return self.distiller().run()
-        state = torch.load(folder / STUDENT_FILE, map_location=next(models.student.parameters()).device)
+        state = torch.load(
+            folder / STUDENT_FILE, map_location=next(models.student.parameters()).device
+        )
         unexpected = models.student.load_state_dict(state, strict=False).unexpected_keys
         if unexpected or not state:
-            raise OptionsError(f"{folder / STUDENT_FILE} does not fit student {self.options.student!r}")
+            raise OptionsError(
+                f"{folder / STUDENT_FILE} does not fit student {self.options.student!r}"
+            )
         return json.loads((folder / DONE_FILE).read_text(encoding="utf-8"))
 
     def distiller(self) -> Distiller:
@@ -367,7 +397,15 @@ class Optical(StudentRetriever):
         models, bitext, config = self.models, self.bitext, self.options.training_config()
         freeze(models.student, config.freeze_embeddings, config.frozen_layers)
         folder = checkpoint_dir(checkpoint_id(config, models.pairing, bitext))
-        return Distiller(models.teacher, models.student, models.pairing, bitext, config, folder, self.options.checkpoint_every)
+        return Distiller(
+            models.teacher,
+            models.student,
+            models.pairing,
+            bitext,
+            config,
+            folder,
+            self.options.checkpoint_every,
+        )
 
     @cached_property
     def bitext(self) -> Bitext:
@@ -376,11 +414,15 @@ class Optical(StudentRetriever):
 
         options = self.options
         if options.bitext_file is not None:
-            bitext = read_bitext(options.bitext_file, options.bitext_source_lang, options.bitext_target_lang or "")
+            bitext = read_bitext(
+                options.bitext_file, options.bitext_source_lang, options.bitext_target_lang or ""
+            )
         else:
             name = options.bitext or self._task_bitext
             if name is None:
-                raise OptionsError(f"{self.name}: no bitext yet (it follows the task): retrieve on a task first, or give bitext")
+                raise OptionsError(
+                    f"{self.name}: no bitext yet (it follows the task): retrieve on a task first, or give bitext"
+                )
             bitext = builtin_bitext(name, "train")
         if bitext.target_lang == options.teacher_lang:
             bitext = bitext.reversed()

@@ -24,7 +24,9 @@ def _log_mass(weights: torch.Tensor) -> torch.Tensor:
     return torch.where(weights > 0, weights.clamp_min(1e-38).log(), torch.full_like(weights, _NEG))
 
 
-def sinkhorn_log(cost: torch.Tensor, a: torch.Tensor, b: torch.Tensor, eps: float, iters: int) -> torch.Tensor:
+def sinkhorn_log(
+    cost: torch.Tensor, a: torch.Tensor, b: torch.Tensor, eps: float, iters: int
+) -> torch.Tensor:
     """Entropic OT plans ``P[B, n, m]`` with row sums ``a[B, n]`` and column sums ``b[B, m]``.
 
     Log-domain Sinkhorn with a fixed number of iterations (the same updates, in the same order,
@@ -33,7 +35,9 @@ def sinkhorn_log(cost: torch.Tensor, a: torch.Tensor, b: torch.Tensor, eps: floa
     """
     scaled = -cost / eps
     log_a, log_b = _log_mass(a), _log_mass(b)
-    u = torch.where(a > 0, 0.0, _NEG).to(a.dtype)  # padded rows must not count in the first v update
+    u = torch.where(a > 0, 0.0, _NEG).to(
+        a.dtype
+    )  # padded rows must not count in the first v update
     v = torch.zeros_like(b)
     for _ in range(iters):
         v = log_b - torch.logsumexp(scaled + u[:, :, None], dim=1)
@@ -62,7 +66,9 @@ def ot_loss(
     if center is not None:
         student, teacher = student - center, teacher - center
     cost = cosine_cost(student, teacher)
-    plan = sinkhorn_log(cost.detach() if detach_plan else cost, student_mass, teacher_mass, eps, iters)
+    plan = sinkhorn_log(
+        cost.detach() if detach_plan else cost, student_mass, teacher_mass, eps, iters
+    )
     if detach_plan:
         plan = plan.detach()
     return (plan * cost).sum(dim=(1, 2)).mean()

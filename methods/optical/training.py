@@ -90,7 +90,12 @@ def bitext_id(bitext: Bitext) -> str:
 
 
 def checkpoint_id(config: TrainingConfig, pairing: Pairing, bitext: Bitext) -> str:
-    payload = {"format": TRAINING_FORMAT, "config": asdict(config), "pairing": asdict(pairing), "bitext": bitext_id(bitext)}
+    payload = {
+        "format": TRAINING_FORMAT,
+        "config": asdict(config),
+        "pairing": asdict(pairing),
+        "bitext": bitext_id(bitext),
+    }
     return json_hash(payload)
 
 
@@ -108,7 +113,9 @@ def idf_weights(encoder: TokenEncoder, texts: list[str]) -> torch.Tensor:
     """Smoothed IDF of every vocabulary id over ``texts``: ``log((1 + N) / (1 + df)) + 1``."""
     df = np.zeros(len(encoder.tokenizer), dtype=np.float64)
     for start in range(0, len(texts), 4096):
-        for ids in encoder.tokenizer(texts[start : start + 4096], add_special_tokens=False)["input_ids"]:
+        for ids in encoder.tokenizer(texts[start : start + 4096], add_special_tokens=False)[
+            "input_ids"
+        ]:
             df[np.unique(np.asarray(ids, dtype=np.int64))] += 1
     return torch.from_numpy(np.log((1 + len(texts)) / (1 + df)) + 1).float()
 
@@ -128,21 +135,46 @@ def _squared_distance(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 class Distiller:
     """One training run of a student against a frozen teacher on one bitext."""
 
-    def __init__(self, teacher: TokenEncoder, student: TokenEncoder, pairing: Pairing, bitext: Bitext,
-                 config: TrainingConfig, folder: Path, checkpoint_every: int = 50) -> None:
-        self.teacher, self.student, self.pairing, self.bitext, self.config = teacher, student, pairing, bitext, config
+    def __init__(
+        self,
+        teacher: TokenEncoder,
+        student: TokenEncoder,
+        pairing: Pairing,
+        bitext: Bitext,
+        config: TrainingConfig,
+        folder: Path,
+        checkpoint_every: int = 50,
+    ) -> None:
+        self.teacher, self.student, self.pairing, self.bitext, self.config = (
+            teacher,
+            student,
+            pairing,
+            bitext,
+            config,
+        )
         self.folder, self.checkpoint_every = folder, checkpoint_every
         self.device = next(student.parameters()).device
         teacher.eval().requires_grad_(False)
         uses_idf = config.marginals == "idf" and config.ot_weight > 0
-        self.teacher_idf = idf_weights(teacher, [p[0] for p in bitext.pairs]).to(self.device) if uses_idf else None
-        self.student_idf = idf_weights(student, [p[1] for p in bitext.pairs]).to(self.device) if uses_idf else None
-        self.center = self._teacher_mean() if config.center_tokens and config.ot_weight > 0 else None
+        self.teacher_idf = (
+            idf_weights(teacher, [p[0] for p in bitext.pairs]).to(self.device) if uses_idf else None
+        )
+        self.student_idf = (
+            idf_weights(student, [p[1] for p in bitext.pairs]).to(self.device) if uses_idf else None
+        )
+        self.center = (
+            self._teacher_mean() if config.center_tokens and config.ot_weight > 0 else None
+        )
         self.parameters = [p for p in student.parameters() if p.requires_grad]
-        self.optimizer = torch.optim.AdamW(self.parameters, lr=config.lr, weight_decay=config.weight_decay)
+        self.optimizer = torch.optim.AdamW(
+            self.parameters, lr=config.lr, weight_decay=config.weight_decay
+        )
         warmup = max(1, round(config.warmup * config.steps))
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lambda step: min((step + 1) / warmup, max(0.0, (config.steps - step) / max(1, config.steps - warmup)))
+            self.optimizer,
+            lambda step: min(
+                (step + 1) / warmup, max(0.0, (config.steps - step) / max(1, config.steps - warmup))
+            ),
         )
         self._lengths = [len(target) for _, target in bitext.pairs]
         self._epochs = {0: epoch_batches(self._lengths, config.batch_size, config.seed, 0)}
@@ -150,12 +182,16 @@ class Distiller:
 
     def _teacher_mean(self, sentences: int = 512) -> torch.Tensor:
         """The teacher's mean content-token vector over a seeded sample of the English side."""
-        pairs = random.Random(self.config.seed).sample(self.bitext.pairs, min(sentences, len(self.bitext)))
+        pairs = random.Random(self.config.seed).sample(
+            self.bitext.pairs, min(sentences, len(self.bitext))
+        )
         total, count = 0.0, 0
         with torch.no_grad():
             for start in range(0, len(pairs), 32):
                 english = [p[0] for p in pairs[start : start + 32]]
-                batch = self.teacher.tokenize(english, self.pairing.prompts["document"], self.config.max_length)
+                batch = self.teacher.tokenize(
+                    english, self.pairing.prompts["document"], self.config.max_length
+                )
                 content = batch.content.to(self.device).unsqueeze(-1)
                 total = total + (self.teacher(batch) * content).sum(dim=(0, 1))
                 count += int(content.sum())
@@ -173,10 +209,14 @@ class Distiller:
 
     def _epoch(self, epoch: int) -> list[list[int]]:
         if epoch not in self._epochs:
-            self._epochs = {epoch: epoch_batches(self._lengths, self.config.batch_size, self.config.seed, epoch)}
+            self._epochs = {
+                epoch: epoch_batches(self._lengths, self.config.batch_size, self.config.seed, epoch)
+            }
         return self._epochs[epoch]
 
-    def loss(self, pairs: list[tuple[str, str]], prompt: str) -> tuple[torch.Tensor, dict[str, float]]:
+    def loss(
+        self, pairs: list[tuple[str, str]], prompt: str
+    ) -> tuple[torch.Tensor, dict[str, float]]:
         """The weighted loss of one batch and each term's value."""
         config, length = self.config, self.config.max_length
         english, target = [p[0] for p in pairs], [p[1] for p in pairs]
@@ -188,9 +228,14 @@ class Distiller:
         terms: dict[str, torch.Tensor] = {}
         if config.ot_weight:
             terms["ot"] = config.ot_weight * ot_loss(
-                student_tokens, token_mass(student_batch, self.student_idf).to(self.device),
-                teacher_tokens, token_mass(teacher_batch, self.teacher_idf).to(self.device),
-                config.sinkhorn_eps, config.sinkhorn_iters, config.detach_plan, self.center,
+                student_tokens,
+                token_mass(student_batch, self.student_idf).to(self.device),
+                teacher_tokens,
+                token_mass(teacher_batch, self.teacher_idf).to(self.device),
+                config.sinkhorn_eps,
+                config.sinkhorn_iters,
+                config.detach_plan,
+                self.center,
             )
         if config.mse_weight or config.anchor_weight:
             teacher_vectors = pool(teacher_tokens, teacher_batch.attention, self.pairing.pooling)
@@ -199,7 +244,9 @@ class Distiller:
             terms["mse"] = config.mse_weight * _squared_distance(vectors, teacher_vectors)
         if config.anchor_weight:
             english_batch = self.student.tokenize(english, prompt, length)
-            vectors = pool(self.student(english_batch), english_batch.attention, self.pairing.pooling)
+            vectors = pool(
+                self.student(english_batch), english_batch.attention, self.pairing.pooling
+            )
             terms["anchor"] = config.anchor_weight * _squared_distance(vectors, teacher_vectors)
         total = sum(terms.values())
         return total, {name: value.item() for name, value in terms.items()}
@@ -212,7 +259,9 @@ class Distiller:
         self.student.train()
         started = time.perf_counter()
         try:
-            with loss_progress(f"optical: training {self.folder.name}", self.config.steps, step) as show_loss:
+            with loss_progress(
+                f"optical: training {self.folder.name}", self.config.steps, step
+            ) as show_loss:
                 while step < self.config.steps:
                     loss, terms = self.loss(self.batch(step), self.prompt(step))
                     self.optimizer.zero_grad(set_to_none=True)
@@ -221,7 +270,13 @@ class Distiller:
                     self.scheduler.step()
                     step += 1
                     value = loss.item()
-                    log.append({"step": step, "loss": round(value, 6), **{k: round(v, 6) for k, v in terms.items()}})
+                    log.append(
+                        {
+                            "step": step,
+                            "loss": round(value, 6),
+                            **{k: round(v, 6) for k, v in terms.items()},
+                        }
+                    )
                     show_loss(step, value)
                     if step % self.checkpoint_every == 0 and step < self.config.steps:
                         self._save_state(step, log, seconds + time.perf_counter() - started)
@@ -269,7 +324,9 @@ class Distiller:
         }
         _atomic_save(state, self.folder / STATE_FILE)
 
-    def _finish(self, step: int, log: list[dict[str, float]], seconds: float, resumed_from: int) -> dict[str, Any]:
+    def _finish(
+        self, step: int, log: list[dict[str, float]], seconds: float, resumed_from: int
+    ) -> dict[str, Any]:
         _atomic_save(trainable_state(self.student), self.folder / STUDENT_FILE)
         record = {
             "checkpoint": self.folder.name,

@@ -30,8 +30,13 @@ def _ranked(run):
 def test_same_fused_run_as_ranx():
     ranx = pytest.importorskip("ranx")
     runs = _runs()
-    cases = [("rrf", "min-max", "rrf"), ("combsum", "min-max", "sum"), ("combsum", "zmuv", "sum"),
-             ("combmnz", "sum", "mnz"), ("combsum", "max", "sum")]
+    cases = [
+        ("rrf", "min-max", "rrf"),
+        ("combsum", "min-max", "sum"),
+        ("combsum", "zmuv", "sum"),
+        ("combmnz", "sum", "mnz"),
+        ("combsum", "max", "sum"),
+    ]
     for fusion, norm, theirs in cases:
         expected = ranx.fuse([ranx.Run(run) for run in runs], norm=norm, method=theirs).to_dict()
         ours = fuse_runs(runs, fusion, norm, 60, k=1000)
@@ -68,15 +73,18 @@ def test_options_and_label():
     assert [d.method for d in options.dependencies()] == ["bm25", "nmt"]
     assert options.dependencies()[1].options.translators == ["lexical"]
     assert Fuse(options).label() == "fuse[bm25+nmt[lexical]]"
-    summed = build_options("fuse", {"systems": ["bm25", "me5"], "fusion": "combsum",
-                                    "norm": "zmuv"})
+    summed = build_options(
+        "fuse", {"systems": ["bm25", "me5"], "fusion": "combsum", "norm": "zmuv"}
+    )
     assert Fuse(summed).label() == "fuse[bm25+me5,combsum:zmuv]"
     lexical = {"method": "nmt", "options": {"translators": ["lexical"]}}
     assert options.identity()["systems"] == [{"method": "bm25"}, lexical]
-    for bad, message in [({"systems": ["bm25"]}, "at least two"),
-                         ({"systems": ["bm25", "bm25"]}, "twice"),
-                         ({"systems": ["bm25", "me6"]}, "Did you mean 'me5'"),
-                         ({"systems": ["bm25", {"bm25": {"k1": -1}}]}, "k1"),
-                         ({"systems": ["bm25", "me5"], "norm": "zmuv"}, "rrf fuses ranks")]:
+    for bad, message in [
+        ({"systems": ["bm25"]}, "at least two"),
+        ({"systems": ["bm25", "bm25"]}, "twice"),
+        ({"systems": ["bm25", "me6"]}, "Did you mean 'me5'"),
+        ({"systems": ["bm25", {"bm25": {"k1": -1}}]}, "k1"),
+        ({"systems": ["bm25", "me5"], "norm": "zmuv"}, "rrf fuses ranks"),
+    ]:
         with pytest.raises(OptionsError, match=message):
             build_options("fuse", bad)

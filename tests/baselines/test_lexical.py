@@ -39,21 +39,35 @@ def translator() -> lexical.LexicalTranslator:
     return load_translator("lexical", bitext=tiny_bitext())
 
 
-@pytest.mark.parametrize(("english", "chichewa"), [("water", "madzi"), ("dog", "galu"), ("king", "mfumu"), ("food", "chakudya")])
-def test_learns_word_translations_both_ways(translator: lexical.LexicalTranslator, english: str, chichewa: str) -> None:
+@pytest.mark.parametrize(
+    ("english", "chichewa"),
+    [("water", "madzi"), ("dog", "galu"), ("king", "mfumu"), ("food", "chakudya")],
+)
+def test_learns_word_translations_both_ways(
+    translator: lexical.LexicalTranslator, english: str, chichewa: str
+) -> None:
     assert translator.translation_table(EN, NY).top(english, 1)[0][0] == chichewa
     assert translator.translation_table(NY, EN).top(chichewa, 1)[0][0] == english
 
 
-def test_translates_word_by_word_and_keeps_unknown_words(translator: lexical.LexicalTranslator) -> None:
-    assert translator.translate(["Madzi, galu!", "zebra water"], NY, EN) == ["water dog", "zebra water"]
+def test_translates_word_by_word_and_keeps_unknown_words(
+    translator: lexical.LexicalTranslator,
+) -> None:
+    assert translator.translate(["Madzi, galu!", "zebra water"], NY, EN) == [
+        "water dog",
+        "zebra water",
+    ]
     assert translator.translate(["zebra water"], EN, NY) == ["zebra madzi"]
     assert translator.translate([""], EN, NY) == [""]
 
 
-def test_alternatives_give_several_translations_per_word(translator: lexical.LexicalTranslator) -> None:
+def test_alternatives_give_several_translations_per_word(
+    translator: lexical.LexicalTranslator,
+) -> None:
     top = [word for word, _ in translator.translation_table(NY, EN).top("madzi", 2)]
-    assert translator.translate(["madzi zebra"], NY, EN, alternatives=2) == [" ".join(top) + " zebra"]
+    assert translator.translate(["madzi zebra"], NY, EN, alternatives=2) == [
+        " ".join(top) + " zebra"
+    ]
 
 
 def test_probabilities_are_sorted_and_at_most_one(translator: lexical.LexicalTranslator) -> None:
@@ -90,8 +104,12 @@ def test_tables_are_cached_and_reused(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setattr(lexical, "train_ibm1", no_training)
     second = lexical.LexicalTranslator(TranslatorOptions(), tiny_bitext())
     assert second.revision == first.revision
-    assert second.translate(["madzi ndi chakudya"], NY, EN) == first.translate(["madzi ndi chakudya"], NY, EN)
-    assert second.translation_table(EN, NY).top("king", 3) == first.translation_table(EN, NY).top("king", 3)
+    assert second.translate(["madzi ndi chakudya"], NY, EN) == first.translate(
+        ["madzi ndi chakudya"], NY, EN
+    )
+    assert second.translation_table(EN, NY).top("king", 3) == first.translation_table(EN, NY).top(
+        "king", 3
+    )
 
 
 def test_revision_follows_the_bitext_content() -> None:

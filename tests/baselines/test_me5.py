@@ -17,7 +17,10 @@ def test_me5_finds_aligned_chichewa_verses():
         corpus={p.ref: Document(p.nya) for p in pairs},
         qrels={p.ref: {p.ref: 1} for p in pairs[:20]},
     )
-    task = Task(TaskCard(name="dev-sample", source="test", query_lang="eng_Latn", doc_lang="nya_Latn"), lambda: data)
+    task = Task(
+        TaskCard(name="dev-sample", source="test", query_lang="eng_Latn", doc_lang="nya_Latn"),
+        lambda: data,
+    )
     method = ME5()
     vectors = method.encode(["hello"], "eng_Latn", "query")
     assert vectors.shape == (1, 384)

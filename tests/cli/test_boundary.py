@@ -24,16 +24,14 @@ def _one_line(err: str) -> str:
 def test_missing_file(cli, tmp_path: Path):
     ended = cli("evaluate", str(tmp_path / "absent.trec"), QRELS)
     assert ended.code == 2
-    assert (
-        _one_line(ended.err)
-        == f"Error: {tmp_path / 'absent.trec'}: file not found"
-    )
+    assert _one_line(ended.err) == f"Error: {tmp_path / 'absent.trec'}: file not found"
 
 
 def test_folder_given_for_a_file(cli, tmp_path: Path):
     ended = cli("evaluate", str(tmp_path), QRELS)
     assert (
-        ended.code == 2 and _one_line(ended.err) == f"Error: {tmp_path}: is a folder, expected a file"
+        ended.code == 2
+        and _one_line(ended.err) == f"Error: {tmp_path}: is a folder, expected a file"
     )
 
 
@@ -78,7 +76,10 @@ def test_options_file_in_another_encoding_names_the_file(cli, tmp_path: Path):
     )
     assert ended.code == 2
     message = _one_line(ended.err)  # the reader's decoding policy names file, line and byte
-    assert message.startswith(f"Error: {options}:2: not UTF-8: byte 0xe9") and "save the file as UTF-8" in message
+    assert (
+        message.startswith(f"Error: {options}:2: not UTF-8: byte 0xe9")
+        and "save the file as UTF-8" in message
+    )
 
 
 def test_disk_full_while_saving_a_cell(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

@@ -25,12 +25,17 @@ def _env() -> dict[str, str]:
 
 
 def test_entry_point_plugin_is_listed_and_runs(tmp_path: Path):
-    listed = subprocess.run([*CLI, "list", "methods"], env=_env(), capture_output=True, text=True, check=True)
+    listed = subprocess.run(
+        [*CLI, "list", "methods"], env=_env(), capture_output=True, text=True, check=True
+    )
     assert "overlap" in listed.stdout and "clirbench_overlap_plugin:Overl" in listed.stdout
     # A plugin that fails to import is shown with its error; it does not hide the others.
     assert "cannot load: ModuleNotFoundError" in listed.stdout
     ran = subprocess.run(
-        [*CLI, "run", "-m", "overlap", "-t", str(TINY), "--store", str(tmp_path)], env=_env(), capture_output=True, text=True
+        [*CLI, "run", "-m", "overlap", "-t", str(TINY), "--store", str(tmp_path)],
+        env=_env(),
+        capture_output=True,
+        text=True,
     )
     assert ran.returncode == 0, ran.stderr
     assert "computed overlap on tiny-en-ny" in ran.stdout
@@ -38,18 +43,29 @@ def test_entry_point_plugin_is_listed_and_runs(tmp_path: Path):
     assert (cell / "per_query.tsv").read_text().count("\n") > 4
 
 
-
 def test_entry_point_translator_serves_nmt(tmp_path: Path):
     """A plugin translator (echo: no translation) through nmt ranks exactly as bm25 does."""
     import json
 
-    args = [*CLI, "run", "-m", "nmt,bm25", "-t", str(TINY), "--store", str(tmp_path), "--set", "nmt.translators=[echo]"]
+    args = [
+        *CLI,
+        "run",
+        "-m",
+        "nmt,bm25",
+        "-t",
+        str(TINY),
+        "--store",
+        str(tmp_path),
+        "--set",
+        "nmt.translators=[echo]",
+    ]
     ran = subprocess.run(args, env=_env(), capture_output=True, text=True)
     assert ran.returncode == 0, ran.stderr
     (nmt,) = tmp_path.glob("tiny-en-ny/test/nmt@*")
     (bm25,) = tmp_path.glob("tiny-en-ny/test/bm25@*")
     assert json.loads((nmt / "manifest.json").read_text())["method"]["label"] == "nmt[echo]"
     assert (nmt / "aggregate.json").read_text() == (bm25 / "aggregate.json").read_text()
+
 
 def test_entry_point_task_source_runs(tmp_path: Path):
     """A plugin's ``toy:`` prefix (clirbench.sources) loads a task that bm25 solves exactly."""
@@ -62,14 +78,26 @@ def test_entry_point_task_source_runs(tmp_path: Path):
     manifest = json.loads((cell / "manifest.json").read_text())
     assert manifest["task"]["source"] == "toy:5"
     assert (cell / "per_query.tsv").read_text().count("\n") > 5
-    unknown = subprocess.run([*CLI, "run", "-m", "bm25", "-t", "nope", "--store", str(tmp_path)],
-                             env=_env(), capture_output=True, text=True)
+    unknown = subprocess.run(
+        [*CLI, "run", "-m", "bm25", "-t", "nope", "--store", str(tmp_path)],
+        env=_env(),
+        capture_output=True,
+        text=True,
+    )
     assert unknown.returncode != 0 and "irds:, hf:, mteb: or toy: spec" in unknown.stderr
 
 
 def test_import_and_help_load_no_heavy_modules():
-    heavy = ["torch", "transformers", "scipy", "jinja2", "sentence_transformers", "ir_measures",
-             "numpy", "ray"]
+    heavy = [
+        "torch",
+        "transformers",
+        "scipy",
+        "jinja2",
+        "sentence_transformers",
+        "ir_measures",
+        "numpy",
+        "ray",
+    ]
     code = (
         "import sys, clirbench\n"
         "from clirbench.cli import app\n"
@@ -78,7 +106,9 @@ def test_import_and_help_load_no_heavy_modules():
         "assert CliRunner().invoke(app, ['run', '--help']).exit_code == 0\n"
         f"print([m for m in {heavy!r} if m in sys.modules])\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "[]"
 
 
@@ -87,14 +117,18 @@ def _tasks(tmp_path: Path, n: int) -> list[str]:
     for i in range(n):
         folder = tmp_path / f"task{i}"
         shutil.copytree(TINY, folder)
-        (folder / "task.yaml").write_text(f"name: tiny-{i}\nquery_lang: eng_Latn\ndoc_lang: nya_Latn\n")
+        (folder / "task.yaml").write_text(
+            f"name: tiny-{i}\nquery_lang: eng_Latn\ndoc_lang: nya_Latn\n"
+        )
         folders.append(str(folder))
     return folders
 
 
 def _cells(store: Path) -> dict[str, dict[str, bytes]]:
     return {
-        str(cell.relative_to(store)): {f: (cell / f).read_bytes() for f in ("run.trec", "per_query.tsv", "aggregate.json")}
+        str(cell.relative_to(store)): {
+            f: (cell / f).read_bytes() for f in ("run.trec", "per_query.tsv", "aggregate.json")
+        }
         for cell in sorted(store.glob("*/*/*@*"))
         if not cell.name.startswith(".") and cell.is_dir()
     }
@@ -105,7 +139,12 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_one(tmp_path: Path):
     tasks = ",".join(_tasks(tmp_path, 4))
     args = ["run", "-m", "bm25,overlap", "-t", tasks, "--set", "overlap.delay=1.5"]
     store = tmp_path / "interrupted"
-    process = subprocess.Popen([*CLI, *args, "--store", str(store)], env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [*CLI, *args, "--store", str(store)],
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 120
     # Kill once bm25's four cells and the first overlap cell exist, while the second sleeps.
     while len(_cells(store)) < 5 and time.monotonic() < deadline and process.poll() is None:
@@ -115,14 +154,20 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_one(tmp_path: Path):
     finished = _cells(store)
     assert 5 <= len(finished) < 8, "the kill should land midway"
 
-    rerun = subprocess.run([*CLI, *args, "--store", str(store)], env=_env(), capture_output=True, text=True, check=True)
+    rerun = subprocess.run(
+        [*CLI, *args, "--store", str(store)], env=_env(), capture_output=True, text=True, check=True
+    )
     assert rerun.stdout.count("reused") == len(finished)
     assert rerun.stdout.count("computed") == 8 - len(finished)
     resumed = _cells(store)
-    assert {k: v for k, v in resumed.items() if k in finished} == finished  # finished cells untouched
+    assert {
+        k: v for k, v in resumed.items() if k in finished
+    } == finished  # finished cells untouched
 
     clean = tmp_path / "clean"
-    subprocess.run([*CLI, *args, "--store", str(clean)], env=_env(), capture_output=True, text=True, check=True)
+    subprocess.run(
+        [*CLI, *args, "--store", str(clean)], env=_env(), capture_output=True, text=True, check=True
+    )
     assert resumed == _cells(clean)
 
 
@@ -132,10 +177,14 @@ def test_piped_output_is_never_truncated(tmp_path: Path):
     long_name = "a-task-name-far-longer-than-forty-columns-" + "x" * 40
     folder = tmp_path / "task"
     shutil.copytree(TINY, folder)
-    (folder / "task.yaml").write_text(f"name: {long_name}\nquery_lang: eng_Latn\ndoc_lang: nya_Latn\n")
+    (folder / "task.yaml").write_text(
+        f"name: {long_name}\nquery_lang: eng_Latn\ndoc_lang: nya_Latn\n"
+    )
     ran = subprocess.run(
         [*CLI, "run", "-m", "bm25", "-t", str(folder), "--store", str(tmp_path / "s")],
-        env=env, capture_output=True, text=True,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert ran.returncode == 0, ran.stderr
     assert f"computed bm25 on {long_name} (" in ran.stdout

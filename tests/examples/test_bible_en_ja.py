@@ -14,7 +14,9 @@ EXAMPLE = Path(__file__).parents[2] / "examples" / "bible_en_ja.py"
 
 def test_example_writes_a_task_and_a_disjoint_bitext(tmp_path, monkeypatch):
     out = tmp_path / "en-ja"
-    monkeypatch.setattr(sys, "argv", [str(EXAMPLE), "--out", str(out), "--queries", "7", "--documents", "40"])
+    monkeypatch.setattr(
+        sys, "argv", [str(EXAMPLE), "--out", str(out), "--queries", "7", "--documents", "40"]
+    )
     runpy.run_path(str(EXAMPLE), run_name="__main__")
 
     task = load_task(str(out / "task"))
@@ -25,6 +27,9 @@ def test_example_writes_a_task_and_a_disjoint_bitext(tmp_path, monkeypatch):
 
     bitext = read_bitext(out / "bitext.tsv", "eng_Latn", "jpn_Jpan")
     assert len(bitext) > 20000
-    assert bitext.pairs[0] == ("In the beginning God created the heavens and the earth.", "元始に神天地を創造たまへり")
+    assert bitext.pairs[0] == (
+        "In the beginning God created the heavens and the earth.",
+        "元始に神天地を創造たまへり",
+    )
     evaluated = {doc.text for doc in task.corpus.values()} | set(task.queries.values())
     assert not evaluated & {text for pair in bitext.pairs for text in pair}

@@ -23,7 +23,9 @@ from clirbench.methods.optical.method import PRESETS
 from clirbench.registry import build_options
 from clirbench.tasks import load_task
 
-ENGLISH = "rain fish lake maize harvest night village river goat bread water child market song".split()
+ENGLISH = (
+    "rain fish lake maize harvest night village river goat bread water child market song".split()
+)
 MADE_UP = "mvu nso nya chi kol usi mud mts mbu mka madzi mwa msi nyi".split()
 LEXICON = dict(zip(ENGLISH, MADE_UP))
 STEPS = 6
@@ -39,16 +41,28 @@ def _tiny_bert(folder: Path, hidden: int, seed: int) -> str:
     tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
     tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tokenizer.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])]
+        single="[CLS] $A [SEP]",
+        special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])],
     )
     wrapped = BertTokenizerFast(
-        tokenizer_object=tokenizer, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
-        sep_token="[SEP]", mask_token="[MASK]", model_max_length=32,
+        tokenizer_object=tokenizer,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+        model_max_length=32,
     )
     wrapped.save_pretrained(folder)
     torch.manual_seed(seed)
-    config = BertConfig(vocab_size=len(vocab), hidden_size=hidden, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=2 * hidden, max_position_embeddings=32)
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=hidden,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=2 * hidden,
+        max_position_embeddings=32,
+    )
     BertModel(config).save_pretrained(folder)
     return str(folder)
 
@@ -61,17 +75,27 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     rng = random.Random(0)
     sentences = [rng.sample(ENGLISH, rng.randint(2, 5)) for _ in range(80)]
     bitext = root / "en-qaa.tsv"
-    bitext.write_text("".join(f"{' '.join(s)}\t{' '.join(LEXICON[w] for w in s)}\n" for s in sentences), encoding="utf-8")
+    bitext.write_text(
+        "".join(f"{' '.join(s)}\t{' '.join(LEXICON[w] for w in s)}\n" for s in sentences),
+        encoding="utf-8",
+    )
     beir = root / "beir"
     (beir / "qrels").mkdir(parents=True)
     docs = [rng.sample(ENGLISH, 4) for _ in range(12)]
     with (beir / "corpus.jsonl").open("w") as out:
         for i, words in enumerate(docs):
-            out.write(json.dumps({"_id": f"d{i}", "title": "", "text": " ".join(LEXICON[w] for w in words)}) + "\n")
+            out.write(
+                json.dumps(
+                    {"_id": f"d{i}", "title": "", "text": " ".join(LEXICON[w] for w in words)}
+                )
+                + "\n"
+            )
     with (beir / "queries.jsonl").open("w") as out:
         for i, words in enumerate(docs[:6]):
             out.write(json.dumps({"_id": f"q{i}", "text": " ".join(words[:2])}) + "\n")
-    (beir / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n" + "".join(f"q{i}\td{i}\t1\n" for i in range(6)))
+    (beir / "qrels" / "test.tsv").write_text(
+        "query-id\tcorpus-id\tscore\n" + "".join(f"q{i}\td{i}\t1\n" for i in range(6))
+    )
     (beir / "task.yaml").write_text("name: tiny-en-qaa\nquery_lang: eng_Latn\ndoc_lang: qaa_Latn\n")
     return {
         "teacher": _tiny_bert(root / "teacher", 32, seed=1),
@@ -83,9 +107,16 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 def _options(world: dict[str, str], **overrides: object) -> dict[str, object]:
     return {
-        "teacher": world["teacher"], "student": world["student"], "bitext_file": world["bitext"],
-        "bitext_target_lang": "qaa_Latn", "steps": STEPS, "train_batch_size": 8, "max_length": 16,
-        "lr": 1e-3, "checkpoint_every": 2, **overrides,
+        "teacher": world["teacher"],
+        "student": world["student"],
+        "bitext_file": world["bitext"],
+        "bitext_target_lang": "qaa_Latn",
+        "steps": STEPS,
+        "train_batch_size": 8,
+        "max_length": 16,
+        "lr": 1e-3,
+        "checkpoint_every": 2,
+        **overrides,
     }
 
 
@@ -104,7 +135,10 @@ def _method(name: str, world: dict[str, str], **overrides: object):
 
 def _masked_batch(seed: int = 0) -> tuple[torch.Tensor, ...]:
     generator = torch.Generator().manual_seed(seed)
-    rows, cols = torch.randn(4, 9, 16, generator=generator, dtype=torch.float64), torch.randn(4, 7, 16, generator=generator, dtype=torch.float64)
+    rows, cols = (
+        torch.randn(4, 9, 16, generator=generator, dtype=torch.float64),
+        torch.randn(4, 7, 16, generator=generator, dtype=torch.float64),
+    )
     a, b = torch.zeros(4, 9, dtype=torch.float64), torch.zeros(4, 7, dtype=torch.float64)
     for i, (n, m) in enumerate([(9, 7), (5, 7), (3, 2), (8, 4)]):
         a[i, :n] = torch.rand(n, generator=generator, dtype=torch.float64) + 0.5
@@ -123,10 +157,20 @@ def test_sinkhorn_plans_match_pot_per_pair_with_padding_dropped(eps: float):
     plans = sinkhorn_log(cost, a, b, eps, 50)
     for i in range(len(a)):
         n, m = int((a[i] > 0).sum()), int((b[i] > 0).sum())
-        expected = ot.sinkhorn(a[i, :n].numpy(), b[i, :m].numpy(), cost[i, :n, :m].numpy(), reg=eps,
-                               method="sinkhorn_log", numItermax=50, stopThr=0.0, warn=False)
+        expected = ot.sinkhorn(
+            a[i, :n].numpy(),
+            b[i, :m].numpy(),
+            cost[i, :n, :m].numpy(),
+            reg=eps,
+            method="sinkhorn_log",
+            numItermax=50,
+            stopThr=0.0,
+            warn=False,
+        )
         np.testing.assert_allclose(plans[i, :n, :m].numpy(), expected, rtol=1e-7, atol=1e-12)
-        assert float(plans[i, n:].abs().sum() + plans[i, :, m:].abs().sum()) == 0.0  # no mass on padding
+        assert (
+            float(plans[i, n:].abs().sum() + plans[i, :, m:].abs().sum()) == 0.0
+        )  # no mass on padding
 
 
 @pytest.mark.parametrize("detach_plan", [True, False])
@@ -138,7 +182,9 @@ def test_ot_loss_decreases_on_a_tiny_problem(detach_plan: bool):
     optimizer = torch.optim.Adam([student], lr=0.05)
     losses = []
     for _ in range(40):
-        loss = ot_loss(student, a.float(), cols.float(), b.float(), eps=0.05, iters=30, detach_plan=detach_plan)
+        loss = ot_loss(
+            student, a.float(), cols.float(), b.float(), eps=0.05, iters=30, detach_plan=detach_plan
+        )
         optimizer.zero_grad()
         loss.backward()
         assert torch.isfinite(student.grad).all()
@@ -171,7 +217,9 @@ def test_interrupted_training_resumes_where_it_stopped(world, tmp_path, monkeypa
         distiller.run(on_step=interrupt)
     assert torch.load(distiller.folder / STATE_FILE, weights_only=False)["step"] == 3
     steps = []
-    record = _method("optical", world).distiller().run(on_step=lambda step, loss: steps.append(step))
+    record = (
+        _method("optical", world).distiller().run(on_step=lambda step, loss: steps.append(step))
+    )
     assert steps == [4, 5, 6] and record["resumed_from"] == 3 and record["steps"] == STEPS
     assert not (distiller.folder / STATE_FILE).exists()
     resumed = torch.load(distiller.folder / STUDENT_FILE)
@@ -200,16 +248,25 @@ def test_second_run_reuses_the_checkpoint_and_its_vectors(world, tmp_path, monke
     assert second.training["checkpoint"] == first.training["checkpoint"]
     namespace = second.cache_namespace("qaa_Latn", "document")
     assert namespace["training"] == {k: first.training[k] for k in ("checkpoint", "student_sha256")}
-    assert other["training"]["checkpoint"] != namespace["training"]["checkpoint"]  # another student, other vectors
+    assert (
+        other["training"]["checkpoint"] != namespace["training"]["checkpoint"]
+    )  # another student, other vectors
 
 
-def test_user_bitext_trains_optical_for_a_beir_folder_in_that_language(world, tmp_path, monkeypatch):
+def test_user_bitext_trains_optical_for_a_beir_folder_in_that_language(
+    world, tmp_path, monkeypatch
+):
     monkeypatch.setenv("CLIRBENCH_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "results"
     sets = [f"optical.{key}={value}" for key, value in _options(world).items()]
     args = ["run", "-m", "optical,untrained-student", "-t", world["beir"], "--store", str(out)]
     args += [item for s in sets for item in ("--set", s)]
-    args += ["--set", f"untrained-student.teacher={world['teacher']}", "--set", f"untrained-student.student={world['student']}"]
+    args += [
+        "--set",
+        f"untrained-student.teacher={world['teacher']}",
+        "--set",
+        f"untrained-student.student={world['student']}",
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     (cell,) = out.glob("tiny-en-qaa/test/optical@*")
@@ -217,9 +274,13 @@ def test_user_bitext_trains_optical_for_a_beir_folder_in_that_language(world, tm
     training = manifest["method"]["training"]
     assert training["steps"] == STEPS and training["bitext"].startswith(f"file:{world['bitext']}#")
     assert manifest["method"]["label"] == "optical[teacher->student]"
-    assert len((cell / "run.trec").read_text().splitlines()) == 6 * 12  # every query ranks all 12 documents
+    assert (
+        len((cell / "run.trec").read_text().splitlines()) == 6 * 12
+    )  # every query ranks all 12 documents
     (untrained,) = out.glob("tiny-en-qaa/test/untrained-student@*")
-    assert json.loads((untrained / "manifest.json").read_text())["method"]["training"] == {"checkpoint": "untrained"}
+    assert json.loads((untrained / "manifest.json").read_text())["method"]["training"] == {
+        "checkpoint": "untrained"
+    }
 
 
 def test_rerank_rescores_only_the_other_methods_candidates(world, tmp_path, monkeypatch):
@@ -232,7 +293,9 @@ def test_rerank_rescores_only_the_other_methods_candidates(world, tmp_path, monk
     run = method.retrieve(task, 2)
     assert method.label() == "untrained-student[teacher->student,rerank:bm25]"
     for query_id, hits in run.items():
-        assert set(hits) <= set(candidates[query_id]) and len(hits) == min(2, len(candidates[query_id]))
+        assert set(hits) <= set(candidates[query_id]) and len(hits) == min(
+            2, len(candidates[query_id])
+        )
 
 
 def test_rerank_reads_the_candidates_cell_from_the_store(world, tmp_path, monkeypatch):
@@ -251,8 +314,12 @@ def test_rerank_reads_the_candidates_cell_from_the_store(world, tmp_path, monkey
 
     monkeypatch.setenv("CLIRBENCH_CACHE", str(tmp_path / "cache"))
     task, store = load_task(world["beir"]), ResultStore(tmp_path / "store")
-    values = {"teacher": world["teacher"], "student": world["student"],
-              "rerank": "test-first-docs", "rerank_depth": 3}
+    values = {
+        "teacher": world["teacher"],
+        "student": world["student"],
+        "rerank": "test-first-docs",
+        "rerank_depth": 3,
+    }
     spec = MethodSpec("untrained-student", build_options("untrained-student", values))
     (outcome,) = run_cells([task], [spec], store, k=2)
     cells = {cell.manifest["method"]["name"]: cell for cell in store.cells()}
@@ -292,5 +359,7 @@ def test_bitext_without_the_teacher_language_is_an_error(world):
 
 def test_method_module_loads_no_torch():
     code = "import sys, clirbench.methods.optical.method\nprint('torch' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "False"

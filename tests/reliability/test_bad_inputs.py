@@ -405,4 +405,3 @@ def test_option_ranges(case: str):
         build_options(method, values)
     assert_clean(error.value, None, None, fragment)
     assert assignment.split("=")[0] in str(error.value) or "at least one" in fragment
-

@@ -117,7 +117,7 @@ def test_foreign_file_is_refused(tmp_path: Path):
 @pytest.mark.parametrize("kind", ["embeddings", "translations"])
 def test_previous_format_is_refused_listed_and_cleared(tmp_path: Path, kind: str):
     opener = EmbeddingCache if kind == "embeddings" else TranslationCache
-    folder = (opener(NAMESPACE, root=tmp_path).path)
+    folder = opener(NAMESPACE, root=tmp_path).path
     folder = folder if folder.is_dir() else folder.parent
     old = {
         "embeddings": ("keys.bin", b"k" * 32),
@@ -314,8 +314,13 @@ def test_full_disk_for_a_new_namespace(tmp_path: Path):
         f"try: EmbeddingCache({NAMESPACE!r}, root=Path(sys.argv[1]))\n"
         "except CacheError as e: print(e); sys.exit(3)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], preexec_fn=limit,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)],
+        preexec_fn=limit,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 3, done.stderr
     assert "cannot write the cache in" in done.stdout and "CLIRBENCH_CACHE" in done.stdout
     assert not list(tmp_path.rglob("*.tmp"))

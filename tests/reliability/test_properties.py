@@ -45,9 +45,11 @@ table_bytes = st.lists(table_line, max_size=6).map(
 yaml_bytes = st.one_of(
     raw,
     st.text(alphabet="abk1:-[]{}\n \t'\"!&*.#e_", max_size=60).map(str.encode),
-    st.dictionaries(st.sampled_from(["name", "split", "query_lang", "doc_lang", "measures", "x"]),
-                    st.one_of(st.text(max_size=8), st.integers(), st.lists(st.text(max_size=4))),
-                    max_size=4).map(lambda d: json.dumps(d).encode()),
+    st.dictionaries(
+        st.sampled_from(["name", "split", "query_lang", "doc_lang", "measures", "x"]),
+        st.one_of(st.text(max_size=8), st.integers(), st.lists(st.text(max_size=4))),
+        max_size=4,
+    ).map(lambda d: json.dumps(d).encode()),
 )
 
 

@@ -230,7 +230,9 @@ def test_read_only_store_is_one_clean_error_and_nothing_changes(tmp_path: Path, 
     before = _tree(stored)
     checked = _run(_read_only(stored, [*CLI, "store", "check", "--store", str(stored), "--repair"]))
     assert checked.returncode == 0, checked.stderr  # an orphan left is no damage
-    assert f"{orphan}: the lock of a cell that is not there (not removed: Read-only" in checked.stdout
+    assert (
+        f"{orphan}: the lock of a cell that is not there (not removed: Read-only" in checked.stdout
+    )
     new_cell = _run(_read_only(stored, _command(tmp_path, stored, ["c"])))
     assert new_cell.returncode == 2, new_cell.stderr
     message = _one_clean_line(new_cell.stderr)

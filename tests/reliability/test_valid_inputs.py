@@ -30,7 +30,9 @@ def _variants(data: bytes) -> dict[str, bytes]:
 @pytest.mark.parametrize("variant", list(_variants(b"")))
 def test_beir_folder_variants(folder: Path, file: str, variant: str):
     original = {
-        "corpus": jsonl(CORPUS), "queries": jsonl(QUERIES), "qrels": QRELS.encode(),
+        "corpus": jsonl(CORPUS),
+        "queries": jsonl(QUERIES),
+        "qrels": QRELS.encode(),
         "card": CARD.encode(),
     }
     write_folder(folder, **{file: _variants(original[file])[variant]})
@@ -43,7 +45,8 @@ def test_beir_folder_variants(folder: Path, file: str, variant: str):
 
 def test_non_latin_and_numeric_ids(folder: Path):
     corpus = [
-        {"_id": "ምዕራፍ-1", "text": "ሰላም"}, {"_id": 42, "text": "nambala"},
+        {"_id": "ምዕራፍ-1", "text": "ሰላም"},
+        {"_id": 42, "text": "nambala"},
         {"_id": "文書#3", "text": "x"},
     ]
     queries = [{"_id": "問1", "text": "y"}]

@@ -27,14 +27,36 @@ def _scores(seed: int, queries: int = 40) -> dict[str, dict[str, float]]:
 
 
 def _manifest(task: str, method: str, chash: str) -> dict:
-    card = {"name": task, "split": "test", "source": "synthetic", "license": "CC0-1.0", "checksum": "c0ffee", "measures": list(MEASURES), **TASKS[task]}
+    card = {
+        "name": task,
+        "split": "test",
+        "source": "synthetic",
+        "license": "CC0-1.0",
+        "checksum": "c0ffee",
+        "measures": list(MEASURES),
+        **TASKS[task],
+    }
     return {
         "task": card,
-        "method": {"name": method, "options": {}, "identity_options": {}, "config_hash": chash, "k": 100,
-                   "identity": {"distribution": "clirbench", "distribution_version": "0.1.0", "method_version": "1"}},
+        "method": {
+            "name": method,
+            "options": {},
+            "identity_options": {},
+            "config_hash": chash,
+            "k": 100,
+            "identity": {
+                "distribution": "clirbench",
+                "distribution_version": "0.1.0",
+                "method_version": "1",
+            },
+        },
         "created": "2026-11-25T12:00:00+00:00",
         "command": COMMAND,
-        "environment": {"packages": {"clirbench": "0.1.0", "numpy": "2.4.6"}, "git_commit": "f870ddcd0417e3c40826917317c5f4645fe0c621", "machine": {"platform": "Linux", "python": "3.11.2", "cpus": 2}},
+        "environment": {
+            "packages": {"clirbench": "0.1.0", "numpy": "2.4.6"},
+            "git_commit": "f870ddcd0417e3c40826917317c5f4645fe0c621",
+            "machine": {"platform": "Linux", "python": "3.11.2", "cpus": 2},
+        },
     }
 
 
@@ -43,10 +65,21 @@ def build_store(root: Path) -> ResultStore:
     for seed, task in enumerate(TASKS):
         for method, primary in _scores(seed).items():
             chash = config_hash(method, {}, 100)
-            per_query = {"nDCG@10": primary, "RR@10": {qid: value / 2 for qid, value in primary.items()}}
-            aggregate = {measure: sum(values.values()) / len(values) for measure, values in per_query.items()}
+            per_query = {
+                "nDCG@10": primary,
+                "RR@10": {qid: value / 2 for qid, value in primary.items()},
+            }
+            aggregate = {
+                measure: sum(values.values()) / len(values) for measure, values in per_query.items()
+            }
             run = {qid: {"d1": 1.0} for qid in primary}
-            store.save(CellKey(task, "test", method, chash), run, per_query, aggregate, _manifest(task, method, chash))
+            store.save(
+                CellKey(task, "test", method, chash),
+                run,
+                per_query,
+                aggregate,
+                _manifest(task, method, chash),
+            )
     store.record_not_run("mbert", config_hash("mbert", {}, 100), NOT_RUN_REASON, list(TASKS), {})
     return store
 
@@ -64,8 +97,17 @@ WIDE_TASKS = {
     for unit in ("passage", "verse")
 }
 WIDE_SYSTEMS = (
-    "nmt[marian-local+lexical]", "nmt[lexical]", "optical", "optical+mse", "distill-mse", "me5",
-    "untrained-student", "optical[minilm->e5]", "st", "bm25", "untrained-student[minilm->e5]",
+    "nmt[marian-local+lexical]",
+    "nmt[lexical]",
+    "optical",
+    "optical+mse",
+    "distill-mse",
+    "me5",
+    "untrained-student",
+    "optical[minilm->e5]",
+    "st",
+    "bm25",
+    "untrained-student[minilm->e5]",
 )
 WIDE_MEASURES = ("nDCG@10", "nDCG@20", "AP", "RR@10", "R@1", "R@100")
 
@@ -139,8 +181,12 @@ def build_multilingual_store(root: Path, probes: bool = True, queries: int = 30)
             _save(store, task, card, system, primary)
     if probes:
         for task, language in PROBE_TASKS.items():
-            card = {"query_lang": "eng_Latn", "doc_lang": language, "low_resource": True,
-                    "source": PROBE_SOURCE}
+            card = {
+                "query_lang": "eng_Latn",
+                "doc_lang": language,
+                "low_resource": True,
+                "source": PROBE_SOURCE,
+            }
             for system in ("bm25", "optical", "untrained-student"):
                 score = 1.0 if system == "bm25" else 0.0  # far from every main score
                 _save(store, task, card, system, {f"u{i}": score for i in range(queries)})

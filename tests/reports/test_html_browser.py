@@ -12,14 +12,24 @@ import pytest
 
 from clirbench.report import Leaderboard, write_report
 from tests.reports.conftest import (
-    LANGUAGE_TASKS, WIDE_SYSTEMS, WIDE_TASKS, build_multilingual_store, build_wide_store,
+    LANGUAGE_TASKS,
+    WIDE_SYSTEMS,
+    WIDE_TASKS,
+    build_multilingual_store,
+    build_wide_store,
 )
 
 CHROMIUM = Path("/usr/bin/chromium")
 WIDTH = 1400  # the page must fit a 1400-px window without a horizontal scroll bar
 FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     f"--window-size={WIDTH},2400",
 )
 
@@ -28,8 +38,12 @@ FLAGS = (
 def browser(tmp_path: Path):
     chromedriver = shutil.which("chromedriver")
     if not CHROMIUM.is_file() or chromedriver is None:
-        pytest.skip("needs /usr/bin/chromium and chromedriver: apt-get install -y chromium chromium-driver")
-    webdriver = pytest.importorskip("selenium.webdriver", reason="needs selenium: pip install selenium")
+        pytest.skip(
+            "needs /usr/bin/chromium and chromedriver: apt-get install -y chromium chromium-driver"
+        )
+    webdriver = pytest.importorskip(
+        "selenium.webdriver", reason="needs selenium: pip install selenium"
+    )
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
@@ -44,8 +58,16 @@ def browser(tmp_path: Path):
 
 def _column(table, index: int) -> list[str]:
     """Each body row's sort key in column ``index``: its ``data-sort`` value, else its text."""
-    cells = [row.find_elements("css selector", "th, td")[index] for row in table.find_elements("css selector", "tbody tr")]
-    return [cell.get_attribute("data-sort") if cell.get_attribute("data-sort") is not None else cell.text for cell in cells]
+    cells = [
+        row.find_elements("css selector", "th, td")[index]
+        for row in table.find_elements("css selector", "tbody tr")
+    ]
+    return [
+        cell.get_attribute("data-sort")
+        if cell.get_attribute("data-sort") is not None
+        else cell.text
+        for cell in cells
+    ]
 
 
 def test_tables_sort_and_page_has_no_console_errors(browser, report_store: Path, tmp_path: Path):

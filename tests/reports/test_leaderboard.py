@@ -170,8 +170,19 @@ def test_report_command_filters_tasks_and_methods(report_store: Path, tmp_path: 
     from clirbench.cli import app
 
     out = tmp_path / "filtered"
-    args = ["report", "--store", str(report_store), "--out", str(out), "--resamples", "100",
-            "-t", "toy-en-ny", "-m", "bm25,strong"]
+    args = [
+        "report",
+        "--store",
+        str(report_store),
+        "--out",
+        str(out),
+        "--resamples",
+        "100",
+        "-t",
+        "toy-en-ny",
+        "-m",
+        "bm25,strong",
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     markdown = (out / "leaderboard.md").read_text(encoding="utf-8")

@@ -36,10 +36,20 @@ def report(report_store: Path, tmp_path: Path) -> tuple[str, str]:
 
 def test_markdown_tables_and_best_system(report: tuple[str, str]):
     markdown, _ = report
-    for heading in ("## Overall", "## By language", "## Low-resource tasks", "## Not run", "## Reproduce"):
+    for heading in (
+        "## Overall",
+        "## By language",
+        "## Low-resource tasks",
+        "## Not run",
+        "## Reproduce",
+    ):
         assert heading in markdown
     overall = markdown.split("## Overall", 1)[1].split("\n## ", 1)[0]
-    first_row = next(line for line in overall.splitlines() if line.startswith("| ") and not line.startswith("| System"))
+    first_row = next(
+        line
+        for line in overall.splitlines()
+        if line.startswith("| ") and not line.startswith("| System")
+    )
     assert first_row.startswith("| strong | **")
     for task in TASKS:
         assert f"- {task}: strong\n" in markdown  # alone at the top: the others are far worse
@@ -56,7 +66,9 @@ def test_significance_marks(report: tuple[str, str]):
         strong, bm25, clone = _row(table, "strong"), _row(table, "bm25"), _row(table, "clone")
         assert strong[1].startswith("**") and strong[1].endswith("↑")  # better than the baseline
         assert bm25[1].endswith("†") and clone[1].endswith("†")  # worse than the best
-        assert "↑" not in "".join(clone) and "↓" not in "".join(clone)  # clone is identical to the baseline
+        assert "↑" not in "".join(clone) and "↓" not in "".join(
+            clone
+        )  # clone is identical to the baseline
         assert clone[-2:] == ["+0.0000", "1.0000"]
         assert re.fullmatch(r"\[0\.\d{4}, 0\.\d{4}\]", strong[3])
 
@@ -66,13 +78,19 @@ def test_not_run_and_provenance(report: tuple[str, str]):
     not_run = markdown.split("## Not run", 1)[1].split("\n## ", 1)[0]
     assert "| mbert |" in not_run and NOT_RUN_REASON in not_run
     assert f"`{COMMAND}`" in markdown
-    assert "f870ddcd0417" in markdown and "2026-11-25T12:00:00+00:00" in markdown and "numpy 2.4.6" in markdown
+    assert (
+        "f870ddcd0417" in markdown
+        and "2026-11-25T12:00:00+00:00" in markdown
+        and "numpy 2.4.6" in markdown
+    )
     assert NOT_RUN_REASON in html and COMMAND in html
 
 
 def test_html_is_self_contained(report: tuple[str, str]):
     _, html = report
-    assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", html, flags=re.IGNORECASE)
+    assert not re.search(
+        r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", html, flags=re.IGNORECASE
+    )
     assert "<script>" in html and "<style>" in html
     assert html.count("<svg") == len(TASKS) + 1  # one per task, one overall
     assert html.count('<table class="sortable">') == 3 + 2 + len(TASKS) + 2  # 2: the groupings
@@ -81,12 +99,25 @@ def test_html_is_self_contained(report: tuple[str, str]):
 def test_labels_name_the_options_of_a_second_configuration(report_store: Path, tmp_path: Path):
     store = ResultStore(report_store)
     for cell in [c for c in store.cells() if c.path.name.startswith("bm25@")]:
-        method = {**cell.manifest["method"], "identity_options": {"k1": 0.9}, "config_hash": "0" * 12}
+        method = {
+            **cell.manifest["method"],
+            "identity_options": {"k1": 0.9},
+            "config_hash": "0" * 12,
+        }
         key = CellKey(cell.manifest["task"]["name"], "test", "bm25", "0" * 12)
-        store.save(key, cell.run, cell.per_query, cell.aggregate, {**cell.manifest, "method": method})
-    markdown_path, _ = write_report(report_store, tmp_path / "out", baseline="bm25[k1=0.9]", n_resamples=100)
+        store.save(
+            key, cell.run, cell.per_query, cell.aggregate, {**cell.manifest, "method": method}
+        )
+    markdown_path, _ = write_report(
+        report_store, tmp_path / "out", baseline="bm25[k1=0.9]", n_resamples=100
+    )
     markdown = markdown_path.read_text(encoding="utf-8")
-    assert "| bm25 |" in markdown and r"| bm25\[k1=0.9\] |" in markdown.replace("bm25[k1", r"bm25\[k1").replace("0.9]", r"0.9\]") or "bm25[k1=0.9]" in markdown
+    assert (
+        "| bm25 |" in markdown
+        and r"| bm25\[k1=0.9\] |"
+        in markdown.replace("bm25[k1", r"bm25\[k1").replace("0.9]", r"0.9\]")
+        or "bm25[k1=0.9]" in markdown
+    )
     assert "@" + "0" * 12 not in markdown  # no bare hash
 
 
@@ -94,7 +125,13 @@ def test_html_escapes_names(report_store: Path, tmp_path: Path):
     store = ResultStore(report_store)
     cell = next(store.cells())
     manifest = {**cell.manifest, "method": {**cell.manifest["method"], "name": "<b>x"}}
-    store.save(CellKey(cell.manifest["task"]["name"], "test", "<b>x", "1" * 12), cell.run, cell.per_query, cell.aggregate, manifest)
+    store.save(
+        CellKey(cell.manifest["task"]["name"], "test", "<b>x", "1" * 12),
+        cell.run,
+        cell.per_query,
+        cell.aggregate,
+        manifest,
+    )
     _, html_path = write_report(report_store, tmp_path / "out", n_resamples=100)
     html = html_path.read_text(encoding="utf-8")
     assert "<b>x" not in html and "&lt;b&gt;x" in html
@@ -121,14 +158,18 @@ def test_bad_settings(report_store: Path, tmp_path: Path, options: dict, message
 
 
 def test_other_primary_measure(report_store: Path, tmp_path: Path):
-    markdown_path, _ = write_report(report_store, tmp_path / "out", measure="MRR@10", correction="bh", n_resamples=100)
+    markdown_path, _ = write_report(
+        report_store, tmp_path / "out", measure="MRR@10", correction="bh", n_resamples=100
+    )
     markdown = markdown_path.read_text(encoding="utf-8")
     assert "Primary measure: **RR@10**" in markdown and "bh correction" in markdown
 
 
 def test_cli_prints_both_paths(report_store: Path, tmp_path: Path):
     out = tmp_path / "reports"
-    result = CliRunner().invoke(app, ["report", "--store", str(report_store), "--out", str(out), "--resamples", "100"])
+    result = CliRunner().invoke(
+        app, ["report", "--store", str(report_store), "--out", str(out), "--resamples", "100"]
+    )
     assert result.exit_code == 0, result.output
     assert result.output.split() == [str(out / "leaderboard.md"), str(out / "leaderboard.html")]
 
@@ -136,8 +177,17 @@ def test_cli_prints_both_paths(report_store: Path, tmp_path: Path):
 def test_method_label_names_the_system(report_store: Path, tmp_path: Path):
     store = ResultStore(report_store)
     cell = next(store.cells())
-    manifest = {**cell.manifest, "method": {**cell.manifest["method"], "name": "nmt", "label": "nmt[lexical]"}}
-    store.save(CellKey(cell.manifest["task"]["name"], "test", "nmt", "2" * 12), cell.run, cell.per_query, cell.aggregate, manifest)
+    manifest = {
+        **cell.manifest,
+        "method": {**cell.manifest["method"], "name": "nmt", "label": "nmt[lexical]"},
+    }
+    store.save(
+        CellKey(cell.manifest["task"]["name"], "test", "nmt", "2" * 12),
+        cell.run,
+        cell.per_query,
+        cell.aggregate,
+        manifest,
+    )
     markdown_path, _ = write_report(report_store, tmp_path / "out", n_resamples=100)
     assert "nmt[lexical]" in markdown_path.read_text(encoding="utf-8")
 
@@ -146,8 +196,17 @@ def test_dev_and_test_of_one_task_are_shown_apart(report_store: Path, tmp_path: 
     store = ResultStore(report_store)
     for cell in [c for c in store.cells() if c.manifest["task"]["name"] == "toy-en-ny"]:
         task = {**cell.manifest["task"], "split": "dev"}
-        key = CellKey("toy-en-ny", "dev", cell.manifest["method"]["name"], cell.manifest["method"]["config_hash"])
+        key = CellKey(
+            "toy-en-ny",
+            "dev",
+            cell.manifest["method"]["name"],
+            cell.manifest["method"]["config_hash"],
+        )
         store.save(key, cell.run, cell.per_query, cell.aggregate, {**cell.manifest, "task": task})
     markdown_path, _ = write_report(report_store, tmp_path / "out", n_resamples=100)
     markdown = markdown_path.read_text(encoding="utf-8")
-    assert "toy-en-ny (dev)" in markdown and "toy-en-ny (test)" in markdown and "toy-en-fr (" not in markdown
+    assert (
+        "toy-en-ny (dev)" in markdown
+        and "toy-en-ny (test)" in markdown
+        and "toy-en-fr (" not in markdown
+    )

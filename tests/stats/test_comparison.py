@@ -11,11 +11,16 @@ from clirbench.stats import (
 )
 
 
-def _scores(shifts: dict[str, float], n_queries: int = 200, seed: int = 0) -> dict[str, dict[str, float]]:
+def _scores(
+    shifts: dict[str, float], n_queries: int = 200, seed: int = 0
+) -> dict[str, dict[str, float]]:
     rng = np.random.default_rng(seed)
     base = rng.random(n_queries)
     return {
-        name: {f"q{q:03d}": float(v) for q, v in enumerate(base + shift + rng.normal(0.0, 0.1, n_queries))}
+        name: {
+            f"q{q:03d}": float(v)
+            for q, v in enumerate(base + shift + rng.normal(0.0, 0.1, n_queries))
+        }
         for name, shift in shifts.items()
     }
 
@@ -27,7 +32,11 @@ def _matrix(scores: dict[str, dict[str, float]]) -> np.ndarray:
 def test_compare_systems_matches_building_blocks() -> None:
     scores = _scores({"bm25": 0.0, "dense": 0.1, "hybrid": 0.105})
     comparisons = compare_systems(scores, n_resamples=2_000, seed=5)
-    assert [(c.system_a, c.system_b) for c in comparisons] == [("bm25", "dense"), ("bm25", "hybrid"), ("dense", "hybrid")]
+    assert [(c.system_a, c.system_b) for c in comparisons] == [
+        ("bm25", "dense"),
+        ("bm25", "hybrid"),
+        ("dense", "hybrid"),
+    ]
     matrix = _matrix(scores)
     p_values = all_pairs_randomization(matrix, n_resamples=2_000, seed=5)
     np.testing.assert_array_equal([c.p_value for c in comparisons], p_values)
@@ -48,10 +57,14 @@ def test_query_order_does_not_matter() -> None:
 
 def test_t_test_and_explicit_pairs() -> None:
     scores = _scores({"a": 0.0, "b": 0.01, "c": 0.02}, n_queries=60)
-    comparisons = compare_systems(scores, pairs=[("c", "a")], test="t-test", correction="none", n_resamples=500)
+    comparisons = compare_systems(
+        scores, pairs=[("c", "a")], test="t-test", correction="none", n_resamples=500
+    )
     assert len(comparisons) == 1
     matrix = _matrix(scores)
-    assert comparisons[0].p_value == comparisons[0].p_adjusted == paired_t_test(matrix[2], matrix[0])
+    assert (
+        comparisons[0].p_value == comparisons[0].p_adjusted == paired_t_test(matrix[2], matrix[0])
+    )
 
 
 def test_identical_systems_are_not_significant() -> None:

@@ -12,7 +12,9 @@ EDGE_CASES = [
     [0.01, 0.01, 0.04, 0.04, 0.5],
     [0.9, 0.001, 0.04, 0.02, 0.5, 0.02],
 ]
-RANDOM_CASES = [np.random.default_rng(seed).random(size) ** 3 for seed, size in enumerate([2, 5, 10, 50, 190])]
+RANDOM_CASES = [
+    np.random.default_rng(seed).random(size) ** 3 for seed, size in enumerate([2, 5, 10, 50, 190])
+]
 
 
 @pytest.mark.parametrize("pvalues", EDGE_CASES + RANDOM_CASES)

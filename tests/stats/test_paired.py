@@ -42,8 +42,13 @@ def _scipy_randomization_p(a: np.ndarray, b: np.ndarray) -> float:
     return float(result.pvalue)
 
 
-@pytest.mark.parametrize(("n_queries", "shift", "seed"), [(40, 0.05, 1), (60, 0.02, 2), (30, 0.0, 3), (80, 0.03, 4), (80, 0.06, 4)])
-def test_randomization_matches_scipy_permutation_test(n_queries: int, shift: float, seed: int) -> None:
+@pytest.mark.parametrize(
+    ("n_queries", "shift", "seed"),
+    [(40, 0.05, 1), (60, 0.02, 2), (30, 0.0, 3), (80, 0.03, 4), (80, 0.06, 4)],
+)
+def test_randomization_matches_scipy_permutation_test(
+    n_queries: int, shift: float, seed: int
+) -> None:
     a, b = _pair(n_queries, shift, seed)
     p = randomization_test(a, b, n_resamples=N_RESAMPLES, seed=seed)
     p_scipy = _scipy_randomization_p(a, b)
@@ -92,7 +97,9 @@ def test_all_pairs_equals_single_pair() -> None:
     single = [randomization_test(scores[i], scores[j], n_resamples=2_000, seed=3) for i, j in pairs]
     np.testing.assert_array_equal(p_all, single)
     reversed_pairs = [(j, i) for i, j in pairs[:4]]
-    np.testing.assert_array_equal(all_pairs_randomization(scores, reversed_pairs, n_resamples=2_000, seed=3), single[:4])
+    np.testing.assert_array_equal(
+        all_pairs_randomization(scores, reversed_pairs, n_resamples=2_000, seed=3), single[:4]
+    )
 
 
 def test_chunking_keeps_single_and_all_pairs_equal(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -104,7 +111,12 @@ def test_chunking_keeps_single_and_all_pairs_equal(monkeypatch: pytest.MonkeyPat
 
 @pytest.mark.parametrize(
     ("scores", "pairs"),
-    [(np.zeros((3, 4)), [(0, 3)]), (np.zeros((3, 4)), [(1, 1)]), (np.zeros((3, 4)), [(0, 1, 2)]), (np.zeros(4), None)],
+    [
+        (np.zeros((3, 4)), [(0, 3)]),
+        (np.zeros((3, 4)), [(1, 1)]),
+        (np.zeros((3, 4)), [(0, 1, 2)]),
+        (np.zeros(4), None),
+    ],
 )
 def test_all_pairs_rejects_bad_input(scores: np.ndarray, pairs: list | None) -> None:
     with pytest.raises(ValueError):
@@ -137,7 +149,12 @@ def test_bootstrap_ci_of_mean_matches_scipy() -> None:
     a = np.random.default_rng(14).exponential(size=80)
     low, high = bootstrap_ci(a, confidence=0.9, n_resamples=N_RESAMPLES, seed=2)
     reference = stats.bootstrap(
-        (a,), np.mean, confidence_level=0.9, method="percentile", n_resamples=N_RESAMPLES, rng=np.random.default_rng(3)
+        (a,),
+        np.mean,
+        confidence_level=0.9,
+        method="percentile",
+        n_resamples=N_RESAMPLES,
+        rng=np.random.default_rng(3),
     ).confidence_interval
     tolerance = 0.15 * np.std(a) / np.sqrt(a.size)
     assert low == pytest.approx(reference.low, abs=tolerance)
@@ -147,8 +164,12 @@ def test_bootstrap_ci_of_mean_matches_scipy() -> None:
 def test_all_pairs_bootstrap_equals_single_pair() -> None:
     scores = np.random.default_rng(15).random((4, 50))
     intervals = all_pairs_bootstrap_ci(scores, [(0, 1), (3, 2)], n_resamples=1_000, seed=4)
-    np.testing.assert_allclose(intervals[0], bootstrap_ci(scores[0], scores[1], n_resamples=1_000, seed=4), rtol=1e-12)
-    np.testing.assert_allclose(intervals[1], bootstrap_ci(scores[3], scores[2], n_resamples=1_000, seed=4), rtol=1e-12)
+    np.testing.assert_allclose(
+        intervals[0], bootstrap_ci(scores[0], scores[1], n_resamples=1_000, seed=4), rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        intervals[1], bootstrap_ci(scores[3], scores[2], n_resamples=1_000, seed=4), rtol=1e-12
+    )
 
 
 @pytest.mark.parametrize("confidence", [0.0, 1.0, 95])

@@ -40,7 +40,10 @@ def test_reverse_direction():
 
 
 def test_splits_are_disjoint_by_book():
-    books = {split: {pair.book for pair in bible.split_pairs(split)} for split in ("train", "dev", "test")}
+    books = {
+        split: {pair.book for pair in bible.split_pairs(split)}
+        for split in ("train", "dev", "test")
+    }
     assert books["train"].isdisjoint(books["dev"]) and books["train"].isdisjoint(books["test"])
     assert books["dev"].isdisjoint(books["test"])
     for name in SUITES["bible"]:
@@ -59,8 +62,18 @@ def test_generation_is_deterministic(tmp_path: Path, monkeypatch: pytest.MonkeyP
     folders = []
     for name in ("a", "b"):
         monkeypatch.setenv("CLIRBENCH_CACHE", str(tmp_path / name))
-        folders.append({(task, split): bible.task_folder(task, split) for task in SUITES["bible"] for split in ("dev", "test")})
-        checksums = {(task, split): load_task(task, split).card.checksum for task in SUITES["bible"] for split in ("dev", "test")}
+        folders.append(
+            {
+                (task, split): bible.task_folder(task, split)
+                for task in SUITES["bible"]
+                for split in ("dev", "test")
+            }
+        )
+        checksums = {
+            (task, split): load_task(task, split).card.checksum
+            for task in SUITES["bible"]
+            for split in ("dev", "test")
+        }
         folders[-1]["checksums"] = checksums
     assert folders[0].pop("checksums") == folders[1].pop("checksums")
     for key, folder in folders[0].items():
@@ -71,7 +84,11 @@ def test_generation_is_deterministic(tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_cards_match_registry():
     for name in SUITES["bible"]:
         entry, card = BUILTIN_TASKS[name], load_task(name).card
-        assert (card.query_lang, card.doc_lang, card.low_resource) == (entry.query_lang, entry.doc_lang, entry.low_resource)
+        assert (card.query_lang, card.doc_lang, card.low_resource) == (
+            entry.query_lang,
+            entry.doc_lang,
+            entry.low_resource,
+        )
 
 
 def test_suites_and_language_groups():

@@ -76,7 +76,11 @@ def _mirror_files(folder: Path) -> Path:
         _write_parquet(rows, folder / f"{part}.parquet")
     for split in ("test", "dev"):
         judged = read_qrels(TINY / "qrels" / f"{split}.tsv")
-        rows = [{"query-id": qid, "corpus-id": docid, "score": rel} for qid, docs in judged.items() for docid, rel in docs.items()]
+        rows = [
+            {"query-id": qid, "corpus-id": docid, "score": rel}
+            for qid, docs in judged.items()
+            for docid, rel in docs.items()
+        ]
         _write_parquet(rows, folder / "qrels" / f"{split}.parquet")
     (folder / "README.md").write_text(README)
     return folder
@@ -108,7 +112,9 @@ def test_mirror_from_hub_cache_matches_the_beir_folder(hf_home: Path):
 
 
 def test_other_split_subset_and_overrides(hf_home: Path):
-    dev = load_task("hf:org/tiny", "dev", cache_dir=hf_home, query_lang="eng_Latn", doc_lang="nya_Latn")
+    dev = load_task(
+        "hf:org/tiny", "dev", cache_dir=hf_home, query_lang="eng_Latn", doc_lang="nya_Latn"
+    )
     assert dev.card.split == "dev" and set(dev.queries) == {"q1"}
     assert (dev.card.languages, dev.card.low_resource) == ("eng_Latn->nya_Latn", True)
     subset = load_task("hf:org/tiny/nya", cache_dir=hf_home)
@@ -116,12 +122,16 @@ def test_other_split_subset_and_overrides(hf_home: Path):
 
 
 def test_missing_split_lists_available(hf_home: Path):
-    with pytest.raises(ClirbenchError, match=r"split 'train' not found; available splits: test, dev"):
+    with pytest.raises(
+        ClirbenchError, match=r"split 'train' not found; available splits: test, dev"
+    ):
         load_task("hf:org/tiny", "train", cache_dir=hf_home).qrels  # noqa: B018
 
 
 def test_missing_subset_lists_configs(hf_home: Path):
-    with pytest.raises(ClirbenchError, match=r"no 'hau-corpus' config for the corpus; configs: corpus, queries"):
+    with pytest.raises(
+        ClirbenchError, match=r"no 'hau-corpus' config for the corpus; configs: corpus, queries"
+    ):
         load_task("hf:org/tiny/hau", cache_dir=hf_home).qrels  # noqa: B018
 
 
@@ -154,7 +164,9 @@ def test_mirror_from_datasets_cache_alone(tmp_path: Path):
     folder = _mirror_files(tmp_path / "tiny_prepared")
     for config in ("corpus", "queries", "default"):
         datasets.load_dataset(str(folder), config, cache_dir=str(home / "datasets"))
-    (home / "datasets" / "tiny_prepared").rename(home / "datasets" / "org___tiny_prepared")  # as if from the Hub
+    (home / "datasets" / "tiny_prepared").rename(
+        home / "datasets" / "org___tiny_prepared"
+    )  # as if from the Hub
     task = load_task("hf:org/tiny_prepared", cache_dir=home)
     assert task.qrels == beir_task(TINY).qrels and task.corpus == beir_task(TINY).corpus
     assert "datasets cache" in task.card.source and len(task.card.checksum) == 16
@@ -164,7 +176,9 @@ def test_absent_repository_says_how_to_fetch(tmp_path: Path):
     with pytest.raises(ClirbenchError) as error:
         load_task("hf:org/absent", cache_dir=tmp_path)
     message = str(error.value)
-    assert "'org/absent' is not on this machine" in message and "clirbench never downloads" in message
+    assert (
+        "'org/absent' is not on this machine" in message and "clirbench never downloads" in message
+    )
     assert "hf download org/absent --repo-type dataset" in message
     assert str(tmp_path / "hub") in message
 
@@ -180,9 +194,24 @@ CIRAL_TOPICS = "1\tmaize harvest in Kano\n2\tfootball in Kano\n3\tdrought in the
 CIRAL_QRELS = "1 Q0 DT#1#0 1\n1 Q0 LG#7#2 0\n2 Q0 VOA#3#1 1\n"
 CIRAL_POOLS = CIRAL_QRELS + "3 Q0 LG#7#2 1\n"
 CIRAL_PASSAGES = [
-    {"docid": "DT#1#0", "title": "Noma", "text": "Manoma sun girbe masara mai yawa a Kano.", "url": "https://example.org/1"},
-    {"docid": "LG#7#2", "title": "Fari", "text": "Fari ya addabi arewa.", "url": "https://example.org/7"},
-    {"docid": "VOA#3#1", "title": "Wasanni", "text": "Kwallon kafa a Kano.", "url": "https://example.org/3"},
+    {
+        "docid": "DT#1#0",
+        "title": "Noma",
+        "text": "Manoma sun girbe masara mai yawa a Kano.",
+        "url": "https://example.org/1",
+    },
+    {
+        "docid": "LG#7#2",
+        "title": "Fari",
+        "text": "Fari ya addabi arewa.",
+        "url": "https://example.org/7",
+    },
+    {
+        "docid": "VOA#3#1",
+        "title": "Wasanni",
+        "text": "Kwallon kafa a Kano.",
+        "url": "https://example.org/3",
+    },
 ]
 
 
@@ -198,14 +227,21 @@ def ciral_home(tmp_path: Path) -> Path:
     (snapshot / "qrels" / "qrels.ciral-v1.0-ha-test-a-pools.tsv").write_text(CIRAL_POOLS)
     passages = _hub_snapshot(home, "CIRAL/ciral-corpus", CORPUS_COMMIT) / "passages-v1.0"
     passages.mkdir(parents=True)
-    (passages / "hausa_passages.jsonl").write_text("".join(json.dumps(p) + "\n" for p in CIRAL_PASSAGES))
+    (passages / "hausa_passages.jsonl").write_text(
+        "".join(json.dumps(p) + "\n" for p in CIRAL_PASSAGES)
+    )
     return home
 
 
 def test_ciral_from_hub_cache(ciral_home: Path):
     task = load_task("hf:CIRAL/ciral/hausa", cache_dir=ciral_home)
     card = task.card
-    assert (card.query_lang, card.doc_lang, card.low_resource, card.split) == ("eng_Latn", "hau_Latn", True, "test-a")
+    assert (card.query_lang, card.doc_lang, card.low_resource, card.split) == (
+        "eng_Latn",
+        "hau_Latn",
+        True,
+        "test-a",
+    )
     assert card.license == "Apache-2.0" and "CIRAL" in card.citation
     assert "CIRAL/ciral-corpus" in card.source
     assert task.queries == {"1": "maize harvest in Kano", "2": "football in Kano"}  # 3 is unjudged
@@ -220,7 +256,9 @@ def test_ciral_language_code_and_pools_split(ciral_home: Path):
 
 
 def test_ciral_unknown_split_and_language(ciral_home: Path):
-    with pytest.raises(ClirbenchError, match=r"split 'test-b' not found; available splits: test-a, test-a-pools"):
+    with pytest.raises(
+        ClirbenchError, match=r"split 'test-b' not found; available splits: test-a, test-a-pools"
+    ):
         load_task("hf:CIRAL/ciral/hausa", "test-b", cache_dir=ciral_home)
     with pytest.raises(ClirbenchError, match=r"CIRAL needs a language as subset.*present: hausa"):
         load_task("hf:CIRAL/ciral/somali", cache_dir=ciral_home)
@@ -230,7 +268,10 @@ def test_ciral_without_passages_says_which_file_to_fetch(ciral_home: Path):
     shutil.rmtree(ciral_home / "hub" / "datasets--CIRAL--ciral-corpus")
     with pytest.raises(ClirbenchError) as error:
         load_task("hf:CIRAL/ciral/hausa", cache_dir=ciral_home)
-    assert "hf download CIRAL/ciral-corpus passages-v1.0/hausa_passages.jsonl --repo-type dataset" in str(error.value)
+    assert (
+        "hf download CIRAL/ciral-corpus passages-v1.0/hausa_passages.jsonl --repo-type dataset"
+        in str(error.value)
+    )
 
 
 def test_ciral_bad_topics_line_names_file_and_line(ciral_home: Path):
@@ -243,7 +284,9 @@ def test_ciral_bad_topics_line_names_file_and_line(ciral_home: Path):
 
 def test_ciral_local_copy_with_its_passages_beside(ciral_home: Path, tmp_path: Path):
     folder = tmp_path / "ciral"
-    shutil.copytree(next((ciral_home / "hub" / "datasets--CIRAL--ciral" / "snapshots").iterdir()), folder)
+    shutil.copytree(
+        next((ciral_home / "hub" / "datasets--CIRAL--ciral" / "snapshots").iterdir()), folder
+    )
     with pytest.raises(InputError, match="file not found .the CIRAL passages"):
         load_task(f"hf:{folder}/hausa", cache_dir=tmp_path)
     corpus = next((ciral_home / "hub" / "datasets--CIRAL--ciral-corpus" / "snapshots").iterdir())

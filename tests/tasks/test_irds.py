@@ -42,7 +42,15 @@ def ir_datasets(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mo
     return pytest.importorskip("ir_datasets")
 
 
-def _register(ir_datasets, name: str, folder: Path, docs: str, topics: str, qrels: str | None, trec_topics: bool = False):
+def _register(
+    ir_datasets,
+    name: str,
+    folder: Path,
+    docs: str,
+    topics: str,
+    qrels: str | None,
+    trec_topics: bool = False,
+):
     """Register a dataset built from ir_datasets' own format classes over local files."""
     from ir_datasets.datasets.base import Dataset
     from ir_datasets.formats import TrecQrels, TrecQueries, TsvDocs, TsvQueries
@@ -90,14 +98,23 @@ def test_split_is_appended_and_becomes_the_cards(ir_datasets, tmp_path: Path):
 @pytest.mark.parametrize(
     ("docs", "topics", "qrels", "where", "number", "problem"),
     [
-        (DOCS.replace("Alimi akolola chimanga chambiri.", " "), "q1\train\n", "q1 0 d1 1\n", "docs", 2, "'d2' has empty text"),
+        (
+            DOCS.replace("Alimi akolola chimanga chambiri.", " "),
+            "q1\train\n",
+            "q1 0 d1 1\n",
+            "docs",
+            2,
+            "'d2' has empty text",
+        ),
         (DOCS, "q1\train\nq2\t \n", "q1 0 d1 1\n", "queries", 2, "query 'q2' has empty text"),
         (DOCS, "q1\train\nq1\tagain\n", "q1 0 d1 1\n", "queries", 2, "duplicate query id 'q1'"),
         (DOCS, "q1\train\n", "q1 0 d1 1\nq1 0 d9 1\n", "qrels", 2, "unknown document id 'd9'"),
         (DOCS, "q1\train\n", "q1 0 d1 1\nq7 0 d1 1\n", "qrels", 2, "unknown query id 'q7'"),
     ],
 )
-def test_bad_records_name_dataset_and_record(ir_datasets, tmp_path: Path, docs, topics, qrels, where, number, problem):
+def test_bad_records_name_dataset_and_record(
+    ir_datasets, tmp_path: Path, docs, topics, qrels, where, number, problem
+):
     name = _register(ir_datasets, f"clirbench-test/{tmp_path.name}", tmp_path, docs, topics, qrels)
     with pytest.raises(InputError) as error:
         load_task(f"irds:{name}").qrels  # noqa: B018 - loading is lazy
@@ -107,18 +124,27 @@ def test_bad_records_name_dataset_and_record(ir_datasets, tmp_path: Path, docs, 
 
 
 def test_malformed_file_is_reported_with_the_dataset(ir_datasets, tmp_path: Path):
-    name = _register(ir_datasets, f"clirbench-test/{tmp_path.name}", tmp_path, DOCS, "q1\train\n", "q1 d1 1\n")
-    with pytest.raises(ClirbenchError, match=rf"ir_datasets could not read '{name}'.*expected 4 columns"):
+    name = _register(
+        ir_datasets, f"clirbench-test/{tmp_path.name}", tmp_path, DOCS, "q1\train\n", "q1 d1 1\n"
+    )
+    with pytest.raises(
+        ClirbenchError, match=rf"ir_datasets could not read '{name}'.*expected 4 columns"
+    ):
         load_task(f"irds:{name}").qrels  # noqa: B018
 
 
 def test_unknown_id_suggests_close_ones(ir_datasets):
-    with pytest.raises(ClirbenchError, match=r"unknown ir_datasets id 'miracl/sw/devv'. Did you mean 'miracl/sw/dev'"):
+    with pytest.raises(
+        ClirbenchError,
+        match=r"unknown ir_datasets id 'miracl/sw/devv'. Did you mean 'miracl/sw/dev'",
+    ):
         load_task("irds:miracl/sw/devv")
 
 
 def test_dataset_without_judgements_lists_its_children(ir_datasets):
-    with pytest.raises(ClirbenchError, match=r"'hc4/fa' has no queries or qrels.*hc4/fa/dev, hc4/fa/test"):
+    with pytest.raises(
+        ClirbenchError, match=r"'hc4/fa' has no queries or qrels.*hc4/fa/dev, hc4/fa/test"
+    ):
         load_task("irds:hc4/fa")
 
 
@@ -128,7 +154,10 @@ def test_data_that_would_be_downloaded_is_reported_not_fetched(ir_datasets, tmp_
     from ir_datasets.util import Download, LocalDownload, RequestsDownload
 
     original_stream = RequestsDownload.stream
-    remote = Download([RequestsDownload("https://example.invalid/docs.tsv")], cache_path=str(tmp_path / "docs.tsv"))
+    remote = Download(
+        [RequestsDownload("https://example.invalid/docs.tsv")],
+        cache_path=str(tmp_path / "docs.tsv"),
+    )
     (tmp_path / "topics").write_text("q1\train\n")
     name = f"clirbench-test/{tmp_path.name}"
     topics = TsvQueries(LocalDownload(tmp_path / "topics"))
@@ -136,7 +165,10 @@ def test_data_that_would_be_downloaded_is_reported_not_fetched(ir_datasets, tmp_
     with pytest.raises(ClirbenchError) as error:
         load_task(f"irds:{name}").corpus  # noqa: B018
     message = str(error.value)
-    assert f"ir_datasets '{name}' is not on this machine: it would download https://example.invalid/docs.tsv" in message
+    assert (
+        f"ir_datasets '{name}' is not on this machine: it would download https://example.invalid/docs.tsv"
+        in message
+    )
     assert f"ir_datasets export {name} docs" in message and "IR_DATASETS_HOME" in message
     assert not (tmp_path / "docs.tsv").exists()
     assert RequestsDownload.stream is original_stream  # the refusal is lifted afterwards
@@ -152,8 +184,12 @@ def test_file_ir_datasets_cannot_download_is_named(ir_datasets, tmp_path: Path):
     name = f"clirbench-test/{tmp_path.name}"
     missing = tmp_path / "licensed" / "docs.tsv"
     topics = TsvQueries(LocalDownload(tmp_path / "topics"))
-    ir_datasets.registry.register(name, Dataset(TsvDocs(LocalDownload(missing)), topics, _qrels(tmp_path)))
-    expected = rf"'{name}' needs a file it cannot download: {missing}.*ir-datasets.com/clirbench-test.html"
+    ir_datasets.registry.register(
+        name, Dataset(TsvDocs(LocalDownload(missing)), topics, _qrels(tmp_path))
+    )
+    expected = (
+        rf"'{name}' needs a file it cannot download: {missing}.*ir-datasets.com/clirbench-test.html"
+    )
     with pytest.raises(ClirbenchError, match=expected):
         load_task(f"irds:{name}").corpus  # noqa: B018
 
@@ -198,7 +234,12 @@ print(json.dumps(result))
 def _load_in_fresh_process(spec: str, home: Path) -> dict:
     env = {**os.environ, "IR_DATASETS_HOME": str(home), "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
-        [sys.executable, "-c", _LOAD_IN_FRESH_PROCESS, spec], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", _LOAD_IN_FRESH_PROCESS, spec],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -212,11 +253,17 @@ def _miracl_sw_dev(home: Path) -> None:
     docs = [
         {"docid": "10#0", "title": "Nairobi", "text": "Nairobi ni mji mkuu wa Kenya."},
         {"docid": "10#1", "title": "Nairobi", "text": "Mvua kubwa ilinyesha Nairobi usiku."},
-        {"docid": "22#0", "title": "Kilimanjaro", "text": "Kilimanjaro ni mlima mrefu zaidi Afrika."},
+        {
+            "docid": "22#0",
+            "title": "Kilimanjaro",
+            "text": "Kilimanjaro ni mlima mrefu zaidi Afrika.",
+        },
     ]
     with gzip.open(base / "docs" / "docs-0.jsonl.gz", "wt", encoding="utf-8") as out:
         out.writelines(json.dumps(doc) + "\n" for doc in docs)
-    (base / "dev" / "topics.tsv").write_text("1\tMji mkuu wa Kenya ni upi?\n2\tMlima mrefu zaidi Afrika ni upi?\n")
+    (base / "dev" / "topics.tsv").write_text(
+        "1\tMji mkuu wa Kenya ni upi?\n2\tMlima mrefu zaidi Afrika ni upi?\n"
+    )
     (base / "dev" / "qrels.tsv").write_text("1\tQ0\t10#0\t1\n1\tQ0\t10#1\t0\n2\tQ0\t22#0\t1\n")
 
 
@@ -226,9 +273,16 @@ def test_real_dataset_id_from_its_on_disk_layout(tmp_path: Path):
     result = _load_in_fresh_process("irds:miracl/sw/dev", tmp_path)
     card = result["card"]
     assert (card["name"], card["split"]) == ("irds:miracl/sw/dev", "dev")
-    assert (card["query_lang"], card["doc_lang"], card["low_resource"]) == ("swh_Latn", "swh_Latn", True)
+    assert (card["query_lang"], card["doc_lang"], card["low_resource"]) == (
+        "swh_Latn",
+        "swh_Latn",
+        True,
+    )
     assert "Making a MIRACL" in card["citation"]
-    assert result["queries"] == {"1": "Mji mkuu wa Kenya ni upi?", "2": "Mlima mrefu zaidi Afrika ni upi?"}
+    assert result["queries"] == {
+        "1": "Mji mkuu wa Kenya ni upi?",
+        "2": "Mlima mrefu zaidi Afrika ni upi?",
+    }
     assert result["qrels"] == {"1": {"10#0": 1, "10#1": 0}, "2": {"22#0": 1}}
     assert result["corpus"]["22#0"] == ["Kilimanjaro", "Kilimanjaro ni mlima mrefu zaidi Afrika."]
 
@@ -237,7 +291,10 @@ def test_real_dataset_id_absent_says_how_to_fetch(tmp_path: Path):
     pytest.importorskip("ir_datasets")
     result = _load_in_fresh_process("irds:miracl/sw/dev", tmp_path)
     message = result["error"]
-    assert "ir_datasets 'miracl/sw/dev' is not on this machine: it would download https://huggingface.co/" in message
+    assert (
+        "ir_datasets 'miracl/sw/dev' is not on this machine: it would download https://huggingface.co/"
+        in message
+    )
     assert "ir_datasets export miracl/sw/dev qrels > /dev/null" in message
     assert str(tmp_path) in message
     assert [path for path in tmp_path.rglob("*") if path.is_file()] == []

@@ -39,7 +39,12 @@ def test_card_from_a_registered_task_metadata():
 
 def test_card_of_a_monolingual_task_and_overrides():
     card = load_task("mteb:SciFact", doc_lang="eng_Latn", license="CC-BY-NC-4.0").card
-    assert (card.query_lang, card.doc_lang, card.split, card.license) == ("eng_Latn", "eng_Latn", "test", "CC-BY-NC-4.0")
+    assert (card.query_lang, card.doc_lang, card.split, card.license) == (
+        "eng_Latn",
+        "eng_Latn",
+        "test",
+        "CC-BY-NC-4.0",
+    )
 
 
 @pytest.mark.parametrize(
@@ -59,11 +64,19 @@ def test_card_languages(task, languages, expected):
 @pytest.mark.parametrize(
     ("spec", "split", "problem"),
     [
-        ("NeuCLIR2022Retrieval", None, r"needs a subset: mteb:NeuCLIR2022Retrieval/SUBSET with SUBSET one of fas, rus, zho"),
+        (
+            "NeuCLIR2022Retrieval",
+            None,
+            r"needs a subset: mteb:NeuCLIR2022Retrieval/SUBSET with SUBSET one of fas, rus, zho",
+        ),
         ("NeuCLIR2022Retrieval/deu", None, r"needs a subset"),
         ("SciFact", "dev", r"has no split 'dev'; its splits: test"),
         ("STS12", None, r"is a STS task; clirbench reads Retrieval tasks"),
-        ("NeuCLIR2022Retrievl", None, r"unknown MTEB task: 'NeuCLIR2022Retrievl' not found. Did you mean: 'NeuCLIR2022"),
+        (
+            "NeuCLIR2022Retrievl",
+            None,
+            r"unknown MTEB task: 'NeuCLIR2022Retrievl' not found. Did you mean: 'NeuCLIR2022",
+        ),
     ],
 )
 def test_bad_specs(spec, split, problem):
@@ -80,28 +93,42 @@ def _prepare_cache(datasets_cache: Path, tmp_path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    folder = tmp_path / "neu_clir2022_retrieval"  # datasets names the prepared files after the folder
+    folder = (
+        tmp_path / "neu_clir2022_retrieval"
+    )  # datasets names the prepared files after the folder
     folder.mkdir()
     corpus = [json.loads(line) for line in (TINY / "corpus.jsonl").read_text().splitlines()]
     queries = [json.loads(line) for line in (TINY / "queries.jsonl").read_text().splitlines()]
     judged = read_qrels(TINY / "qrels" / "test.tsv")
-    qrels = [{"query-id": q, "corpus-id": d, "score": r} for q, docs in judged.items() for d, r in docs.items()]
+    qrels = [
+        {"query-id": q, "corpus-id": d, "score": r}
+        for q, docs in judged.items()
+        for d, r in docs.items()
+    ]
     configs = []
     for config, rows in (("fas-corpus", corpus), ("fas-queries", queries), ("fas-qrels", qrels)):
         pq.write_table(pa.Table.from_pylist(rows), folder / f"{config}.parquet")
-        configs.append(f"- config_name: {config}\n  data_files:\n  - split: test\n    path: {config}.parquet\n")
+        configs.append(
+            f"- config_name: {config}\n  data_files:\n  - split: test\n    path: {config}.parquet\n"
+        )
     (folder / "README.md").write_text("---\nconfigs:\n" + "".join(configs) + "---\n")
     for config in ("fas-corpus", "fas-queries", "fas-qrels"):
         datasets.load_dataset(str(folder), config, cache_dir=str(datasets_cache))
-    (datasets_cache / folder.name).rename(datasets_cache / f"mteb___{folder.name}")  # as if from the Hub
+    (datasets_cache / folder.name).rename(
+        datasets_cache / f"mteb___{folder.name}"
+    )  # as if from the Hub
 
 
-def test_data_through_mteb_loader_from_the_datasets_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_data_through_mteb_loader_from_the_datasets_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     import datasets
 
     cache = tmp_path / "datasets"
     _prepare_cache(cache, tmp_path)
-    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", cache)  # MTEB's loader uses the default cache
+    monkeypatch.setattr(
+        datasets.config, "HF_DATASETS_CACHE", cache
+    )  # MTEB's loader uses the default cache
     task = load_task("mteb:NeuCLIR2022Retrieval/fas")
     tiny = beir_task(TINY)
     assert (task.queries, task.corpus, task.qrels) == (tiny.queries, tiny.corpus, tiny.qrels)
@@ -116,6 +143,9 @@ def test_absent_data_says_how_to_get_it(tmp_path: Path, monkeypatch: pytest.Monk
     with pytest.raises(ClirbenchError) as error:
         task.queries  # noqa: B018
     message = str(error.value)
-    assert "the data of MTEB task 'NeuCLIR2022Retrieval' (mteb/NeuCLIR2022Retrieval at revision 95cad86" in message
+    assert (
+        "the data of MTEB task 'NeuCLIR2022Retrieval' (mteb/NeuCLIR2022Retrieval at revision 95cad86"
+        in message
+    )
     assert "clirbench never downloads" in message and str(tmp_path) in message
     assert "mteb.get_task('NeuCLIR2022Retrieval').load_data()" in message

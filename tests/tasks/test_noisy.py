@@ -34,15 +34,19 @@ def _edit_distance(a: str, b: str) -> int:
 
 def test_typos_hit_the_rate_and_change_one_letter_or_swap_two():
     rng = random.Random(1)
-    words = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(3, 9)))
-             for _ in range(4000)]
+    words = [
+        "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(3, 9)))
+        for _ in range(4000)
+    ]
     noisy = Noise(rate=0.2, seed=5).apply(" ".join(words), "document", "d1").split(" ")
     assert len(noisy) == len(words)
     changed = [(w, n) for w, n in zip(words, noisy) if w != n]
     assert 0.17 < len(changed) / len(words) < 0.23
     assert all(_edit_distance(w, n) <= 2 and abs(len(w) - len(n)) <= 1 for w, n in changed)
-    kinds = {"delete" if len(n) < len(w) else "swap" if sorted(n) == sorted(w) else "substitute"
-             for w, n in changed}
+    kinds = {
+        "delete" if len(n) < len(w) else "swap" if sorted(n) == sorted(w) else "substitute"
+        for w, n in changed
+    }
     assert kinds == {"delete", "swap", "substitute"}
 
 
@@ -88,7 +92,11 @@ def test_variant_names_carry_rate_and_seed():
 
 
 def test_suite_lists_low_resource_verse_variants():
-    assert {"bible-en-ny/verse/noisy", "bible-ny-en/verse/noisy", "quran-en-hau/verse/noisy"} <= set(SUITES["noisy"])
+    assert {
+        "bible-en-ny/verse/noisy",
+        "bible-ny-en/verse/noisy",
+        "quran-en-hau/verse/noisy",
+    } <= set(SUITES["noisy"])
     assert "quran-en-jpn/verse/noisy" not in SUITES["noisy"]  # Japanese is not low-resource
     assert all(name.endswith("/verse/noisy") for name in SUITES["noisy"])
     assert expand_task_specs(["suite:noisy"]) == list(SUITES["noisy"])

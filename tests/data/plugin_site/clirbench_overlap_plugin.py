@@ -21,11 +21,18 @@ class Overlap(MethodBase):
 
     def retrieve(self, task, k):
         time.sleep(self.options.delay)
-        words = {doc_id: set(re.findall(r"\w+", doc.full_text.lower())) for doc_id, doc in task.corpus.items()}
+        words = {
+            doc_id: set(re.findall(r"\w+", doc.full_text.lower()))
+            for doc_id, doc in task.corpus.items()
+        }
         run = {}
         for qid, text in task.queries.items():
             query = set(re.findall(r"\w+", text.lower()))
-            scores = {doc_id: float(len(query & terms)) for doc_id, terms in words.items() if query & terms}
+            scores = {
+                doc_id: float(len(query & terms))
+                for doc_id, terms in words.items()
+                if query & terms
+            }
             run[qid] = dict(sorted(scores.items(), key=lambda hit: (-hit[1], hit[0]))[:k])
         return run
 
@@ -43,8 +50,13 @@ class Echo(TranslatorBase):
 def toy_task(rest, split, **card_overrides):
     """``toy:N``: N queries, each the exact words of one of N documents (a task source plugin)."""
     size = int(rest)
-    card = TaskCard(name=f"toy-{size}", query_lang="eng_Latn", doc_lang="eng_Latn",
-                    split=split or "test", source=f"toy:{size}")
+    card = TaskCard(
+        name=f"toy-{size}",
+        query_lang="eng_Latn",
+        doc_lang="eng_Latn",
+        split=split or "test",
+        source=f"toy:{size}",
+    )
 
     def load():
         words = [f"word{i} topic{i}" for i in range(size)]
