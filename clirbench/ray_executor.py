@@ -34,7 +34,7 @@ from clirbench.runner import (
 from clirbench.tasks.task import Task, TaskData
 
 if TYPE_CHECKING:
-    from clirbench.method import MethodBase
+    from clirbench.method import MethodBase, MethodOptions
     from clirbench.store import Cell
 
 MAX_RETRIES = 3
@@ -76,10 +76,16 @@ def connect(address: str | None) -> bool:
     return True
 
 
+def gpus(options: MethodOptions) -> int:
+    """1 when the method's ``device`` option asks for cuda, else 0."""
+    return 1 if str(getattr(options, "device", None) or "").startswith("cuda") else 0
+
+
 def resources(spec: MethodSpec) -> dict[str, float]:
-    """One CPU per cell; one GPU as well when the method's ``device`` option asks for cuda."""
-    device = getattr(spec.options, "device", None) or ""
-    return {"num_cpus": 1, "num_gpus": 1 if str(device).startswith("cuda") else 0}
+    """One CPU per cell; one GPU as well when the method's ``device`` option asks for cuda,
+    unless its ``ray_encoders`` actors encode (they ask for the GPUs; see ``sharding``)."""
+    on_actors = getattr(spec.options, "ray_encoders", 0)
+    return {"num_cpus": 1, "num_gpus": 0 if on_actors else gpus(spec.options)}
 
 
 class RemoteCellError(ClirbenchError):
