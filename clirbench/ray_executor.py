@@ -70,7 +70,8 @@ def connect(address: str | None) -> bool:
             ray.init(address=address, logging_level="warning", log_to_driver=False)
     except (ConnectionError, RuntimeError, ValueError) as error:
         raise RayConnectionError(
-            f"--address {address}: cannot join a Ray cluster ({str(error).splitlines()[0]}); "
+            f"address {address} (--address, or address in the options file): cannot join a "
+            f"Ray cluster ({str(error).splitlines()[0]}); "
             "start one with `ray start --head`, or leave --address out to start one here"
         ) from None
     return True
