@@ -2,7 +2,8 @@
 
 Entries are keyed by a namespace (method, configuration, model revision, role or direction,
 language) and the SHA-256 of the text. Each namespace is a folder holding one append-only
-record file (``embeddings.rec`` or ``translations.rec``):
+record file (``embeddings.rec`` or ``translations.rec``), and, for documents encoded in
+shards (``clirbench.sharding``), one folder per shard (:class:`ShardCache`). The record file:
 
 - a signature line naming the kind and the format version, then
 - one frame per appended batch: payload length (uint32 LE), CRC-32 of length and payload
