@@ -128,11 +128,11 @@ class RayEncoderPool:
     ``RAY_ADDRESS``, else starts a local one (stopped again by :meth:`close`)."""
 
     def __init__(self, method: DenseEncoder, size: int) -> None:
-        from ray.util import ActorPool
-
         from clirbench.ray_executor import MAX_RETRIES, connect, gpus, import_ray
 
-        self._ray = import_ray()
+        self._ray = import_ray()  # says how to install Ray when it is missing
+        from ray.util import ActorPool
+
         self._started = connect(None)
         remote = self._ray.remote(
             num_cpus=1,
