@@ -2,7 +2,8 @@
 
 Entries are keyed by a namespace (method, configuration, model revision, role or direction,
 language) and the SHA-256 of the text. Each namespace is a folder holding one append-only
-record file (``embeddings.rec`` or ``translations.rec``):
+record file (``embeddings.rec`` or ``translations.rec``), and, for documents encoded in
+shards (``clirbench.sharding``), one folder per shard (:class:`ShardCache`). The record file:
 
 - a signature line naming the kind and the format version, then
 - one frame per appended batch: payload length (uint32 LE), CRC-32 of length and payload
@@ -26,6 +27,7 @@ import struct
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -290,6 +292,135 @@ class EmbeddingCache:
         self._add(keys, vectors)
 
 
+SHARDS_DIR, SHARD_MANIFEST, SHARD_VECTORS, SHARD_IDS = (
+    "shards",
+    "shard.json",
+    "vectors.npy",
+    "ids.json",
+)
+_SHARD_FORMAT = "clirbench embedding shard v1"
+
+
+def shard_digest(doc_ids: Sequence[str], texts: Sequence[str]) -> str:
+    """What a shard of documents is: its ids and texts in order (SHA-256, hex)."""
+    digest = hashlib.sha256(_SHARD_FORMAT.encode("ascii"))
+    for doc_id, text in zip(doc_ids, texts, strict=True):
+        encoded = doc_id.encode("utf-8", "surrogatepass")
+        digest.update(struct.pack("<I", len(encoded)) + encoded + text_key(text))
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class EmbeddingShard:
+    """A finished shard: ``vectors.npy`` (float32, one row per document, in ``ids.json``'s
+    order) in ``path``, a folder named by the shard's digest."""
+
+    path: Path
+    digest: str
+    rows: int
+    dim: int
+
+    @property
+    def vectors_path(self) -> Path:
+        return self.path / SHARD_VECTORS
+
+    def doc_ids(self) -> list[str]:
+        return json.loads(_read_bytes(self.path / SHARD_IDS))
+
+
+class ShardCache:
+    """Document vectors of one namespace as shards, beside ``embeddings.rec``.
+
+    Each shard is a folder ``shards/<digest>/`` holding ``vectors.npy``, ``ids.json`` and
+    ``shard.json`` (digest, rows, dimension, SHA-256 of the vectors file). A shard is built in a
+    temporary folder and renamed into place, so it is there whole or not at all; shards are
+    independent files, so any number of processes add them at once, and a finished shard is
+    found by its digest and never encoded again. File access goes through ``_read_bytes`` and
+    ``_publish_files`` only.
+    """
+
+    def __init__(self, namespace: Mapping[str, Any], root: Path | None = None) -> None:
+        self.path = _namespace_dir("embeddings", namespace, root) / SHARDS_DIR
+
+    def find(self, digest: str) -> EmbeddingShard | None:
+        """The finished shard of this digest, checked; None when it was never finished."""
+        folder = self.path / digest
+        try:
+            manifest = json.loads(_read_bytes(folder / SHARD_MANIFEST))
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError, ValueError) as error:
+            raise CacheError(
+                f"{folder}: unreadable {SHARD_MANIFEST} ({error}); {_clear_hint(folder)}"
+            )
+        shard = EmbeddingShard(folder, digest, manifest.get("rows", -1), manifest.get("dim", -1))
+        if problem := _shard_problem(shard, manifest):
+            raise CacheError(f"{folder}: {problem}; {_clear_hint(folder)}")
+        return shard
+
+    def publish(self, digest: str, doc_ids: Sequence[str], vectors: np.ndarray) -> EmbeddingShard:
+        """Store one shard's vectors; a shard another process finished first is kept."""
+        import io
+
+        vectors = np.ascontiguousarray(vectors, dtype=_VECTOR)
+        if vectors.ndim != 2 or len(vectors) != len(doc_ids) or vectors.shape[1] == 0:
+            raise ValueError(f"encode returned shape {vectors.shape} for {len(doc_ids)} texts")
+        buffer = io.BytesIO()
+        np.save(buffer, vectors, allow_pickle=False)
+        data = buffer.getvalue()
+        manifest = {
+            "format": _SHARD_FORMAT,
+            "digest": digest,
+            "rows": len(vectors),
+            "dim": vectors.shape[1],
+            "vectors_sha256": hashlib.sha256(data).hexdigest(),
+        }
+        files = {
+            SHARD_VECTORS: data,
+            SHARD_IDS: json.dumps(list(doc_ids)).encode("utf-8"),
+            SHARD_MANIFEST: json.dumps(manifest, indent=2).encode("ascii"),
+        }
+        _publish_files(self.path / digest, files, SHARD_MANIFEST)
+        return EmbeddingShard(self.path / digest, digest, len(vectors), vectors.shape[1])
+
+
+def _shard_problem(shard: EmbeddingShard, manifest: Mapping[str, Any]) -> str:
+    """What is wrong with a finished shard's files, or "" when they match its manifest."""
+    if manifest.get("format") != _SHARD_FORMAT or manifest.get("digest") != shard.digest:
+        return f"{SHARD_MANIFEST} is not of this shard or of this cache version"
+    try:
+        data = _read_bytes(shard.vectors_path)
+        ids = json.loads(_read_bytes(shard.path / SHARD_IDS))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        return f"unreadable shard files ({error})"
+    if hashlib.sha256(data).hexdigest() != manifest.get("vectors_sha256"):
+        return f"{SHARD_VECTORS} does not match its digest (damaged)"
+    if not isinstance(ids, list) or len(ids) != shard.rows:
+        return f"{SHARD_IDS} does not hold {shard.rows} ids"
+    return ""
+
+
+def _read_bytes(path: Path) -> bytes:
+    return path.read_bytes()
+
+
+def _publish_files(folder: Path, files: Mapping[str, bytes], marker: str) -> None:
+    """``folder`` holding ``files``, whole or not at all (see ``fileio.build_folder_once``)."""
+    from clirbench.fileio import build_folder_once
+
+    def build(tmp: Path) -> None:
+        for name, data in files.items():
+            with (tmp / name).open("wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+
+    try:
+        build_folder_once(folder, build, marker)
+    except OSError as error:
+        raise CacheError(_write_problem(folder, error)) from None
+
+
 class TranslationCache:
     """Translations of one namespace, in ``translations.rec``; ``path`` is that file."""
 
@@ -350,18 +481,46 @@ def check_namespace(folder: Path) -> list[str]:
             problems.append(f"{name}: {bad} unreadable record(s)")
         if records.tail:
             problems.append(f"{name}: {records.tail} bytes of a torn or damaged tail")
+    problems += [f"shard {digest}: {problem}" for digest, problem in _damaged_shards(folder)]
     return problems
 
 
+def _finished_shards(folder: Path) -> Iterator[tuple[Path, dict[str, Any] | None]]:
+    """Each published shard folder of a namespace and its manifest (None: unreadable)."""
+    for shard in sorted((folder / SHARDS_DIR).glob(f"[!.]*/{SHARD_MANIFEST}")):
+        try:
+            manifest = json.loads(shard.read_bytes())
+        except (OSError, UnicodeDecodeError, ValueError):
+            manifest = None
+        yield shard.parent, manifest if isinstance(manifest, dict) else None
+
+
+def _damaged_shards(folder: Path) -> list[tuple[str, str]]:
+    damaged = []
+    for path, manifest in _finished_shards(folder):
+        if manifest is None:
+            damaged.append((path.name, f"unreadable {SHARD_MANIFEST}"))
+            continue
+        shard = EmbeddingShard(path, path.name, manifest.get("rows", -1), manifest.get("dim", -1))
+        if problem := _shard_problem(shard, manifest):
+            damaged.append((path.name, problem))
+    return damaged
+
+
 def repair_namespace(folder: Path) -> str:
-    """Cut the torn tails off a namespace's record files, under their locks, or remove the
-    namespace when anything else is wrong with it (it is only a cache). Says what it did.
+    """Cut the torn tails off a namespace's record files, under their locks, and remove its
+    damaged shards, or remove the namespace when anything else is wrong with it (it is only a
+    cache). Says what it did.
     Like ``cache clear``, not meant to run while a run uses the namespace."""
     from filelock import FileLock
 
     if any((folder / name).exists() for name in _OLD_FORMAT_FILES):
         shutil.rmtree(folder)
         return "removed the namespace"
+    damaged = _damaged_shards(folder)
+    for digest, _ in damaged:
+        shutil.rmtree(folder / SHARDS_DIR / digest)  # encoded again by the next run
+    removed = f"removed {len(damaged)} damaged shard(s)" if damaged else ""
     cut = 0
     for name in _SIGNATURES:
         path = folder / name
@@ -380,7 +539,8 @@ def repair_namespace(folder: Path) -> str:
             if records.tail:
                 os.truncate(path, records.end)
                 cut += records.tail
-    return f"cut {cut} bytes of torn tail" if cut else "nothing to repair"
+    done = [removed, f"cut {cut} bytes of torn tail" if cut else ""]
+    return "; ".join(part for part in done if part) or "nothing to repair"
 
 
 def _entries(folder: Path, kind: str) -> int:
@@ -391,7 +551,8 @@ def _entries(folder: Path, kind: str) -> int:
         return 0
     if kind == "embeddings":
         frames = (_embedding_frame(p) for p in payloads)
-        return len({key for frame in frames if frame for key in frame[0]})
+        shard_rows = sum(m.get("rows", 0) for _, m in _finished_shards(folder) if m)
+        return len({key for frame in frames if frame for key in frame[0]}) + shard_rows
     return len({key for p in payloads for key, _ in _translation_frame(p) or ()})
 
 
@@ -412,7 +573,7 @@ def list_namespaces(root: Path | None = None) -> list[dict[str, Any]]:
                     "path": folder,
                     "namespace": namespace,
                     "entries": _entries(folder, kind),
-                    "bytes": sum(f.stat().st_size for f in folder.iterdir() if f.is_file()),
+                    "bytes": sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()),
                     "problems": check_namespace(folder),
                 }
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,17 +36,47 @@ def parse_assignments(assignments: list[str]) -> dict[str, dict[str, Any]]:
     return options
 
 
-def read_options_file(path: Path) -> dict[str, dict[str, Any]]:
-    """A YAML mapping of method name -> option mapping."""
+EXECUTORS = ("local", "ray")
+
+
+@dataclass(frozen=True)
+class OptionsFile:
+    """An options file: each method's options, and where its cells run (None: not said)."""
+
+    methods: dict[str, dict[str, Any]] = field(default_factory=dict)
+    executor: str | None = None
+    address: str | None = None
+
+
+def parse_options_file(path: Path) -> OptionsFile:
+    """A YAML mapping of method name -> option mapping, plus, at the top level, ``executor``
+    (local or ray) and ``address`` (a Ray cluster, with ``executor: ray``)."""
     data = read_yaml(path)
     if data is None:
-        return {}
-    if not isinstance(data, dict) or not all(
+        return OptionsFile()
+    if not isinstance(data, dict):
+        raise InputError(path, None, "expected a mapping of method name -> {option: value}")
+    methods = {key: value for key, value in data.items() if key not in ("executor", "address")}
+    if not all(
         isinstance(method, str) and isinstance(values, dict) and all(map(_is_str, values))
-        for method, values in data.items()
+        for method, values in methods.items()
     ):
         raise InputError(path, None, "expected a mapping of method name -> {option: value}")
-    return data
+    executor, address = data.get("executor"), data.get("address")
+    if executor is not None and executor not in EXECUTORS:
+        raise InputError(path, None, f"executor: {executor!r} is not an executor; use local or ray")
+    if address is not None and not (isinstance(address, str) and address.strip()):
+        raise InputError(
+            path, None, f"address: {address!r} is not a Ray cluster; use auto or ray://HOST:PORT"
+        )
+    if address is not None and executor != "ray":
+        raise InputError(path, None, "address names a Ray cluster: add executor: ray")
+    return OptionsFile(methods, executor, address)
+
+
+def read_options_file(path: Path) -> dict[str, dict[str, Any]]:
+    """The method options of an options file (see :func:`parse_options_file`)."""
+    return parse_options_file(path).methods
 
 
 def _is_str(value: Any) -> bool:

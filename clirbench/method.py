@@ -159,7 +159,9 @@ LONG_DOCUMENT_OPTIONS = frozenset({"long_documents", "window_sentences", "window
 
 
 class DenseEncoderOptions(MethodOptions):
-    runtime_options: ClassVar[frozenset[str]] = frozenset({"batch_size", "cache"})
+    runtime_options: ClassVar[frozenset[str]] = frozenset(
+        {"batch_size", "cache", "shard_size", "ray_encoders"}
+    )
     batch_size: int = Field(32, ge=1)
     cache: bool = True
     """Keep embeddings in clirbench's cache, keyed by model, options, role, language and text."""
@@ -174,6 +176,12 @@ class DenseEncoderOptions(MethodOptions):
     """Sentences per window (firstp, maxp); a document this short is encoded whole."""
     window_stride: int = Field(2, ge=1)
     """Sentences from one window's start to the next (maxp); at most window_sentences."""
+    shard_size: int | None = Field(None, ge=1)
+    """Documents per shard: the corpus is encoded, cached and searched shard by shard (a rerun
+    after a failure encodes only the unfinished shards); None: all at once."""
+    ray_encoders: int = Field(0, ge=0)
+    """Ray actors that encode the shards (one model load each, a GPU each when device is
+    cuda); 0: encode in this process. Needs shard_size."""
 
     @model_validator(mode="after")
     def _check_search_and_windows(self) -> DenseEncoderOptions:
@@ -188,6 +196,10 @@ class DenseEncoderOptions(MethodOptions):
             raise ValueError("window_sentences, window_stride need long_documents firstp or maxp")
         if self.window_stride > self.window_sentences:
             raise ValueError("window_stride above window_sentences would skip sentences")
+        if self.shard_size is not None and self.long_documents == "maxp":
+            raise ValueError("long_documents maxp searches every window at once: drop shard_size")
+        if self.ray_encoders and self.shard_size is None:
+            raise ValueError("ray_encoders encode shards: set shard_size too (e.g. 10000)")
         return self
 
 
@@ -294,6 +306,10 @@ class DenseEncoder(MethodBase):
     def retrieve(self, task: Task, k: int) -> Run:
         from clirbench.search import best_passage_search, search
 
+        if getattr(self.options, "shard_size", None):
+            from clirbench.sharding import retrieve_sharded
+
+            return retrieve_sharded(self, task, k)
         doc_ids = list(task.corpus)
         query_ids = list(task.queries)
         doc_texts = [task.corpus[d].full_text for d in doc_ids]

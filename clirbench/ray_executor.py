@@ -34,7 +34,7 @@ from clirbench.runner import (
 from clirbench.tasks.task import Task, TaskData
 
 if TYPE_CHECKING:
-    from clirbench.method import MethodBase
+    from clirbench.method import MethodBase, MethodOptions
     from clirbench.store import Cell
 
 MAX_RETRIES = 3
@@ -70,16 +70,23 @@ def connect(address: str | None) -> bool:
             ray.init(address=address, logging_level="warning", log_to_driver=False)
     except (ConnectionError, RuntimeError, ValueError) as error:
         raise RayConnectionError(
-            f"--address {address}: cannot join a Ray cluster ({str(error).splitlines()[0]}); "
+            f"address {address} (--address, or address in the options file): cannot join a "
+            f"Ray cluster ({str(error).splitlines()[0]}); "
             "start one with `ray start --head`, or leave --address out to start one here"
         ) from None
     return True
 
 
+def gpus(options: MethodOptions) -> int:
+    """1 when the method's ``device`` option asks for cuda, else 0."""
+    return 1 if str(getattr(options, "device", None) or "").startswith("cuda") else 0
+
+
 def resources(spec: MethodSpec) -> dict[str, float]:
-    """One CPU per cell; one GPU as well when the method's ``device`` option asks for cuda."""
-    device = getattr(spec.options, "device", None) or ""
-    return {"num_cpus": 1, "num_gpus": 1 if str(device).startswith("cuda") else 0}
+    """One CPU per cell; one GPU as well when the method's ``device`` option asks for cuda,
+    unless its ``ray_encoders`` actors encode (they ask for the GPUs; see ``sharding``)."""
+    on_actors = getattr(spec.options, "ray_encoders", 0)
+    return {"num_cpus": 1, "num_gpus": 0 if on_actors else gpus(spec.options)}
 
 
 class RemoteCellError(ClirbenchError):

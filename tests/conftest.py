@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,15 @@ def _no_downloads(monkeypatch: pytest.MonkeyPatch) -> None:
         return subprocess.CompletedProcess(command, 1, "", "npm error network (offline in tests)")
 
     monkeypatch.setattr(udhr, "_run_npm", npm_offline)
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[None]:
+    """A local Ray cluster of 2 CPUs for the tests of one module (skipped without Ray)."""
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="warning", log_to_driver=False)
+    yield
+    ray.shutdown()
 
 
 @pytest.fixture(scope="session")

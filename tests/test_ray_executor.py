@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,13 +18,6 @@ from tests.conftest import TINY
 from tests.tiny_models import make_tiny_bert
 
 ray = pytest.importorskip("ray")
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[None]:
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="warning", log_to_driver=False)
-    yield
-    ray.shutdown()
 
 
 class DiesOnceOptions(MethodOptions):

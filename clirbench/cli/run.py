@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import typer
 
 if TYPE_CHECKING:
+    from clirbench.config import OptionsFile
     from clirbench.runner import CellOutcome, Executor, MethodSpec
     from clirbench.store import ResultStore
     from clirbench.tasks.task import Task
@@ -31,11 +32,15 @@ def _moved_out(value: Optional[str]) -> None:
 
 
 def method_options(
-    method_names: list[str], options_file: Optional[Path], set_options: list[str]
+    method_names: list[str],
+    options_file: Optional[Path],
+    set_options: list[str],
+    from_file: dict[str, dict[str, Any]],
 ) -> dict[str, dict[str, Any]]:
-    """Options from the file and ``--set`` for the methods run. The file may hold sections
-    for other methods: their names and options are still checked, then left aside."""
-    from clirbench.config import merge_options, parse_assignments, read_options_file
+    """Options from the file (``from_file``, read from ``options_file``) and ``--set`` for the
+    methods run. The file may hold sections for other methods: their names and options are
+    still checked, then left aside."""
+    from clirbench.config import merge_options, parse_assignments
     from clirbench.errors import InputError, OptionsError
     from clirbench.registry import available_methods, build_options
 
@@ -46,7 +51,6 @@ def method_options(
                 f"--set: options given for {name!r}, which is not among --methods "
                 f"({', '.join(method_names)})"
             )
-    from_file = read_options_file(options_file) if options_file else {}
     foreign = {name: values for name, values in from_file.items() if name not in method_names}
     if foreign:
         from clirbench.errors import UnknownNameError
@@ -92,7 +96,8 @@ def run(
         None,
         "--options",
         help="YAML file: method -> {option: value}; "
-        "sections for methods not run are checked and ignored.",
+        "sections for methods not run are checked and ignored; "
+        "executor and address at the top level as the flags (which win).",
     ),
     split: Optional[str] = typer.Option(
         None, "--split", help="Split of folder tasks (default: card's, else test)."
@@ -103,11 +108,11 @@ def run(
     doc_lang: Optional[str] = typer.Option(
         None, "--doc-lang", help="Document language of folder tasks, e.g. nya_Latn."
     ),
-    executor: str = typer.Option(
-        "local",
+    executor: Optional[str] = typer.Option(
+        None,
         "--executor",
         help="local: cells one by one in this process; ray: independent cells at once as "
-        "Ray tasks (pip install 'clirbench[ray]').",
+        "Ray tasks (pip install 'clirbench[ray]'). Default: the options file's, else local.",
     ),
     address: Optional[str] = typer.Option(
         None,
@@ -126,14 +131,16 @@ def run(
 
     from clirbench.cli.output import print_table
     from clirbench.cli.render import plan_table, summary_tables
-    from clirbench.config import method_specs
+    from clirbench.config import OptionsFile, method_specs, parse_options_file
     from clirbench.store import ResultStore
     from clirbench.tasks import load_tasks
 
-    runner_executor = _executor(executor, address)
+    from_file = parse_options_file(options_file) if options_file else OptionsFile()
+    runner_executor = _executor(executor, address, from_file)
     method_names = names(methods, "'--methods' / '-m'")
     task_specs = names(tasks, "'--tasks' / '-t'")
-    specs = method_specs(method_names, method_options(method_names, options_file, set_options))
+    chosen = method_options(method_names, options_file, set_options, from_file.methods)
+    specs = method_specs(method_names, chosen)
     loaded = load_tasks(task_specs, split, query_lang=query_lang, doc_lang=doc_lang)
     results = ResultStore(store)
     if dry_run:
@@ -152,9 +159,14 @@ def run(
         raise typer.Exit(1)
 
 
-def _executor(kind: str, address: Optional[str]) -> Executor:
+def _executor(flag: Optional[str], address: Optional[str], from_file: OptionsFile) -> Executor:
+    """Each of executor and address from its flag, else from the options file (the file's
+    address only for a run on Ray)."""
     from clirbench.runner import Executor
 
+    kind = flag or from_file.executor or "local"
+    if address is None and kind == "ray":
+        address = from_file.address
     if kind not in ("local", "ray"):
         raise typer.BadParameter(
             f"{kind!r} is not an executor; use local or ray", param_hint="--executor"
