@@ -1,17 +1,28 @@
-"""``clirbench compare A B`` (or ``--methods a,b,c``): paired tests between stored systems."""
+"""``clirbench compare A B`` (or ``--methods a,b,c``): paired tests between stored systems.
+
+The tests are ``clirbench.report.model.PairedTest`` records, as the report's are; ``--json``
+prints their ``PairedTests`` and the table shows the same records.
+"""
 
 from __future__ import annotations
 
 import sys
 from itertools import combinations
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+if TYPE_CHECKING:
+    from clirbench.cli.output import TableData
+    from clirbench.report.model import PairedTests
+
+ALPHA = 0.05
+STORE = Path("results")
+
 
 def _pairs(
-    system_a: Optional[str], system_b: Optional[str], methods: Optional[str]
+    system_a: str | None, system_b: str | None, methods: str | None
 ) -> list[tuple[str, str]]:
     from clirbench.cli.run import names
 
@@ -34,25 +45,25 @@ def _pairs(
 
 
 def compare(
-    system_a: Optional[str] = typer.Argument(
+    system_a: str | None = typer.Argument(
         None, help="A system: a method name, or name@config_hash."
     ),
-    system_b: Optional[str] = typer.Argument(None, help="The system A is tested against."),
-    methods: Optional[str] = typer.Option(
+    system_b: str | None = typer.Argument(None, help="The system A is tested against."),
+    methods: str | None = typer.Option(
         None,
         "--methods",
         "-m",
         help="Comma-separated systems: every pair is tested (instead of A B).",
     ),
-    tasks: Optional[str] = typer.Option(
+    tasks: str | None = typer.Option(
         None,
         "--tasks",
         "-t",
         help="Comma-separated tasks (names or BEIR folders), suite:NAME or lang:CODE "
         "(default: every task in the store).",
     ),
-    store: Path = typer.Option(Path("results"), "--store", help="Result store folder."),
-    measures: Optional[str] = typer.Option(
+    store: Annotated[Path, typer.Option("--store", help="Result store folder.")] = STORE,
+    measures: str | None = typer.Option(
         None, "--measures", help="Comma-separated measures (default: each task card's first)."
     ),
     test: str = typer.Option("randomization", "--test", help="randomization or t-test."),
@@ -62,15 +73,16 @@ def compare(
     resamples: int = typer.Option(10_000, "--resamples", min=100),
     seed: int = typer.Option(0, "--seed"),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
-    split: Optional[str] = typer.Option(
+    split: str | None = typer.Option(
         None, "--split", help="Split, where a task has results on several (e.g. dev, test)."
     ),
 ) -> None:
     """Paired significance tests of A against B on each task and measure, corrected over all."""
-    from clirbench.cli.output import TableData, print_json, print_table
+    from clirbench.cli.output import print_json, print_table
     from clirbench.cli.run import names
     from clirbench.errors import ClirbenchError, OptionsError
     from clirbench.evaluation import canonical_measure
+    from clirbench.report.model import PairedTest, PairedTests
     from clirbench.stats import adjust
     from clirbench.store import ResultStore
     from clirbench.tasks import expand_task_specs, load_task
@@ -114,22 +126,31 @@ def compare(
         raise ClirbenchError(
             f"nothing to compare in {store}: " + ("; ".join(skipped) or "the store is empty")
         )
-    for row, p_adjusted in zip(rows, adjust([row["p"] for row in rows], correction)):
-        row["p_adjusted"] = float(p_adjusted)
-        row["significant"] = bool(p_adjusted <= 0.05)
+    compared = PairedTests(
+        test=test,
+        correction=correction,
+        resamples=resamples,
+        seed=seed,
+        comparisons=tuple(
+            PairedTest(**row, p_adjusted=float(p), significant=bool(p <= ALPHA))
+            for row, p in zip(rows, adjust([row["p"] for row in rows], correction))
+        ),
+    )
     for reason in skipped:
         print(f"skipped: {reason}", file=sys.stderr)
     if as_json:
-        print_json(
-            {
-                "test": test,
-                "correction": correction,
-                "resamples": resamples,
-                "seed": seed,
-                "comparisons": rows,
-            }
-        )
+        print_json(compared.model_dump(mode="json"))
         return
+    print_table(_table(compared))
+    print(
+        f"{test} test, {resamples} resamples, seed {seed}; "
+        f"* = significant at {ALPHA} after {correction} correction."
+    )
+
+
+def _table(compared: PairedTests) -> TableData:
+    from clirbench.cli.output import TableData
+
     columns = (
         "A",
         "B",
@@ -141,30 +162,26 @@ def compare(
         "A - B [95% CI]",
         "d_z",
         "p",
-        f"p ({correction})",
+        f"p ({compared.correction})",
     )
     table = TableData(columns)
-    for r in rows:
+    for t in compared.comparisons:
         table.rows.append(
             (
-                r["a"],
-                r["b"],
-                r["task"],
-                r["measure"],
-                str(r["queries"]),
-                f"{r['mean_a']:.4f}",
-                f"{r['mean_b']:.4f}",
-                f"{r['difference']:+.4f} [{r['ci_low']:+.4f}, {r['ci_high']:+.4f}]",
-                f"{r['d_z']:.2f}",
-                f"{r['p']:.4f}",
-                f"{r['p_adjusted']:.4f}" + (" *" if r["significant"] else ""),
+                t.a,
+                t.b,
+                t.task,
+                t.measure,
+                str(t.queries),
+                f"{t.mean_a:.4f}",
+                f"{t.mean_b:.4f}",
+                f"{t.difference:+.4f} [{t.ci_low:+.4f}, {t.ci_high:+.4f}]",
+                f"{t.d_z:.2f}",
+                f"{t.p:.4f}",
+                f"{t.p_adjusted:.4f}" + (" *" if t.significant else ""),
             )
         )
-    print_table(table)
-    print(
-        f"{test} test, {resamples} resamples, seed {seed}; "
-        f"* = significant at 0.05 after {correction} correction."
-    )
+    return table
 
 
 def _test(
@@ -178,7 +195,8 @@ def _test(
     resamples: int,
     seed: int,
 ) -> dict[str, Any]:
-    """One paired test on the queries both cells scored."""
+    """One paired test on the queries both cells scored: a ``PairedTest``'s fields before the
+    correction."""
     import numpy as np
 
     from clirbench.errors import ClirbenchError

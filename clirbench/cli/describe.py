@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -14,7 +14,7 @@ def describe(
     name: str = typer.Argument(
         ..., help="A method name, a built-in task name or a BEIR folder path."
     ),
-    split: Optional[str] = typer.Option(
+    split: str | None = typer.Option(
         None, "--split", help="Split of a task (default: test, or the folder card's)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
@@ -31,16 +31,8 @@ def describe(
 
 
 def type_name(field: FieldInfo) -> str:
-    """``int >= 1``, ``str | None``, ``'mean' | 'cls'``: the type as a user writes values."""
-    from typing import Literal, get_args, get_origin
-
-    annotation = field.annotation
-    if get_origin(annotation) is Literal:
-        text = " | ".join(repr(value) for value in get_args(annotation))
-    elif isinstance(annotation, type) and not get_args(annotation):
-        text = annotation.__name__
-    else:
-        text = str(annotation).replace("typing.", "")
+    """``int, >= 1``, ``str | None``, ``'mean' | 'cls'``: the type as a user writes values."""
+    text = readable_type(field.annotation)
     bounds = {
         "ge": ">=",
         "gt": ">",
@@ -54,6 +46,39 @@ def type_name(field: FieldInfo) -> str:
             if getattr(constraint, attribute, None) is not None:
                 text += f", {symbol} {getattr(constraint, attribute)}"
     return text
+
+
+def readable_type(annotation: Any) -> str:
+    """A type as option values are written in YAML or ``--set``: sequences are lists, a record
+    (pydantic model) is a mapping of its fields, no module paths: ``list[{method: str}]``."""
+    import types
+    from collections.abc import Mapping, Sequence
+    from collections.abc import Set as AbstractSet
+    from typing import Literal, Union, get_args, get_origin
+
+    from pydantic import BaseModel
+
+    origin, args = get_origin(annotation), get_args(annotation)
+    if annotation is type(None):
+        return "None"
+    if annotation is Any:
+        return "Any"
+    if origin is Literal:
+        return " | ".join(repr(value) for value in args)
+    if origin in (Union, types.UnionType):
+        return " | ".join(readable_type(arg) for arg in args)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        fields = annotation.model_fields.items()
+        return "{" + ", ".join(f"{name}: {type_name(field)}" for name, field in fields) + "}"
+    if isinstance(origin, type) and issubclass(origin, Mapping):
+        return f"dict[{', '.join(readable_type(arg) for arg in args)}]" if args else "dict"
+    if origin is tuple and args and args[-1] is not Ellipsis:  # fixed length: [int, int]
+        return f"[{', '.join(readable_type(arg) for arg in args)}]"
+    if isinstance(origin, type) and issubclass(origin, (Sequence, AbstractSet)):
+        return f"list[{readable_type(args[0])}]" if args else "list"
+    if isinstance(annotation, type):
+        return annotation.__name__
+    return str(annotation).replace("typing.", "")
 
 
 def method_description(name: str, target: str) -> dict[str, Any]:
@@ -105,7 +130,7 @@ def _describe_method(name: str, target: str, as_json: bool) -> None:
     print_table(table)
 
 
-def _describe_task(spec: str, split: Optional[str], as_json: bool, methods: dict[str, str]) -> None:
+def _describe_task(spec: str, split: str | None, as_json: bool, methods: dict[str, str]) -> None:
     from pathlib import Path
 
     from clirbench.cli.output import TableData, print_json, print_table
@@ -141,8 +166,10 @@ def _describe_task(spec: str, split: Optional[str], as_json: bool, methods: dict
         table.rows.append(
             (
                 f"{side} language",
-                f"{language['name']}; family {language['family']}; script {language['script']}; "
-                f"resource class {language['resource']} (Joshi et al. 2020)",
+                (
+                    f"{language['name']}; family {language['family']}; script {language['script']}; "
+                    f"resource class {language['resource']} (Joshi et al. 2020)"
+                ),
             )
         )
     table.rows.append(("queries", str(sizes["queries"])))

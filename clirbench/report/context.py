@@ -1,4 +1,4 @@
-"""The leaderboard's content as plain dicts and lists, built from a result store only.
+"""The leaderboard's content (``clirbench.report.model.Report``), built from a result store only.
 
 Templates receive what this module returns and only loop and format numbers: every choice
 (ranking, significance marks, which systems tie) is made here.
@@ -12,27 +12,46 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 from clirbench.errors import ClirbenchError, UnknownNameError
 from clirbench.report.groups import (
+    ProbeTask,
     coverage_table,
     gain_view,
     group_table,
     group_task_sets,
     task_groups,
 )
-from clirbench.store import Cell, ResultStore, system_labels
+from clirbench.report.model import (
+    MARKS,
+    Approximate,
+    Cell,
+    Coverage,
+    Environment,
+    LegendItem,
+    MarkKind,
+    NotRun,
+    PairedTest,
+    Report,
+    ReportSettings,
+    Run,
+    ScoreTable,
+    SystemRow,
+    TaskColumn,
+    TaskRow,
+    TaskSection,
+    Versus,
+    Worst,
+)
+from clirbench.store import Cell as StoredCell
+from clirbench.store import ResultStore, system_labels
+
+if TYPE_CHECKING:
+    from clirbench.stats import Comparison
 
 TEST = "randomization"
 CONFIDENCE = 0.95
-BELOW_BEST, ABOVE_BASELINE, BELOW_BASELINE = "†", "↑", "↓"
-# Significance mark kind -> its glyph; the HTML page styles each kind apart (colour and shape).
-MARKS = {
-    "below-best": BELOW_BEST,
-    "above-baseline": ABOVE_BASELINE,
-    "below-baseline": BELOW_BASELINE,
-}
 NOT_RECORDED = "not recorded"
 APPROXIMATE_MARK = "≈"
 
@@ -60,18 +79,18 @@ class Settings:
 @dataclass(frozen=True)
 class _TaskResults:
     card: dict[str, Any]
-    cells: dict[str, Cell]  # system label -> cell
+    cells: dict[str, StoredCell]  # system label -> cell
     primary: dict[str, dict[str, float]]  # system label -> query id -> primary measure
 
 
-def build_context(
+def build_report(
     store: ResultStore,
     settings: Settings,
     *,
     tasks: Sequence[str] | None = None,
     methods: Sequence[str] | None = None,
-) -> dict[str, Any]:
-    """Everything the Markdown and HTML templates show.
+) -> Report:
+    """Everything the leaderboard shows, in every format.
 
     ``tasks`` (names, ``suite:NAME``, ``lang:CODE``) and ``methods`` (method names or system
     labels) keep only those results; None keeps all. Labels are made over the whole store, so
@@ -99,95 +118,95 @@ def build_context(
     baseline = _resolve_baseline(settings.baseline, systems)
     task_cards = {name: results.card for name, results in by_task.items()}
     groupings, ungrouped = task_groups(task_cards)
-    comparisons, by_set, bests = _compare(by_task, group_task_sets(groupings), baseline, settings)
+    found = _compare(by_task, group_task_sets(groupings), baseline, measure, settings)
+    comparisons = {key: pairs for key, pairs in found.by_key.items() if isinstance(key, str)}
     task_views = [
         _task_view(name, results, comparisons.get(name, {}), baseline, measure, shown, settings)
         for name, results in by_task.items()
     ]
-    low_resource = [view for view in task_views if view["low_resource"]]
-    legend = _legend(baseline)
-    overall = _score_table([(view["name"], [view]) for view in task_views], systems)
-    rows = {view["name"]: {row["system"]: row for row in view["rows"]} for view in task_views}
+    low_resource = [view for view in task_views if view.low_resource]
+    overall = _score_table([(view.name, [view]) for view in task_views], systems)
+    rows = {view.name: {row.system: row for row in view.rows} for view in task_views}
 
-    views = {view["name"]: view for view in task_views}
+    views = {view.name: view for view in task_views}
 
-    def tests(tasks: frozenset[str]) -> tuple[str | None, Callable[..., dict[str, Any]]]:
+    def tests(tasks: frozenset[str]) -> tuple[str | None, Callable[[str, str | None], Versus]]:
         """A task set's best system and its corrected comparisons (one task: that task's)."""
         if len(tasks) == 1:
             (name,) = tasks
-            return views[name]["best"], functools.partial(_versus, comparisons.get(name, {}))
-        return bests.get(tasks), functools.partial(_versus, by_set.get(tasks, {}))
+            return views[name].best, functools.partial(_versus, comparisons.get(name, {}))
+        return found.bests.get(tasks), functools.partial(_versus, found.by_key.get(tasks, {}))
 
-    order = [row["system"] for row in overall["rows"]]
-    return {
-        "settings": {
-            **dataclasses.asdict(settings),
-            "measure": measure,
-            "baseline": baseline,
-            "test": TEST,
-            "confidence": CONFIDENCE,
-            "comparisons": sum(len(pairs) for pairs in comparisons.values())
-            + sum(len(pairs) for pairs in by_set.values()),
-        },
-        "legend": legend,
-        "marks_by_kind": {item["kind"]: item for item in legend},
-        "systems": systems,
-        "overall": overall,
-        "languages": _score_table(_language_columns(task_views), systems),
-        "low_resource": _score_table([(view["name"], [view]) for view in low_resource], systems)
+    order = [row.system for row in overall.rows]
+    runs, environments = _provenance([*cells, *probe], labels)
+    return Report(
+        settings=ReportSettings(
+            **{
+                **dataclasses.asdict(settings),
+                "measure": measure,
+                "baseline": baseline,
+                "test": TEST,
+                "confidence": CONFIDENCE,
+                "comparisons": len(found.tests),
+            }
+        ),
+        legend=_legend(baseline),
+        systems=tuple(systems),
+        overall=overall,
+        languages=_score_table(_language_columns(task_views), systems),
+        low_resource=_score_table([(view.name, [view]) for view in low_resource], systems)
         if low_resource
         else None,
-        "groupings": [
+        groupings=tuple(
             group_table(key, groups, task_cards, rows, order, tests, baseline)
             for key, groups in groupings.items()
-        ],
-        "ungrouped": ungrouped,
-        "gain": gain_view(settings.gain, task_cards, rows),
-        "coverage": _coverage(probe, labels, measure, settings),
-        "tasks": task_views,
-        "not_run": _not_run(not_run, None if tasks is None else set(by_task), methods),
-        "approximate": _approximate(cells, labels),
-        **_provenance([*cells, *probe], labels),
-    }
+        ),
+        ungrouped=tuple(ungrouped),
+        gain=gain_view(settings.gain, task_cards, rows),
+        coverage=_coverage(probe, labels, measure),
+        tasks=tuple(task_views),
+        tests=found.tests,
+        not_run=_not_run(not_run, None if tasks is None else set(by_task), methods),
+        approximate=_approximate(cells, labels),
+        runs=runs,
+        environments=environments,
+    )
 
 
-def _is_probe(cell: Cell) -> bool:
+def _is_probe(cell: StoredCell) -> bool:
     from clirbench.tasks.builtin.udhr import is_coverage_probe
 
     return is_coverage_probe(cell.manifest["task"])
 
 
-def _coverage(
-    cells: list[Cell], labels: dict[Path, str], measure: str, settings: Settings
-) -> dict[str, Any] | None:
+def _coverage(cells: list[StoredCell], labels: dict[Path, str], measure: str) -> Coverage | None:
     """The coverage probe's table (languages x systems), or None without probe results."""
     if not cells:
         return None
     from clirbench.tasks.languages import task_language
 
-    views = []
-    for name, results in _group_by_task(cells, labels, measure).items():
-        card = results.card
-        means = _means(results.primary)
-        views.append(
-            {
-                "name": name,
-                "language": task_language(card.get("query_lang", ""), card.get("doc_lang", "")),
-                "queries": len(next(iter(results.primary.values()))),
-                "rows": [{"system": system, "primary": value} for system, value in means.items()],
-            }
+    probes = [
+        ProbeTask(
+            name=name,
+            language=task_language(
+                results.card.get("query_lang", ""), results.card.get("doc_lang", "")
+            ),
+            queries=len(next(iter(results.primary.values()))),
+            means=_means(results.primary),
         )
-    return coverage_table(views, sorted({labels[cell.path] for cell in cells}))
+        for name, results in _group_by_task(cells, labels, measure).items()
+    ]
+    return coverage_table(probes, sorted({labels[cell.path] for cell in cells}))
 
 
 def _select(
-    cells: list[Cell],
+    cells: list[StoredCell],
     labels: dict[Path, str],
     tasks: Sequence[str] | None,
     methods: Sequence[str] | None,
     not_run: set[str],
     root: Path,
-) -> list[Cell]:
+) -> list[StoredCell]:
     """The cells of the wanted tasks and methods; a name the store does not hold is an error.
 
     ``not_run`` names the methods recorded as not run: they may be asked for too.
@@ -229,7 +248,7 @@ def _task_names(specs: Sequence[str], known: set[str]) -> list[str]:
 
 def _not_run(
     items: list[dict[str, Any]], tasks: set[str] | None, methods: Sequence[str] | None
-) -> list[dict[str, Any]]:
+) -> tuple[NotRun, ...]:
     """The store's not-run records, narrowed to the selected tasks and methods (None: all)."""
     kept = []
     for item in items:
@@ -237,8 +256,16 @@ def _not_run(
             continue
         on = [task for task in item["tasks"] if tasks is None or task in tasks]
         if on:
-            kept.append({**item, "tasks": on})
-    return kept
+            kept.append(
+                NotRun(
+                    method=item["method"],
+                    config_hash=item["config_hash"],
+                    reason=item["reason"],
+                    tasks=tuple(on),
+                    options=item["options"],
+                )
+            )
+    return tuple(kept)
 
 
 def _check_settings(settings: Settings) -> None:
@@ -293,10 +320,10 @@ def _shown_measures(
 
 
 def _group_by_task(
-    cells: Sequence[Cell], labels: dict[Path, str], measure: str
+    cells: Sequence[StoredCell], labels: dict[Path, str], measure: str
 ) -> dict[str, _TaskResults]:
     """Cells by task and split; a task shown on several splits is named ``name (split)``."""
-    by_task: dict[tuple[str, str], list[Cell]] = {}
+    by_task: dict[tuple[str, str], list[StoredCell]] = {}
     for cell in cells:
         by_task.setdefault(
             (cell.manifest["task"]["name"], cell.manifest["task"]["split"]), []
@@ -310,7 +337,7 @@ def _group_by_task(
 
 
 def _task_results(
-    name: str, cells: list[Cell], labels: dict[Path, str], measure: str
+    name: str, cells: list[StoredCell], labels: dict[Path, str], measure: str
 ) -> _TaskResults:
     checksums = sorted({str(cell.manifest["task"].get("checksum", "")) for cell in cells})
     if len(checksums) > 1:
@@ -340,36 +367,44 @@ def _resolve_baseline(baseline: str | None, systems: list[str]) -> str | None:
     )
 
 
-Comparisons = dict[str, dict[frozenset[str], Any]]  # task -> {system pair -> stats Comparison}
+Pairs = dict[frozenset[str], "Comparison"]  # system pair -> its corrected comparison
+
+
+@dataclass(frozen=True)
+class _Tests:
+    """The report's corrected tests: by task name or task set, as records, and each task set's
+    best system (by macro average, among the systems that have all its tasks)."""
+
+    by_key: dict[str | frozenset[str], Pairs]
+    bests: dict[frozenset[str], str]
+    tests: tuple[PairedTest, ...]
 
 
 def _compare(
     tasks: dict[str, _TaskResults],
     task_sets: Sequence[frozenset[str]],
     baseline: str | None,
+    measure: str,
     settings: Settings,
-) -> tuple[Comparisons, dict[frozenset[str], dict[frozenset[str], Any]], dict[frozenset[str], str]]:
+) -> _Tests:
     """Each system against the best and against the baseline, on every task and on every task
-    set of the groups (pooled, ``clirbench.stats.grouped``), corrected as one family.
-
-    Returns the comparisons by task, by task set, and each task set's best system (by macro
-    average, among the systems that have all its tasks)."""
+    set of the groups (pooled, ``clirbench.stats.grouped``), corrected as one family."""
     from clirbench.stats import adjust, compare_systems
     from clirbench.stats.grouped import pool_tasks
 
     bests: dict[frozenset[str], str] = {}
-    samples: list[tuple[Any, str, dict[str, dict[str, float]]]] = [
-        (name, f"task {name!r}", results.primary) for name, results in tasks.items()
+    samples: list[tuple[str | frozenset[str], str, dict[str, dict[str, float]]]] = [
+        (name, name, results.primary) for name, results in tasks.items()
     ]
     for task_set in task_sets:
         members = [tasks[name].primary for name in sorted(task_set)]
         complete = sorted(set.intersection(*(set(primary) for primary in members)))
         if complete:
             pooled = pool_tasks([{s: p[s] for s in complete} for p in members])
-            samples.append((task_set, f"tasks {', '.join(sorted(task_set))}", pooled))
+            samples.append((task_set, " + ".join(sorted(task_set)), pooled))
             bests[task_set] = _best(pooled)
-    found: list[tuple[Any, Any]] = []
-    for key, what, primary in samples:
+    found: list[tuple[str | frozenset[str], str, int, Comparison]] = []
+    for key, where, primary in samples:
         pairs = _pairs(primary, baseline)
         if not pairs:
             continue
@@ -384,11 +419,14 @@ def _compare(
                 seed=settings.seed,
             )
         except ValueError as error:
+            what = f"task {where!r}" if isinstance(key, str) else f"tasks {', '.join(sorted(key))}"
             raise ReportError(f"cannot compare systems on {what}: {error}") from None
-        found.extend((key, comparison) for comparison in comparisons)
-    adjusted = adjust([c.p_value for _, c in found], settings.correction) if found else []
-    by_key: dict[Any, dict[frozenset[str], Any]] = {}
-    for (key, comparison), p_adjusted in zip(found, adjusted):
+        queries = len(next(iter(primary.values())))
+        found.extend((key, where, queries, comparison) for comparison in comparisons)
+    adjusted = adjust([c.p_value for *_, c in found], settings.correction) if found else []
+    by_key: dict[str | frozenset[str], Pairs] = {}
+    tests = []
+    for (key, where, queries, comparison), p_adjusted in zip(found, adjusted):
         corrected = dataclasses.replace(
             comparison,
             p_adjusted=float(p_adjusted),
@@ -396,9 +434,27 @@ def _compare(
         )
         pair = frozenset((comparison.system_a, comparison.system_b))
         by_key.setdefault(key, {})[pair] = corrected
-    by_task = {key: found for key, found in by_key.items() if isinstance(key, str)}
-    by_set = {key: found for key, found in by_key.items() if isinstance(key, frozenset)}
-    return by_task, by_set, bests
+        tests.append(_paired_test(corrected, where, measure, queries))
+    return _Tests(by_key=by_key, bests=bests, tests=tuple(tests))
+
+
+def _paired_test(comparison: Comparison, task: str, measure: str, queries: int) -> PairedTest:
+    return PairedTest(
+        a=comparison.system_a,
+        b=comparison.system_b,
+        task=task,
+        measure=measure,
+        queries=queries,
+        mean_a=comparison.mean_a,
+        mean_b=comparison.mean_b,
+        difference=comparison.difference,
+        ci_low=comparison.ci_low,
+        ci_high=comparison.ci_high,
+        d_z=comparison.effect_size,
+        p=comparison.p_value,
+        p_adjusted=comparison.p_adjusted,
+        significant=comparison.significant,
+    )
 
 
 def _means(primary: dict[str, dict[str, float]]) -> dict[str, float]:
@@ -425,39 +481,40 @@ def _pairs(primary: dict[str, dict[str, float]], baseline: str | None) -> list[t
     return list(pairs.values())
 
 
-def _versus(
-    comparisons: dict[frozenset[str], Any], system: str, other: str | None
-) -> dict[str, Any]:
-    """``system`` minus ``other`` on the primary measure, with the corrected p-value (None: not compared)."""
+def _versus(comparisons: Pairs, system: str, other: str | None) -> Versus:
+    """``system`` minus ``other`` on the primary measure, with the corrected p-value (all None:
+    not compared)."""
     comparison = comparisons.get(frozenset((system, other))) if other is not None else None
     if comparison is None:
-        return {"difference": None, "effect_size": None, "p_adjusted": None, "significant": False}
+        return Versus()
     sign = 1.0 if comparison.system_a == system else -1.0
-    return {
-        "difference": sign * comparison.difference,
-        "effect_size": sign * comparison.effect_size,
-        "p_adjusted": comparison.p_adjusted,
-        "significant": comparison.significant,
-    }
+    return Versus(
+        difference=sign * comparison.difference,
+        effect_size=sign * comparison.effect_size,
+        p_adjusted=comparison.p_adjusted,
+        significant=comparison.significant,
+    )
 
 
-def mark_kinds(vs_best: dict[str, Any], vs_baseline: dict[str, Any]) -> list[str]:
-    """The significance marks of one system on one task, as keys of ``MARKS``."""
-    kinds = ["below-best"] if vs_best["significant"] and vs_best["difference"] < 0 else []
-    if vs_baseline["significant"]:
-        kinds.append("above-baseline" if vs_baseline["difference"] > 0 else "below-baseline")
-    return kinds
+def mark_kinds(vs_best: Versus, vs_baseline: Versus) -> tuple[MarkKind, ...]:
+    """The significance marks of one system on one task or group."""
+    kinds: list[MarkKind] = []
+    if vs_best.significant and vs_best.difference is not None and vs_best.difference < 0:
+        kinds.append("below-best")
+    if vs_baseline.significant and vs_baseline.difference is not None:
+        kinds.append("above-baseline" if vs_baseline.difference > 0 else "below-baseline")
+    return tuple(kinds)
 
 
 def _task_view(
     name: str,
     results: _TaskResults,
-    comparisons: dict[frozenset[str], Any],
+    comparisons: Pairs,
     baseline: str | None,
     measure: str,
     shown: list[str] | None,
     settings: Settings,
-) -> dict[str, Any]:
+) -> TaskSection:
     from clirbench.stats import bootstrap_ci, tied_with_best
 
     card = results.card
@@ -469,7 +526,6 @@ def _task_view(
     for system in sorted(results.primary, key=lambda s: (-means[s], s)):
         vs_best = _versus(comparisons, system, best)
         vs_baseline = _versus(comparisons, system, baseline)
-        kinds = mark_kinds(vs_best, vs_baseline)
         low, high = bootstrap_ci(
             list(results.primary[system].values()),
             confidence=CONFIDENCE,
@@ -477,49 +533,47 @@ def _task_view(
             seed=settings.seed,
         )
         rows.append(
-            {
-                "system": system,
-                "primary": means[system],
-                "ci_low": low,
-                "ci_high": high,
-                "scores": [results.cells[system].aggregate.get(m) for m in measures],
-                "marks": "".join(MARKS[kind] for kind in kinds),
-                "mark_kinds": kinds,
-                "vs_best": vs_best,
-                "vs_baseline": vs_baseline,
-                "is_best": system == best,
-                "is_baseline": system == baseline,
-                "tied_at_top": system in tied,
-            }
+            TaskRow(
+                system=system,
+                primary=means[system],
+                ci_low=low,
+                ci_high=high,
+                scores=tuple(results.cells[system].aggregate.get(m) for m in measures),
+                mark_kinds=mark_kinds(vs_best, vs_baseline),
+                vs_best=vs_best,
+                vs_baseline=vs_baseline,
+                is_best=system == best,
+                is_baseline=system == baseline,
+                tied_at_top=system in tied,
+            )
         )
-    return {
-        "name": name,
-        "query_lang": card.get("query_lang", "unknown"),
-        "doc_lang": card.get("doc_lang", "unknown"),
-        "languages": f"{card.get('query_lang', 'unknown')}→{card.get('doc_lang', 'unknown')}",
-        "low_resource": bool(card.get("low_resource", False)),
-        "measures": measures,
-        "primary_index": measures.index(measure),
-        "queries": len(next(iter(results.primary.values()))),
-        "split": card.get("split", ""),
-        "source": card.get("source", ""),
-        "license": card.get("license", ""),
-        "best": best,
-        "tied": tied,
-        "rows": rows,
-    }
+    query_lang, doc_lang = card.get("query_lang", "unknown"), card.get("doc_lang", "unknown")
+    return TaskSection(
+        name=name,
+        query_lang=query_lang,
+        doc_lang=doc_lang,
+        languages=f"{query_lang}→{doc_lang}",
+        low_resource=bool(card.get("low_resource", False)),
+        measures=tuple(measures),
+        primary_index=measures.index(measure),
+        queries=len(next(iter(results.primary.values()))),
+        split=card.get("split", ""),
+        source=card.get("source", ""),
+        license=card.get("license", ""),
+        best=best,
+        tied=tuple(tied),
+        rows=tuple(rows),
+    )
 
 
-def _language_columns(task_views: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
-    groups: dict[str, list[dict[str, Any]]] = {}
+def _language_columns(task_views: list[TaskSection]) -> list[tuple[str, list[TaskSection]]]:
+    groups: dict[str, list[TaskSection]] = {}
     for view in task_views:
-        groups.setdefault(view["languages"], []).append(view)
+        groups.setdefault(view.languages, []).append(view)
     return sorted(groups.items())
 
 
-def _score_table(
-    columns: list[tuple[str, list[dict[str, Any]]]], systems: list[str]
-) -> dict[str, Any]:
+def _score_table(columns: list[tuple[str, list[TaskSection]]], systems: list[str]) -> ScoreTable:
     """Systems x columns of the primary measure; a column is one task or the macro average of several.
 
     A system's macro average (per column and over all columns) is shown only when it has every
@@ -530,53 +584,56 @@ def _score_table(
     for system in systems:
         cells = [_column_cell(views, system) for _, views in columns]
         scored = [
-            (label, cell["value"])
+            (label, cell.value)
             for (label, _), cell in zip(columns, cells)
-            if cell["value"] is not None
+            if cell.value is not None
         ]
         if not scored:
             continue
         complete = len(scored) == len(columns)
         worst_label, worst_value = min(scored, key=lambda item: item[1])
         rows.append(
-            {
-                "system": system,
-                "cells": cells,
-                "mean": sum(value for _, value in scored) / len(scored) if complete else None,
-                "covered": len(scored),
-                "worst": {"label": worst_label, "value": worst_value},
-            }
+            SystemRow(
+                system=system,
+                cells=tuple(cells),
+                mean=sum(value for _, value in scored) / len(scored) if complete else None,
+                covered=len(scored),
+                worst=Worst(label=worst_label, value=worst_value),
+            )
         )
-    rows.sort(key=lambda row: (row["mean"] is None, -(row["mean"] or 0.0), row["system"]))
-    return {
-        "columns": [
-            {"label": label, "tasks": [view["name"] for view in views]} for label, views in columns
-        ],
-        "rows": rows,
-    }
+    rows.sort(key=lambda row: (row.mean is None, -(row.mean or 0.0), row.system))
+    return ScoreTable(
+        columns=tuple(
+            TaskColumn(label=label, tasks=tuple(view.name for view in views))
+            for label, views in columns
+        ),
+        rows=tuple(rows),
+    )
 
 
-def _column_cell(views: list[dict[str, Any]], system: str) -> dict[str, Any]:
-    found = [row for view in views for row in view["rows"] if row["system"] == system]
+def _column_cell(views: list[TaskSection], system: str) -> Cell:
+    found = [row for view in views for row in view.rows if row.system == system]
     if len(found) < len(views):
-        return {"value": None, "marks": "", "mark_kinds": [], "is_best": False}
+        return Cell(value=None)
     if len(views) == 1:
-        row = found[0]
-        kept = {key: row[key] for key in ("marks", "mark_kinds", "is_best")}
-        return {"value": row["primary"], **kept}
-    average = sum(row["primary"] for row in found) / len(found)
-    return {"value": average, "marks": "", "mark_kinds": [], "is_best": False}
+        (row,) = found
+        return Cell(value=row.primary, mark_kinds=row.mark_kinds, is_best=row.is_best)
+    return Cell(value=sum(row.primary for row in found) / len(found))
 
 
-def _legend(baseline: str | None) -> list[dict[str, str]]:
-    meanings = {"below-best": "significantly worse than the best system on the task"}
+def _legend(baseline: str | None) -> tuple[LegendItem, ...]:
+    meanings: dict[MarkKind, str] = {
+        "below-best": "significantly worse than the best system on the task"
+    }
     if baseline is not None:
         meanings["above-baseline"] = f"significantly better than the baseline ({baseline})"
         meanings["below-baseline"] = f"significantly worse than the baseline ({baseline})"
-    return [{"kind": kind, "mark": MARKS[kind], "meaning": text} for kind, text in meanings.items()]
+    return tuple(
+        LegendItem(kind=kind, mark=MARKS[kind], meaning=text) for kind, text in meanings.items()
+    )
 
 
-def _approximate(cells: Sequence[Cell], labels: dict[Path, str]) -> dict[str, Any]:
+def _approximate(cells: Sequence[StoredCell], labels: dict[Path, str]) -> Approximate:
     """The systems whose search was approximate (faiss hnsw, ivf), shown with a mark."""
     from clirbench.search import APPROXIMATE
 
@@ -587,10 +644,12 @@ def _approximate(cells: Sequence[Cell], labels: dict[Path, str]) -> dict[str, An
         if backend in APPROXIMATE:
             systems.add(labels[cell.path])
     meaning = "approximate search (faiss hnsw or ivf): may miss documents exact search finds"
-    return {"systems": sorted(systems), "mark": APPROXIMATE_MARK, "meaning": meaning}
+    return Approximate(systems=tuple(sorted(systems)), mark=APPROXIMATE_MARK, meaning=meaning)
 
 
-def _provenance(cells: Sequence[Cell], labels: dict[Path, str]) -> dict[str, Any]:
+def _provenance(
+    cells: Sequence[StoredCell], labels: dict[Path, str]
+) -> tuple[tuple[Run, ...], tuple[Environment, ...]]:
     """Each run's date, commit and command, and the distinct environments they ran in."""
     environments: list[dict[str, Any]] = []
     runs = []
@@ -604,17 +663,16 @@ def _provenance(cells: Sequence[Cell], labels: dict[Path, str]) -> dict[str, Any
         if facts not in environments:
             environments.append(facts)
         runs.append(
-            {
-                "task": cell.manifest["task"]["name"],
-                "system": labels[cell.path],
-                "options": cell.manifest.get("method", {}).get("options", {}),
-                "created": cell.manifest.get("created") or NOT_RECORDED,
-                "git_commit": (env.get("git_commit") or NOT_RECORDED)[:12],
-                "environment": environments.index(facts) + 1,
-                "command": cell.manifest.get("command") or NOT_RECORDED,
-            }
+            Run(
+                task=cell.manifest["task"]["name"],
+                system=labels[cell.path],
+                options=cell.manifest.get("method", {}).get("options", {}),
+                created=cell.manifest.get("created") or NOT_RECORDED,
+                git_commit=(env.get("git_commit") or NOT_RECORDED)[:12],
+                environment=environments.index(facts) + 1,
+                command=cell.manifest.get("command") or NOT_RECORDED,
+            )
         )
-    return {
-        "runs": runs,
-        "environments": [{"id": i + 1, **facts} for i, facts in enumerate(environments)],
-    }
+    return tuple(runs), tuple(
+        Environment(id=i + 1, **facts) for i, facts in enumerate(environments)
+    )

@@ -1,15 +1,32 @@
 """The report's views beyond single tasks: groups by language family and resource level, the
-gain plot's points, and the coverage probe's table. Plain dicts for the templates, as context.py.
+gain plot's points, and the coverage probe's table, as records of ``clirbench.report.model``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
+
+from clirbench.report.model import (
+    Correlation,
+    Coverage,
+    CoverageCell,
+    CoverageRow,
+    Fit,
+    Gain,
+    GainPoint,
+    GroupCell,
+    GroupColumn,
+    Grouping,
+    GroupRow,
+    TaskRow,
+    Versus,
+    Worst,
+)
 
 TaskSet = frozenset[str]
-# Each task view's rows, by system: what a group cell averages.
-Rows = dict[str, dict[str, dict[str, Any]]]  # task name -> system -> task view row
+# Each task's rows, by system: what a group cell averages.
+Rows = dict[str, dict[str, TaskRow]]  # task name -> system -> row
 
 
 def task_groups(cards: Mapping[str, Mapping[str, Any]]) -> tuple[dict[str, Any], list[str]]:
@@ -49,72 +66,73 @@ def group_table(
     cards: Mapping[str, Mapping[str, Any]],
     rows: Rows,
     order: Sequence[str],
-    tests: Callable[[TaskSet], tuple[str | None, Callable[..., dict[str, Any]]]],
+    tests: Callable[[TaskSet], tuple[str | None, Callable[[str, str | None], Versus]]],
     baseline: str | None,
-) -> dict[str, Any]:
+) -> Grouping:
     """Systems x groups of one grouping: macro average, worst language, significance marks.
 
     A system gets a group's mean only when it has every task of the group (as the Overall
     table's Coverage rule). ``tests(tasks)`` gives a task set's best system and a function
     ``versus(system, other)`` of its corrected comparisons; ``order`` is the systems' order.
     """
-    from clirbench.report.context import MARKS, mark_kinds
+    from clirbench.report.context import mark_kinds
     from clirbench.tasks.languages import GROUPINGS
 
-    columns, cells_by_system = [], {system: [] for system in order}
+    columns = []
+    cells_by_system: dict[str, list[GroupCell]] = {system: [] for system in order}
     for label, names in groups:
         tasks = frozenset(names)
         languages: dict[str, list[str]] = {}
         for name in names:
             languages.setdefault(_language(cards[name]), []).append(name)
         means = {
-            system: _mean([rows[name][system]["primary"] for name in names])
+            system: _mean([rows[name][system].primary for name in names])
             for system in order
             if all(system in rows[name] for name in names)
         }
         best, versus = tests(tasks)
-        columns.append({"label": label, "tasks": sorted(names), "languages": sorted(languages)})
+        columns.append(
+            GroupColumn(label=label, tasks=tuple(sorted(names)), languages=tuple(sorted(languages)))
+        )
         for system in order:
             if system not in means:
-                cells_by_system[system].append(_empty_cell())
+                cells_by_system[system].append(GroupCell(value=None))
                 continue
             by_language = {
-                language: _mean([rows[name][system]["primary"] for name in in_language])
+                language: _mean([rows[name][system].primary for name in in_language])
                 for language, in_language in languages.items()
             }
             worst = min(sorted(by_language), key=by_language.__getitem__)
             vs_best, vs_baseline = versus(system, best), versus(system, baseline)
-            kinds = mark_kinds(vs_best, vs_baseline)
             cells_by_system[system].append(
-                {
-                    "value": means[system],
-                    "marks": "".join(MARKS[kind] for kind in kinds),
-                    "mark_kinds": kinds,
-                    "is_best": system == best,
-                    "worst": {"label": worst, "value": by_language[worst]}
+                GroupCell(
+                    value=means[system],
+                    mark_kinds=mark_kinds(vs_best, vs_baseline),
+                    is_best=system == best,
+                    worst=Worst(label=worst, value=by_language[worst])
                     if len(languages) > 1
                     else None,
-                    "vs_best": vs_best,
-                    "vs_baseline": vs_baseline,
-                }
+                    vs_best=vs_best,
+                    vs_baseline=vs_baseline,
+                )
             )
     table_rows = [
-        {
-            "system": system,
-            "cells": cells,
-            "covered": sum(cell["value"] is not None for cell in cells),
-        }
+        GroupRow(
+            system=system,
+            cells=tuple(cells),
+            covered=sum(cell.value is not None for cell in cells),
+        )
         for system, cells in cells_by_system.items()
-        if any(cell["value"] is not None for cell in cells)
+        if any(cell.value is not None for cell in cells)
     ]
-    return {"key": key, "title": GROUPINGS[key], "columns": columns, "rows": table_rows}
+    return Grouping(key=key, title=GROUPINGS[key], columns=tuple(columns), rows=tuple(table_rows))
 
 
 def gain_view(
     pair: tuple[str, str] | None,
     cards: Mapping[str, Mapping[str, Any]],
     rows: Rows,
-) -> dict[str, Any] | None:
+) -> Gain | None:
     """Per language: ``pair[0]`` minus ``pair[1]`` against ``pair[1]``'s own score.
 
     A language's point averages the tasks where both systems ran; None when either system has
@@ -133,60 +151,77 @@ def gain_view(
         return None
     points = []
     for language, names in sorted(by_language.items()):
-        own = _mean([rows[name][reference]["primary"] for name in names])
-        other = _mean([rows[name][system]["primary"] for name in names])
+        own = _mean([rows[name][reference].primary for name in names])
+        other = _mean([rows[name][system].primary for name in names])
         points.append(
-            {
-                "language": language,
-                "label": language.split("_")[0],
-                "tasks": sorted(names),
-                "reference": own,
-                "system": other,
-                "gain": other - own,
-            }
+            GainPoint(
+                language=language,
+                label=language.split("_")[0],
+                tasks=tuple(sorted(names)),
+                reference=own,
+                system=other,
+                gain=other - own,
+            )
         )
-    return {"system": system, "reference": reference, "points": points, **_fit(points)}
+    fit, pearson, spearman = _fit(points)
+    return Gain(
+        system=system,
+        reference=reference,
+        points=tuple(points),
+        fit=fit,
+        pearson=pearson,
+        spearman=spearman,
+    )
 
 
-def _fit(points: list[dict[str, Any]]) -> dict[str, Any]:
+def _fit(points: list[GainPoint]) -> tuple[Fit | None, Correlation | None, Correlation | None]:
     """Least-squares line of gain on score, Pearson and Spearman (None where undefined)."""
-    xs, ys = [p["reference"] for p in points], [p["gain"] for p in points]
+    xs, ys = [p.reference for p in points], [p.gain for p in points]
     if len(points) < 3 or len(set(xs)) < 2 or len(set(ys)) < 2:
-        return {"fit": None, "pearson": None, "spearman": None}
+        return None, None, None
     from scipy import stats
 
     line = stats.linregress(xs, ys)
     pearson, spearman = stats.pearsonr(xs, ys), stats.spearmanr(xs, ys)
-    return {
-        "fit": {"slope": float(line.slope), "intercept": float(line.intercept)},
-        "pearson": {"r": float(pearson.statistic), "p": float(pearson.pvalue)},
-        "spearman": {"r": float(spearman.statistic), "p": float(spearman.pvalue)},
-    }
+    return (
+        Fit(slope=float(line.slope), intercept=float(line.intercept)),
+        Correlation(r=float(pearson.statistic), p=float(pearson.pvalue)),
+        Correlation(r=float(spearman.statistic), p=float(spearman.pvalue)),
+    )
 
 
-def coverage_table(views: Sequence[dict[str, Any]], systems: Sequence[str]) -> dict[str, Any]:
+class ProbeTask(NamedTuple):
+    """One coverage-probe task: its language, size and each system's mean."""
+
+    name: str
+    language: str
+    queries: int
+    means: dict[str, float]
+
+
+def coverage_table(probes: Sequence[ProbeTask], systems: Sequence[str]) -> Coverage:
     """The coverage probe: languages x systems, the primary measure; kept out of every average
     and test of the report. A system's mean over the probe needs every language, as elsewhere."""
-    shown = [s for s in systems if any(r["system"] == s for v in views for r in v["rows"])]
+    shown = [s for s in systems if any(s in probe.means for probe in probes)]
     rows = []
-    for view in sorted(views, key=lambda v: (v["language"], v["name"])):
-        scores = {row["system"]: row["primary"] for row in view["rows"]}
-        best = max(scores.values())
+    for probe in sorted(probes, key=lambda p: (p.language, p.name)):
+        best = max(probe.means.values())
         rows.append(
-            {
-                "language": view["language"],
-                "task": view["name"],
-                "queries": view["queries"],
-                "cells": [
-                    {"value": scores.get(s), "is_best": scores.get(s) == best} for s in shown
-                ],
-            }
+            CoverageRow(
+                language=probe.language,
+                task=probe.name,
+                queries=probe.queries,
+                cells=tuple(
+                    CoverageCell(value=probe.means.get(s), is_best=probe.means.get(s) == best)
+                    for s in shown
+                ),
+            )
         )
     means = []
     for i, _ in enumerate(shown):
-        values = [row["cells"][i]["value"] for row in rows]
+        values = [row.cells[i].value for row in rows]
         means.append(None if None in values else _mean(values))
-    return {"systems": shown, "rows": rows, "means": means}
+    return Coverage(systems=tuple(shown), rows=tuple(rows), means=tuple(means))
 
 
 def _language(card: Mapping[str, Any]) -> str:
@@ -197,15 +232,3 @@ def _language(card: Mapping[str, Any]) -> str:
 
 def _mean(values: Sequence[float]) -> float:
     return sum(values) / len(values)
-
-
-def _empty_cell() -> dict[str, Any]:
-    return {
-        "value": None,
-        "marks": "",
-        "mark_kinds": [],
-        "is_best": False,
-        "worst": None,
-        "vs_best": None,
-        "vs_baseline": None,
-    }

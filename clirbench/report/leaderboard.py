@@ -1,8 +1,8 @@
 """The leaderboard as an object: built once from a result store, then written in any format.
 
-``Leaderboard.from_store`` makes the report's context (``clirbench.report.context``: ranks,
+``Leaderboard.from_store`` builds the report (``clirbench.report.model.Report``: ranks,
 significance marks, intervals, provenance); ``to_markdown`` and ``to_html`` render the Jinja2
-templates, ``to_dict``, ``to_csv`` and ``to_latex`` present the same context for code, for a
+templates, ``to_dict``, ``to_csv`` and ``to_latex`` present the same report for code, for a
 spreadsheet and for a paper. ``clirbench report`` is ``Leaderboard.from_store(...).write(out)``.
 """
 
@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from clirbench.errors import UnknownNameError
-from clirbench.report.context import Settings, build_context
+from clirbench.report.context import Settings, build_report
+from clirbench.report.model import Coverage, Gain, Grouping, MarkKind, Report, Worst
 
 _LATEX_MARKS = {
     "below-best": r"\dagger",
@@ -39,14 +39,14 @@ _LATEX_SPECIAL = {
 
 
 # A LaTeX table row: the system, then (value, significance mark kinds) per column.
-_LatexRow = tuple[str, list[tuple[float | None, list[str]]]]
+_LatexRow = tuple[str, list[tuple[float | None, tuple[MarkKind, ...]]]]
 
 
 @dataclass(frozen=True)
 class Leaderboard:
-    """A leaderboard over a result store's cells; ``context`` holds everything it shows."""
+    """A leaderboard over a result store's cells; ``report`` holds everything it shows."""
 
-    context: dict[str, Any]
+    report: Report
 
     @classmethod
     def from_store(
@@ -85,51 +85,53 @@ class Leaderboard:
             seed=seed,
             gain=tuple(gain) if gain is not None else None,
         )
-        return cls(build_context(ResultStore(store), settings, tasks=tasks, methods=methods))
+        return cls(build_report(ResultStore(store), settings, tasks=tasks, methods=methods))
 
     @property
     def measure(self) -> str:
         """The primary measure."""
-        return self.context["settings"]["measure"]
+        return self.report.settings.measure
 
     @property
     def systems(self) -> list[str]:
-        return list(self.context["systems"])
+        return list(self.report.systems)
 
     @property
     def tasks(self) -> list[str]:
-        return [task["name"] for task in self.context["tasks"]]
+        return [task.name for task in self.report.tasks]
 
     def to_markdown(self) -> str:
         from clirbench.report.render import render_markdown
 
-        return render_markdown(self.context)
+        return render_markdown(self.report)
 
     def to_html(self) -> str:
         """One self-contained page: sortable tables, inline SVG plots, no external resource."""
         from clirbench.report.render import render_html
 
-        return render_html(self.context)
+        return render_html(self.report)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready copy of the context: settings, legend, tables, tasks, provenance."""
-        return json.loads(json.dumps(self.context))
+        """The report as JSON-ready dicts and lists: settings, legend, tables, tasks, every
+        paired test, provenance."""
+        return self.report.model_dump(mode="json")
 
     def to_csv(self, table: str = "tasks") -> str:
         """A table as CSV. ``tasks`` (default): one row per (task, system) with every measure
         shown, the interval and both comparisons; ``family``/``resource``: one row per (group,
         system) with a mean; ``gain``: one row per language; ``coverage``: one per probe task."""
-        if table in self._groupings:
-            return _csv(*_grouping_rows(self._groupings[table]))
+        groupings = {grouping.key: grouping for grouping in self.report.groupings}
+        if table in groupings:
+            return _csv(*_grouping_rows(groupings[table]))
         if table == "gain":
-            return _csv(*_gain_rows(self.context["gain"]))
+            return _csv(*_gain_rows(self.report.gain))
         if table == "coverage":
-            return _csv(*_coverage_rows(self.context["coverage"]))
+            return _csv(*_coverage_rows(self.report.coverage))
         if table != "tasks":
-            known = ["tasks", *self._groupings, "gain", "coverage"]
+            known = ["tasks", *groupings, "gain", "coverage"]
             raise UnknownNameError("leaderboard table", table, known)
-        tasks = self.context["tasks"]
-        measures = list(dict.fromkeys(m for task in tasks for m in task["measures"]))
+        tasks = self.report.tasks
+        measures = list(dict.fromkeys(m for task in tasks for m in task.measures))
         header = [
             "task",
             "query_lang",
@@ -152,26 +154,26 @@ class Leaderboard:
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(header)
         for task in tasks:
-            facts = [task[key] for key in ("name", "query_lang", "doc_lang", "split", "queries")]
-            for rank, row in enumerate(task["rows"], start=1):
-                scores = dict(zip(task["measures"], row["scores"]))
+            facts = [task.name, task.query_lang, task.doc_lang, task.split, task.queries]
+            for rank, row in enumerate(task.rows, start=1):
+                scores = dict(zip(task.measures, row.scores))
                 numbers = [
                     *(scores.get(m) for m in measures),
-                    row["ci_low"],
-                    row["ci_high"],
-                    row["vs_best"]["difference"],
-                    row["vs_best"]["p_adjusted"],
-                    row["vs_baseline"]["difference"],
-                    row["vs_baseline"]["p_adjusted"],
+                    row.ci_low,
+                    row.ci_high,
+                    row.vs_best.difference,
+                    row.vs_best.p_adjusted,
+                    row.vs_baseline.difference,
+                    row.vs_baseline.p_adjusted,
                 ]
                 writer.writerow(
                     [
                         *facts,
-                        task["low_resource"],
-                        row["system"],
+                        task.low_resource,
+                        row.system,
                         rank,
                         *map(_csv_number, numbers),
-                        row["marks"],
+                        row.marks,
                     ]
                 )
         return buffer.getvalue()
@@ -193,32 +195,30 @@ class Leaderboard:
         """
         rows: list[_LatexRow]
         if grouping is not None:
-            if grouping not in self._groupings:
-                raise UnknownNameError("grouping", grouping, self._groupings)
-            table = self._groupings[grouping]
-            columns = [column["label"] for column in table["columns"]]
+            table = self.report.grouping(grouping)
+            columns = [column.label for column in table.columns]
             rows = [
-                (row["system"], [(cell["value"], cell["mark_kinds"]) for cell in row["cells"]])
-                for row in table["rows"]
+                (row.system, [(cell.value, cell.mark_kinds) for cell in row.cells])
+                for row in table.rows
             ]
-            what = f"{self.measure} by {table['title']}: the macro average over each group's tasks"
+            what = f"{self.measure} by {table.title}: the macro average over each group's tasks"
         elif task is None:
-            overall = self.context["overall"]
-            columns = [column["label"] for column in overall["columns"]] + ["Mean"]
+            overall = self.report.overall
+            columns = [column.label for column in overall.columns] + ["Mean"]
             rows = []
-            for row in overall["rows"]:
-                values = [(cell["value"], cell["mark_kinds"]) for cell in row["cells"]]
-                rows.append((row["system"], [*values, (row["mean"], [])]))
+            for row in overall.rows:
+                values = [(cell.value, cell.mark_kinds) for cell in row.cells]
+                rows.append((row.system, [*values, (row.mean, ())]))
             what = f"{self.measure} per task; Mean: the macro average over the tasks"
         else:
-            view = self._task(task)
-            columns = list(view["measures"])
+            view = self.report.task(task)
+            columns = list(view.measures)
             rows = []
-            for row in view["rows"]:
-                kinds = [[] for _ in columns]
-                kinds[view["primary_index"]] = row["mark_kinds"]
-                rows.append((row["system"], list(zip(row["scores"], kinds))))
-            what = f"{view['name']} ({view['languages']}, {view['queries']} queries)"
+            for row in view.rows:
+                kinds: list[tuple[MarkKind, ...]] = [() for _ in columns]
+                kinds[view.primary_index] = row.mark_kinds
+                rows.append((row.system, list(zip(row.scores, kinds))))
+            what = f"{view.name} ({view.languages}, {view.queries} queries)"
         return _latex_table(columns, rows, self._latex_caption(what), label, digits)
 
     def write(self, out_dir: str | Path) -> tuple[Path, Path]:
@@ -231,25 +231,15 @@ class Leaderboard:
         atomic_write_text(html_path, self.to_html())
         return markdown_path, html_path
 
-    @property
-    def _groupings(self) -> dict[str, dict[str, Any]]:
-        return {table["key"]: table for table in self.context["groupings"]}
-
-    def _task(self, name: str) -> dict[str, Any]:
-        for view in self.context["tasks"]:
-            if view["name"] == name:
-                return view
-        raise UnknownNameError("task in the leaderboard", name, self.tasks)
-
     def _latex_caption(self, what: str) -> str:
-        s = self.context["settings"]
+        s = self.report.settings
         marks = "; ".join(
-            f"$^{{{_LATEX_MARKS[item['kind']]}}}$ {_latex_escape(item['meaning'])}"
-            for item in self.context["legend"]
+            f"$^{{{_LATEX_MARKS[item.kind]}}}$ {_latex_escape(item.meaning)}"
+            for item in self.report.legend
         )
         tests = (
-            f"{what}. Paired {s['test']} test, {s['correction']} correction over "
-            f"{s['comparisons']} comparisons, alpha {s['alpha']}. "
+            f"{what}. Paired {s.test} test, {s.correction} correction over "
+            f"{s.comparisons} comparisons, alpha {s.alpha}. "
         )
         return f"{_latex_escape(tests)}{marks}. Bold: the best value of each column."
 
@@ -296,7 +286,7 @@ def _csv(header: list[str], rows: list[list[Any]]) -> str:
     return buffer.getvalue()
 
 
-def _grouping_rows(table: dict[str, Any]) -> _CsvTable:
+def _grouping_rows(table: Grouping) -> _CsvTable:
     header = [
         "grouping",
         "group",
@@ -313,51 +303,50 @@ def _grouping_rows(table: dict[str, Any]) -> _CsvTable:
         "marks",
     ]
     rows = []
-    for i, column in enumerate(table["columns"]):
-        for row in table["rows"]:
-            cell = row["cells"][i]
-            if cell["value"] is None:
+    for i, column in enumerate(table.columns):
+        for row in table.rows:
+            cell = row.cells[i]
+            if cell.value is None or cell.vs_best is None or cell.vs_baseline is None:
                 continue
-            worst = cell["worst"] or {"label": column["languages"][0], "value": cell["value"]}
+            worst = cell.worst or Worst(label=column.languages[0], value=cell.value)
             rows.append(
                 [
-                    table["key"],
-                    column["label"],
-                    " ".join(column["languages"]),
-                    " ".join(column["tasks"]),
-                    row["system"],
-                    cell["value"],
-                    worst["label"],
-                    worst["value"],
-                    cell["vs_best"]["difference"],
-                    cell["vs_best"]["p_adjusted"],
-                    cell["vs_baseline"]["difference"],
-                    cell["vs_baseline"]["p_adjusted"],
-                    cell["marks"],
+                    table.key,
+                    column.label,
+                    " ".join(column.languages),
+                    " ".join(column.tasks),
+                    row.system,
+                    cell.value,
+                    worst.label,
+                    worst.value,
+                    cell.vs_best.difference,
+                    cell.vs_best.p_adjusted,
+                    cell.vs_baseline.difference,
+                    cell.vs_baseline.p_adjusted,
+                    cell.marks,
                 ]
             )
     return header, rows
 
 
-def _gain_rows(gain: dict[str, Any] | None) -> _CsvTable:
+def _gain_rows(gain: Gain | None) -> _CsvTable:
     if gain is None:
         return ["language", "tasks", "reference", "system", "gain"], []
-    header = ["language", "tasks", gain["reference"], gain["system"], "gain"]
-    rows = [
-        [p["language"], " ".join(p["tasks"]), p["reference"], p["system"], p["gain"]]
-        for p in gain["points"]
+    header = ["language", "tasks", gain.reference, gain.system, "gain"]
+    rows: list[list[Any]] = [
+        [p.language, " ".join(p.tasks), p.reference, p.system, p.gain] for p in gain.points
     ]
     return header, rows
 
 
-def _coverage_rows(coverage: dict[str, Any] | None) -> _CsvTable:
+def _coverage_rows(coverage: Coverage | None) -> _CsvTable:
     if coverage is None:
         return ["language", "task", "queries"], []
-    rows = [
-        [row["language"], row["task"], row["queries"], *(c["value"] for c in row["cells"])]
-        for row in coverage["rows"]
+    rows: list[list[Any]] = [
+        [row.language, row.task, row.queries, *(c.value for c in row.cells)]
+        for row in coverage.rows
     ]
-    return ["language", "task", "queries", *coverage["systems"]], rows
+    return ["language", "task", "queries", *coverage.systems], rows
 
 
 def _csv_number(value: float | None) -> str:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from clirbench.report.model import Gain, ScoreTable, TaskRow, TaskSection
 
 ROW_HEIGHT, BAR_HEIGHT, CHAR_WIDTH = 24, 14, 7.2
 PLOT_WIDTH, MARGIN_TOP, MARGIN_BOTTOM, GAP = 420, 8, 28, 12
@@ -14,60 +17,58 @@ COLOURS = {"best": "#2b6cb0", "tied": "#63b3ed", "baseline": "#dd6b20", "other":
 MARK_COLOURS = {"below-best": "#c53030", "above-baseline": "#2f855a", "below-baseline": "#6b46c1"}
 
 
-def task_bars(task: dict[str, Any], measure: str) -> str:
+def task_bars(task: TaskSection, measure: str) -> str:
     """Horizontal bars of the primary measure per system, best first, with bootstrap CI whiskers."""
-    rows = task["rows"]
-    highest = max(max(row["ci_high"], row["primary"]) for row in rows)
-    frame = _Frame([row["system"] for row in rows], highest, value_room=80)
-    parts = [frame.open(f"{measure} per system on {task['name']}")]
+    rows = task.rows
+    highest = max(max(row.ci_high, row.primary) for row in rows)
+    frame = _Frame([row.system for row in rows], highest, value_room=80)
+    parts = [frame.open(f"{measure} per system on {task.name}")]
     for i, row in enumerate(rows):
-        low, high, value = frame.x(row["ci_low"]), frame.x(row["ci_high"]), row["primary"]
+        low, high, value = frame.x(row.ci_low), frame.x(row.ci_high), row.primary
         middle = frame.middle(i)
-        interval = f"95% CI {row['ci_low']:.4f}–{row['ci_high']:.4f}"
-        tooltip = f"{row['system']}: {value:.4f} ({interval})"
+        interval = f"95% CI {row.ci_low:.4f}–{row.ci_high:.4f}"
+        tooltip = f"{row.system}: {value:.4f} ({interval})"
         parts.append(
             _group(
                 tooltip,
-                frame.label(i, row["system"]),
+                frame.label(i, row.system),
                 frame.bar(i, value, COLOURS[_role(row)]),
                 _line(low, middle, high, middle, "whisker"),
                 _line(low, middle - 4, low, middle + 4, "whisker"),
                 _line(high, middle - 4, high, middle + 4, "whisker"),
-                frame.note(i, max(row["ci_high"], value), f"{value:.3f}", _marks(row)),
+                frame.note(i, max(row.ci_high, value), f"{value:.3f}", _marks(row)),
             )
         )
     return "".join(parts) + "</svg>"
 
 
-def overall_bars(table: dict[str, Any], measure: str, baseline: str | None) -> str:
+def overall_bars(table: ScoreTable, measure: str, baseline: str | None) -> str:
     """The macro average over tasks per system (bars) and its worst task (diamonds).
 
     A system without every task has no average; its row says how many tasks it covers.
     """
-    rows = table["rows"]
-    highest = max(max(row["mean"] or 0.0, row["worst"]["value"]) for row in rows)
-    frame = _Frame([row["system"] for row in rows], highest, value_room=170)
-    top_mean = max((row["mean"] for row in rows if row["mean"] is not None), default=None)
+    rows = table.rows
+    highest = max(max(row.mean or 0.0, row.worst.value) for row in rows)
+    frame = _Frame([row.system for row in rows], highest, value_room=170)
+    top_mean = max((row.mean for row in rows if row.mean is not None), default=None)
     parts = [frame.open(f"{measure}: macro average over the tasks per system, and its worst task")]
     for i, row in enumerate(rows):
-        system, mean, worst = row["system"], row["mean"], row["worst"]
+        system, mean, worst = row.system, row.mean, row.worst
         if mean is None:
-            note = f"covers {row['covered']}/{len(table['columns'])} tasks: no average"
+            note = f"covers {row.covered}/{len(table.columns)} tasks: no average"
             label = frame.label(i, system)
             parts.append(_group(f"{system}: {note}", label, frame.note(i, 0, note)))
             continue
         role = "best" if mean == top_mean else "baseline" if system == baseline else "other"
-        x, middle = frame.x(worst["value"]), frame.middle(i)
+        x, middle = frame.x(worst.value), frame.middle(i)
         diamond = f"M{x:.1f} {middle - 5:.1f} l5 5 l-5 5 l-5 -5 Z"
         parts.append(
             _group(
-                f"{system}: mean {mean:.4f}, worst {worst['value']:.4f} ({worst['label']})",
+                f"{system}: mean {mean:.4f}, worst {worst.value:.4f} ({worst.label})",
                 frame.label(i, system),
                 frame.bar(i, mean, COLOURS[role]),
                 f'<path d="{diamond}" class="worst"/>',
-                frame.note(
-                    i, max(mean, worst["value"]), f"{mean:.3f} (worst {worst['value']:.3f})"
-                ),
+                frame.note(i, max(mean, worst.value), f"{mean:.3f} (worst {worst.value:.3f})"),
             )
         )
     return "".join(parts) + "</svg>"
@@ -93,8 +94,10 @@ class _Frame:
         """The ``<svg>`` element and the axis with its grid lines."""
         axis_y = MARGIN_TOP + ROW_HEIGHT * self.count
         parts = [
-            f'<svg class="plot" role="img" width="{self.width:.0f}" height="{self.height}" '
-            f'viewBox="0 0 {self.width:.0f} {self.height}" aria-label="{escape(title)}">'
+            (
+                f'<svg class="plot" role="img" width="{self.width:.0f}" height="{self.height}" '
+                f'viewBox="0 0 {self.width:.0f} {self.height}" aria-label="{escape(title)}">'
+            )
         ]
         for tick in self.ticks:
             x = self.x(tick)
@@ -130,21 +133,21 @@ def _group(tooltip: str, *parts: str) -> str:
     return f"<g><title>{escape(tooltip)}</title>{''.join(parts)}</g>"
 
 
-def _marks(row: dict[str, Any]) -> str:
+def _marks(row: TaskRow) -> str:
     """Each significance mark of ``row`` in its own colour (``marks`` holds their glyphs)."""
     return "".join(
         f'<tspan class="mark-{kind}" fill="{MARK_COLOURS[kind]}" font-weight="700">'
         f"{escape(glyph)}</tspan>"
-        for kind, glyph in zip(row["mark_kinds"], row["marks"])
+        for kind, glyph in zip(row.mark_kinds, row.marks)
     )
 
 
-def _role(row: dict[str, Any]) -> str:
-    if row["is_best"]:
+def _role(row: TaskRow) -> str:
+    if row.is_best:
         return "best"
-    if row["tied_at_top"]:
+    if row.tied_at_top:
         return "tied"
-    return "baseline" if row["is_baseline"] else "other"
+    return "baseline" if row.is_baseline else "other"
 
 
 def _axis(highest: float) -> tuple[float, list[float]]:
@@ -160,19 +163,21 @@ def _axis(highest: float) -> tuple[float, list[float]]:
 SCATTER_WIDTH, SCATTER_HEIGHT, SCATTER_MARGIN = 640, 400, 56
 
 
-def gain_scatter(gain: dict[str, Any], measure: str) -> str:
+def gain_scatter(gain: Gain, measure: str) -> str:
     """Per language, the gain of one system over another against the other's own score: a
     labelled point per language, the least-squares line, and a dashed line at no gain."""
-    points = gain["points"]
-    xs, ys = [p["reference"] for p in points], [p["gain"] for p in points]
+    points = gain.points
+    xs, ys = [p.reference for p in points], [p.gain for p in points]
     x_axis = _Span(min(0.0, *xs), max(xs), SCATTER_MARGIN, SCATTER_WIDTH - SCATTER_MARGIN / 2)
     bottom_pixel, top_pixel = SCATTER_HEIGHT - SCATTER_MARGIN, SCATTER_MARGIN / 2
     y_axis = _Span(min(0.0, *ys), max(0.0, *ys), bottom_pixel, top_pixel)
-    system, reference = gain["system"], gain["reference"]
+    system, reference = gain.system, gain.reference
     title = f"{system} minus {reference} ({measure}) against {reference}'s {measure}, per language"
     parts = [
-        f'<svg class="plot scatter" role="img" width="{SCATTER_WIDTH}" height="{SCATTER_HEIGHT}" '
-        f'viewBox="0 0 {SCATTER_WIDTH} {SCATTER_HEIGHT}" aria-label="{escape(title)}">'
+        (
+            f'<svg class="plot scatter" role="img" width="{SCATTER_WIDTH}" height="{SCATTER_HEIGHT}" '
+            f'viewBox="0 0 {SCATTER_WIDTH} {SCATTER_HEIGHT}" aria-label="{escape(title)}">'
+        )
     ]
     bottom, left = y_axis.to_pixels(y_axis.low), x_axis.to_pixels(x_axis.low)
     for tick in x_axis.ticks:
@@ -199,8 +204,8 @@ def gain_scatter(gain: dict[str, Any], measure: str) -> str:
         f'<text x="14" y="{middle:.1f}" text-anchor="middle" class="label" '
         f'transform="rotate(-90 14 {middle:.1f})">{escape(f"gain of {system}")}</text>'
     )
-    if gain["fit"] is not None:
-        slope, intercept = gain["fit"]["slope"], gain["fit"]["intercept"]
+    if gain.fit is not None:
+        slope, intercept = gain.fit.slope, gain.fit.intercept
         start, end = min(xs), max(xs)
         parts.append(
             _group(
@@ -215,13 +220,13 @@ def gain_scatter(gain: dict[str, Any], measure: str) -> str:
             )
         )
     for point in points:
-        x, y = x_axis.to_pixels(point["reference"]), y_axis.to_pixels(point["gain"])
+        x, y = x_axis.to_pixels(point.reference), y_axis.to_pixels(point.gain)
         parts.append(
             _group(
-                f"{point['language']}: {reference} {point['reference']:.4f}, {system} "
-                f"{point['system']:.4f}, gain {point['gain']:+.4f} ({', '.join(point['tasks'])})",
+                f"{point.language}: {reference} {point.reference:.4f}, {system} "
+                f"{point.system:.4f}, gain {point.gain:+.4f} ({', '.join(point.tasks)})",
                 f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4.5" class="point"/>',
-                _text(x + 7, y - 6, escape(point["label"]), "point-label"),
+                _text(x + 7, y - 6, escape(point.label), "point-label"),
             )
         )
     return "".join(parts) + "</svg>"

@@ -1,32 +1,47 @@
-"""Render a leaderboard context with Jinja2: Markdown, and one self-contained HTML page."""
+"""Render a report with Jinja2: Markdown, and one self-contained HTML page.
+
+The templates' variables are the fields of :class:`clirbench.report.model.Report` (``tasks``,
+``overall``, ...) and ``marks_by_kind``; the HTML page gets its plots besides.
+"""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clirbench.report.plots import gain_scatter, overall_bars, task_bars
+
+if TYPE_CHECKING:
+    from clirbench.report.model import Report
 
 TEMPLATES = Path(__file__).parent / "templates"
 MARKDOWN, HTML = "leaderboard.md", "leaderboard.html"
 
 
-def render_markdown(context: dict[str, Any]) -> str:
-    return _environment().get_template(f"{MARKDOWN}.j2").render(context)
+def render_markdown(report: Report) -> str:
+    return _environment().get_template(f"{MARKDOWN}.j2").render(_variables(report))
 
 
-def render_html(context: dict[str, Any]) -> str:
+def render_html(report: Report) -> str:
     """The HTML page, with its plots drawn inline as SVG."""
     from markupsafe import Markup
 
-    measure, baseline = context["settings"]["measure"], context["settings"]["baseline"]
-    plots = {task["name"]: Markup(task_bars(task, measure)) for task in context["tasks"]}
-    overall = Markup(overall_bars(context["overall"], measure, baseline))
-    gain = context["gain"]
+    measure, baseline = report.settings.measure, report.settings.baseline
+    plots = {task.name: Markup(task_bars(task, measure)) for task in report.tasks}
+    overall = Markup(overall_bars(report.overall, measure, baseline))
+    gain = report.gain
     gain_plot = Markup(gain_scatter(gain, measure)) if gain is not None else None
     template = _environment().get_template(f"{HTML}.j2")
-    return template.render(context, plots=plots, overall_plot=overall, gain_plot=gain_plot)
+    return template.render(
+        _variables(report), plots=plots, overall_plot=overall, gain_plot=gain_plot
+    )
+
+
+def _variables(report: Report) -> dict[str, Any]:
+    """The report's fields as the templates' variables."""
+    fields = {name: getattr(report, name) for name in type(report).model_fields}
+    return {**fields, "marks_by_kind": report.marks_by_kind}
 
 
 def _environment() -> Any:

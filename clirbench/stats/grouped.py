@@ -37,9 +37,9 @@ def pool_tasks(tasks: Sequence[Scores]) -> dict[str, dict[str, float]]:
     """
     if not tasks:
         raise ValueError("no tasks to pool")
-    systems = set(tasks[0])
+    systems = list(tasks[0])  # in the first task's order, so that the pooled order is stable
     for i, task in enumerate(tasks):
-        if set(task) != systems:
+        if set(task) != set(systems):
             raise ValueError(f"task {i} has systems {sorted(task)}, task 0 has {sorted(systems)}")
     units = sorted({query for task in tasks for scores in task.values() for query in scores})
     pooled: dict[str, dict[str, float]] = {system: dict.fromkeys(units, 0.0) for system in systems}

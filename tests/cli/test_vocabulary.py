@@ -153,6 +153,20 @@ def test_describe_method_lists_options_with_type_default_and_doc():
     assert options["k1"]["type"] == "float, >= 0" and options["k1"]["default"] == 1.5
 
 
+def test_describe_shows_nested_option_types_as_values_are_written():
+    from clirbench.cli.describe import readable_type
+    from clirbench.report.model import Worst
+
+    described = json.loads(runner.invoke(app, ["describe", "fuse", "--json"]).output)
+    options = {o["name"]: o["type"] for o in described["options"]}
+    # A tuple of pydantic records, once printed as tuple[clirbench.baselines.fuse.System, ...].
+    assert options["systems"] == "list[{method: str, options: dict[str, Any]}]"
+    assert options["rrf_k"] == "int, >= 1"
+    assert readable_type(tuple[float, float] | None) == "[float, float] | None"
+    assert readable_type(frozenset[str]) == "list[str]"
+    assert readable_type(dict[str, list[Worst]]) == "dict[str, list[{label: str, value: float}]]"
+
+
 def test_describe_task_json_and_neither_task_nor_method(tmp_path: Path, cli):
     described = json.loads(runner.invoke(app, ["describe", str(TINY), "--json"]).output)
     assert described["kind"] == "task" and described["card"]["name"] == "tiny-en-ny"

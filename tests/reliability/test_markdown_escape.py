@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
-from clirbench.report.context import Settings, build_context
-from clirbench.report.render import _environment
+from clirbench.report.context import Settings, build_report
+from clirbench.report.render import render_markdown
 from clirbench.store import ResultStore
 from tests.reports.conftest import COMMAND, build_store
 
@@ -25,6 +26,9 @@ HOSTILE = {
 def _replace(value: Any) -> Any:
     if isinstance(value, str):
         return HOSTILE.get(value, value)
+    if isinstance(value, BaseModel):
+        fields = {name: _replace(getattr(value, name)) for name in type(value).model_fields}
+        return value.model_copy(update=fields)
     if isinstance(value, dict):
         return {key: _replace(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
@@ -36,8 +40,7 @@ def _replace(value: Any) -> Any:
 def markdown(tmp_path_factory: pytest.TempPathFactory) -> str:
     root = Path(tmp_path_factory.mktemp("md")) / "results"
     build_store(root)
-    context = _replace(build_context(ResultStore(root), Settings(n_resamples=200)))
-    return _environment().get_template("leaderboard.md.j2").render(context)
+    return render_markdown(_replace(build_report(ResultStore(root), Settings(n_resamples=200))))
 
 
 def test_no_raw_html_or_links(markdown: str):
@@ -49,7 +52,7 @@ def test_no_raw_html_or_links(markdown: str):
 
 def test_table_rows_keep_their_columns(markdown: str):
     unescaped_pipe = re.compile(r"(?<!\\)\|")
-    for table in re.findall(r"(?:^\|.*\n)+", markdown, flags=re.M):
+    for table in re.findall(r"(?:^\|.*\n)+", markdown, flags=re.MULTILINE):
         rows = table.splitlines()
         widths = {len(unescaped_pipe.findall(row)) for row in rows}
         assert len(widths) == 1, rows

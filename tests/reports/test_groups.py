@@ -13,6 +13,7 @@ from scipy import stats
 
 from clirbench.errors import UnknownNameError
 from clirbench.report import Leaderboard
+from clirbench.report.model import GroupCell, Grouping
 from clirbench.stats import compare_systems
 from clirbench.stats.grouped import pool_tasks
 from clirbench.store import ResultStore
@@ -55,38 +56,39 @@ def _language(task: str) -> str:
     return task_language(query_lang, doc_lang)
 
 
-def _table(board: Leaderboard, key: str) -> dict:
-    (table,) = [table for table in board.context["groupings"] if table["key"] == key]
-    return table
+def _table(board: Leaderboard, key: str) -> Grouping:
+    return board.report.grouping(key)
 
 
-def _cell(table: dict, label: str, system: str) -> dict | None:
-    index = [column["label"] for column in table["columns"]].index(label)
-    rows = [row for row in table["rows"] if row["system"] == system]
-    return rows[0]["cells"][index] if rows else None
+def _cell(table: Grouping, label: str, system: str) -> GroupCell | None:
+    index = [column.label for column in table.columns].index(label)
+    rows = [row for row in table.rows if row.system == system]
+    return rows[0].cells[index] if rows else None
 
 
 def test_group_means_are_macro_averages_over_the_groups_tasks(board: Leaderboard, store_root):
     means = _task_means(store_root)
     for key in ("family", "resource"):
         table = _table(board, key)
-        for column in table["columns"]:
-            expected_tasks = sorted(
-                task
-                for task in LANGUAGE_TASKS
-                if (LANGUAGES.get(_language(task)) is not None)
-                and column["label"].startswith(
-                    LANGUAGES[_language(task)].family
-                    if key == "family"
-                    else f"class {LANGUAGES[_language(task)].resource}:"
+        for column in table.columns:
+            expected_tasks = tuple(
+                sorted(
+                    task
+                    for task in LANGUAGE_TASKS
+                    if (LANGUAGES.get(_language(task)) is not None)
+                    and column.label.startswith(
+                        LANGUAGES[_language(task)].family
+                        if key == "family"
+                        else f"class {LANGUAGES[_language(task)].resource}:"
+                    )
                 )
             )
-            assert column["tasks"] == expected_tasks
+            assert column.tasks == expected_tasks
             for system in ("optical", "untrained-student", "bm25"):
-                value = _cell(table, column["label"], system)["value"]
+                value = _cell(table, column.label, system).value
                 expected = np.mean([means[task][system] for task in expected_tasks])
                 assert value == pytest.approx(expected, abs=1e-12)
-    assert board.context["ungrouped"] == ["toy-en-fr"]  # French has no metadata
+    assert board.report.ungrouped == ("toy-en-fr",)  # French has no metadata
 
 
 def test_worst_language_averages_a_languages_tasks(board: Leaderboard, store_root):
@@ -100,22 +102,20 @@ def test_worst_language_averages_a_languages_tasks(board: Leaderboard, store_roo
         "amh_Ethi": means["quran-en-amh/verse"]["optical"],
     }
     worst = min(by_language, key=by_language.__getitem__)
-    assert hopefuls["worst"]["label"] == worst
-    assert hopefuls["worst"]["value"] == pytest.approx(by_language[worst], abs=1e-12)
+    assert hopefuls.worst.label == worst
+    assert hopefuls.worst.value == pytest.approx(by_language[worst], abs=1e-12)
     # One language in the group (Swahili, two tasks): no worst language to name.
-    assert _cell(_table(board, "family"), "Niger-Congo", "optical")["worst"] is None
+    assert _cell(_table(board, "family"), "Niger-Congo", "optical").worst is None
 
 
 def test_a_group_mean_needs_every_task_of_the_group(board: Leaderboard):
     family = _table(board, "family")
-    (partial,) = [row for row in family["rows"] if row["system"] == "partial"]
-    values = {
-        column["label"]: cell["value"] for column, cell in zip(family["columns"], partial["cells"])
-    }
+    (partial,) = [row for row in family.rows if row.system == "partial"]
+    values = {column.label: cell.value for column, cell in zip(family.columns, partial.cells)}
     # It ran on quran-en-swh but not quran-swh-en, on hau but not amh or som; jpn is complete.
     assert values["Niger-Congo"] is None and values["Afro-Asiatic"] is None
-    assert values["Japonic"] is not None and partial["covered"] == 1
-    assert _cell(family, "Japonic", "partial")["is_best"]
+    assert values["Japonic"] is not None and partial.covered == 1
+    assert _cell(family, "Japonic", "partial").is_best
     markdown = board.to_markdown().split("## By language family", 1)[1].split("\n## ", 1)[0]
     (line,) = [line for line in markdown.splitlines() if line.startswith("| partial |")]
     assert line.count("—") == 3 and line.endswith("| 1/4 |")
@@ -132,10 +132,10 @@ def _raw_comparisons(root: Path, board: Leaderboard) -> list:
             ]
     samples = [per_task[task] for task in sorted(per_task)]
     task_sets = {
-        frozenset(column["tasks"])
-        for table in board.context["groupings"]
-        for column in table["columns"]
-        if len(column["tasks"]) > 1
+        frozenset(column.tasks)
+        for table in board.report.groupings
+        for column in table.columns
+        if len(column.tasks) > 1
     }
     for task_set in sorted(task_sets, key=sorted):
         members = [per_task[task] for task in sorted(task_set)]
@@ -157,24 +157,22 @@ def test_group_tests_share_the_reports_holm_correction(board: Leaderboard, store
     from statsmodels.stats.multitest import multipletests
 
     found = _raw_comparisons(store_root, board)
-    assert board.context["settings"]["comparisons"] == len(found)
+    assert board.report.settings.comparisons == len(found) == len(board.report.tests)
     adjusted = multipletests([c.p_value for c in found], method="holm")[1]
+    assert [t.p_adjusted for t in board.report.tests] == pytest.approx(adjusted, abs=1e-12)
     by_pair = {
         (c.system_a, c.system_b, round(c.difference, 12)): p for c, p in zip(found, adjusted)
     }
     checked = 0
-    for table in board.context["groupings"]:
-        for row in table["rows"]:
-            for cell in row["cells"]:
-                if cell["value"] is None or cell["vs_best"]["p_adjusted"] is None:
+    for table in board.report.groupings:
+        for row in table.rows:
+            for i, cell in enumerate(row.cells):
+                if cell.vs_best is None or cell.vs_best.p_adjusted is None:
                     continue
-                best = next(
-                    r["system"]
-                    for r in table["rows"]
-                    if r["cells"][row["cells"].index(cell)]["is_best"]
-                )
-                key = (row["system"], best, round(cell["vs_best"]["difference"], 12))
-                assert cell["vs_best"]["p_adjusted"] == pytest.approx(by_pair[key], abs=1e-12)
+                best = next(r.system for r in table.rows if r.cells[i].is_best)
+                assert cell.vs_best.difference is not None
+                key = (row.system, best, round(cell.vs_best.difference, 12))
+                assert cell.vs_best.p_adjusted == pytest.approx(by_pair[key], abs=1e-12)
                 checked += 1
     assert checked >= 2 * 8  # two systems below the best in each of the 8 groups
 
@@ -209,25 +207,28 @@ def test_pooled_scores_give_the_macro_average_and_scipys_sign_flip_p_value():
 
 def test_gain_points_line_and_correlations_equal_scipys(board: Leaderboard, store_root: Path):
     means = _task_means(store_root)
-    gain = board.context["gain"]
-    assert (gain["system"], gain["reference"]) == ("optical", "untrained-student")
+    gain = board.report.gain
+    assert gain is not None and gain.fit and gain.pearson and gain.spearman
+    assert (gain.system, gain.reference) == ("optical", "untrained-student")
     languages = sorted({_language(task) for task in LANGUAGE_TASKS})
-    assert [point["language"] for point in gain["points"]] == languages
+    assert [point.language for point in gain.points] == languages
     xs, ys = [], []
-    for point in gain["points"]:
-        tasks = [task for task in LANGUAGE_TASKS if _language(task) == point["language"]]
-        assert point["tasks"] == sorted(tasks)
+    for point in gain.points:
+        tasks = [task for task in LANGUAGE_TASKS if _language(task) == point.language]
+        assert point.tasks == tuple(sorted(tasks))
         x = np.mean([means[t]["untrained-student"] for t in tasks])
         y = np.mean([means[t]["optical"] - means[t]["untrained-student"] for t in tasks])
-        assert (point["reference"], point["gain"]) == pytest.approx((x, y), abs=1e-12)
+        assert (point.reference, point.gain) == pytest.approx((x, y), abs=1e-12)
         xs.append(x)
         ys.append(y)
     slope, intercept = np.polyfit(xs, ys, 1)
-    assert gain["fit"] == pytest.approx({"slope": slope, "intercept": intercept}, abs=1e-9)
+    assert (gain.fit.slope, gain.fit.intercept) == pytest.approx((slope, intercept), abs=1e-9)
     pearson, spearman = stats.pearsonr(xs, ys), stats.spearmanr(xs, ys)
-    assert gain["pearson"] == pytest.approx({"r": pearson.statistic, "p": pearson.pvalue})
-    assert gain["spearman"] == pytest.approx({"r": spearman.statistic, "p": spearman.pvalue})
-    assert gain["pearson"]["r"] < -0.9  # built so: the weaker the student, the larger the gain
+    assert (gain.pearson.r, gain.pearson.p) == pytest.approx((pearson.statistic, pearson.pvalue))
+    assert (gain.spearman.r, gain.spearman.p) == pytest.approx(
+        (spearman.statistic, spearman.pvalue)
+    )
+    assert gain.pearson.r < -0.9  # built so: the weaker the student, the larger the gain
 
     html = board.to_html()
     svg = html.split('<section id="gain">', 1)[1].split("</svg>", 1)[0]
@@ -241,12 +242,13 @@ def test_gain_points_line_and_correlations_equal_scipys(board: Leaderboard, stor
 
 def test_gain_pair_is_a_setting_shown_only_when_both_are_there(store_root: Path):
     other = Leaderboard.from_store(store_root, n_resamples=50, gain=("bm25", "untrained-student"))
-    assert all(point["gain"] < 0 for point in other.context["gain"]["points"])
+    assert other.report.gain is not None
+    assert all(point.gain < 0 for point in other.report.gain.points)
     missing = Leaderboard.from_store(store_root, n_resamples=50, gain=("optical", "nmt"))
-    assert missing.context["gain"] is None
+    assert missing.report.gain is None
     assert "## Gain of" not in missing.to_markdown()
     assert 'id="gain"' not in missing.to_html() and "<circle" not in missing.to_html()
-    assert Leaderboard.from_store(store_root, n_resamples=50, gain=None).context["gain"] is None
+    assert Leaderboard.from_store(store_root, n_resamples=50, gain=None).report.gain is None
 
 
 def test_coverage_probe_is_its_own_table_and_in_no_average(store_root: Path, tmp_path: Path):
@@ -254,15 +256,14 @@ def test_coverage_probe_is_its_own_table_and_in_no_average(store_root: Path, tmp
     build_multilingual_store(tmp_path / "plain", probes=False)
     without = Leaderboard.from_store(tmp_path / "plain", n_resamples=200)
     for key in ("overall", "languages", "low_resource", "groupings", "ungrouped", "gain", "tasks"):
-        assert with_probe.context[key] == without.context[key], key
-    assert (
-        with_probe.context["settings"]["comparisons"] == without.context["settings"]["comparisons"]
-    )
-    assert without.context["coverage"] is None and "## Coverage probe" not in without.to_markdown()
-    coverage = with_probe.context["coverage"]
-    assert [row["language"] for row in coverage["rows"]] == sorted(PROBE_TASKS.values())
-    assert coverage["systems"] == ["bm25", "optical", "untrained-student"]
-    assert coverage["means"] == [1.0, 0.0, 0.0]
+        assert getattr(with_probe.report, key) == getattr(without.report, key), key
+    assert with_probe.report.settings.comparisons == without.report.settings.comparisons
+    assert without.report.coverage is None and "## Coverage probe" not in without.to_markdown()
+    coverage = with_probe.report.coverage
+    assert coverage is not None
+    assert [row.language for row in coverage.rows] == sorted(PROBE_TASKS.values())
+    assert coverage.systems == ("bm25", "optical", "untrained-student")
+    assert coverage.means == (1.0, 0.0, 0.0)
     assert not set(PROBE_TASKS) & set(with_probe.tasks)
     markdown = with_probe.to_markdown()
     section = markdown.split("## Coverage probe", 1)[1].split("\n## ", 1)[0]
@@ -274,19 +275,18 @@ def test_coverage_probe_is_its_own_table_and_in_no_average(store_root: Path, tmp
 def test_csv_and_latex_have_a_table_per_grouping(board: Leaderboard):
     rows = list(csv.DictReader(io.StringIO(board.to_csv("family"))))
     family = _table(board, "family")
-    cells = sum(cell["value"] is not None for row in family["rows"] for cell in row["cells"])
+    cells = sum(cell.value is not None for row in family.rows for cell in row.cells)
     assert len(rows) == cells
     (japonic,) = [r for r in rows if r["group"] == "Japonic" and r["system"] == "partial"]
-    assert float(japonic["mean"]) == _cell(family, "Japonic", "partial")["value"]
+    assert float(japonic["mean"]) == _cell(family, "Japonic", "partial").value
     gain = list(csv.DictReader(io.StringIO(board.to_csv("gain"))))
-    assert [row["language"] for row in gain] == [
-        p["language"] for p in board.context["gain"]["points"]
-    ]
+    assert board.report.gain is not None
+    assert [row["language"] for row in gain] == [p.language for p in board.report.gain.points]
     coverage = list(csv.DictReader(io.StringIO(board.to_csv("coverage"))))
     assert {row["task"] for row in coverage} == set(PROBE_TASKS)
     latex = board.to_latex(grouping="resource")
     assert r"class 2: the Hopefuls" in latex and "by resource level" in latex
-    assert latex.count(r"\\") - 1 == len(_table(board, "resource")["rows"])  # + the header
+    assert latex.count(r"\\") - 1 == len(_table(board, "resource").rows)  # + the header
     with pytest.raises(UnknownNameError, match="Did you mean 'family'"):
         board.to_csv("famly")
     with pytest.raises(UnknownNameError):

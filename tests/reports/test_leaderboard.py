@@ -1,4 +1,4 @@
-"""The Leaderboard object: one context, five presentations, filters by task and method."""
+"""The Leaderboard object: one typed report, five presentations, filters by task and method."""
 
 from __future__ import annotations
 
@@ -40,22 +40,25 @@ def test_to_dict_is_json_and_holds_the_tables(board: Leaderboard):
     data = board.to_dict()
     assert json.loads(json.dumps(data)) == data
     assert data["settings"]["measure"] == "nDCG@10" and data["settings"]["baseline"] == "bm25"
-    assert [row["system"] for row in data["overall"]["rows"]][0] == "strong"
+    assert next(row["system"] for row in data["overall"]["rows"]) == "strong"
     assert data["not_run"][0]["reason"] == NOT_RUN_REASON
     data["systems"].append("changed")  # a copy: the leaderboard is unchanged
     assert board.systems == ["bm25", "clone", "strong"]
+    # Every corrected test of the report, with its interval and both p-values.
+    assert len(data["tests"]) == data["settings"]["comparisons"]
+    assert all(t["p_adjusted"] >= t["p"] and t["ci_low"] <= t["ci_high"] for t in data["tests"])
 
 
 def test_to_csv_has_a_row_per_task_and_system(board: Leaderboard):
     rows = list(csv.DictReader(io.StringIO(board.to_csv())))
     assert len(rows) == len(TASKS) * 3
     by_key = {(row["task"], row["system"]): row for row in rows}
-    for task in board.context["tasks"]:
-        for rank, view in enumerate(task["rows"], start=1):
-            row = by_key[(task["name"], view["system"])]
+    for task in board.report.tasks:
+        for rank, view in enumerate(task.rows, start=1):
+            row = by_key[(task.name, view.system)]
             assert int(row["rank"]) == rank
-            assert [float(row[m]) for m in MEASURES] == pytest.approx(view["scores"], abs=0)
-            assert float(row["nDCG@10_ci_low"]) == view["ci_low"] and row["marks"] == view["marks"]
+            assert [float(row[m]) for m in MEASURES] == pytest.approx(view.scores, abs=0)
+            assert float(row["nDCG@10_ci_low"]) == view.ci_low and row["marks"] == view.marks
     strong = by_key[("toy-en-ny", "strong")]
     assert strong["rank"] == "1" and strong["delta_vs_best"] == "" and strong["marks"] == "↑"
     assert float(by_key[("toy-en-ny", "clone")]["p_adjusted_vs_baseline"]) == 1.0
@@ -124,14 +127,14 @@ def test_filter_by_task_and_method(report_store: Path):
         report_store, tasks=["toy-en-fr"], methods=["bm25", "strong"], n_resamples=100
     )
     assert board.tasks == ["toy-en-fr"] and board.systems == ["bm25", "strong"]
-    assert [column["label"] for column in board.context["overall"]["columns"]] == ["toy-en-fr"]
-    assert board.context["settings"]["comparisons"] == 1
+    assert [column.label for column in board.report.overall.columns] == ["toy-en-fr"]
+    assert board.report.settings.comparisons == 1
     assert "| clone |" not in board.to_markdown() and "toy-en-ny" not in board.to_csv()
-    assert board.context["not_run"] == []  # mbert is not among the methods asked for
+    assert board.report.not_run == ()  # mbert is not among the methods asked for
     with_mbert = Leaderboard.from_store(
         report_store, tasks=["toy-en-fr"], methods=["bm25", "mbert", "strong"], n_resamples=100
     )
-    assert with_mbert.context["not_run"][0]["tasks"] == ["toy-en-fr"]
+    assert with_mbert.report.not_run[0].tasks == ("toy-en-fr",)
 
 
 def test_filter_errors_name_what_the_store_holds(report_store: Path):
@@ -152,14 +155,11 @@ def test_measures_shown_and_primary(report_store: Path):
         report_store, measures=["MRR@10"], baseline=None, n_resamples=100
     )
     assert board.measure == "RR@10"
-    assert all(task["measures"] == ["RR@10"] for task in board.context["tasks"])
+    assert all(task.measures == ("RR@10",) for task in board.report.tasks)
     board = Leaderboard.from_store(
         report_store, measure="nDCG@10", measures=["RR@10"], n_resamples=100
     )
-    assert board.context["tasks"][0]["measures"] == [
-        "nDCG@10",
-        "RR@10",
-    ]  # the primary joins the shown
+    assert board.report.tasks[0].measures == ("nDCG@10", "RR@10")  # the primary joins the shown
     with pytest.raises(ClirbenchError, match="task 'toy-en-fr' is not scored by AP"):
         Leaderboard.from_store(report_store, measures=["nDCG@10", "AP"], n_resamples=100)
 
