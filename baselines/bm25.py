@@ -1,25 +1,18 @@
-"""BM25 over language-agnostic word tokens: the lexical floor of every leaderboard."""
+"""BM25 on clirbench.analyzer's words and CJK bigrams: the lexical floor of every leaderboard."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
+from clirbench.analyzer import ANALYZER, tokenize
 from clirbench.method import MethodBase, MethodOptions, Run
 from clirbench.registry import register_method
 
 if TYPE_CHECKING:
     from clirbench.tasks.task import Task
-
-_WORD = re.compile(r"\w+", re.UNICODE)
-
-
-def tokenize(text: str) -> list[str]:
-    """Lower-cased Unicode word characters: no stemming or stopwords, so any language works."""
-    return _WORD.findall(text.lower())
 
 
 class BM25Options(MethodOptions):
@@ -32,13 +25,14 @@ class BM25Options(MethodOptions):
 
 @register_method("bm25")
 class BM25(MethodBase):
-    """BM25 (bm25s) on lower-cased Unicode word tokens; no stemming, no stopwords."""
+    """BM25 (bm25s) on lower-cased Unicode words and CJK bigrams; no stemming, no stopwords."""
 
     Options = BM25Options
     requires = ("bm25s",)
+    version = "2"  # 2: CJK text as character bigrams (clirbench.analyzer)
 
     def describe(self) -> dict[str, str]:
-        return {"tokenizer": "lowercase \\w+ (Unicode)"}
+        return {"tokenizer": ANALYZER}
 
     def retrieve(self, task: Task, k: int) -> Run:
         doc_ids, query_ids = list(task.corpus), list(task.queries)
@@ -108,7 +102,7 @@ def bm25_weighted_search(
 ) -> list[dict[int, float]]:
     """Like :func:`bm25_search` for weighted bags of terms: a document scores sum(weight * BM25(term)).
 
-    Terms are matched as :func:`tokenize` writes them (lower-cased word characters).
+    Terms are matched as :func:`~clirbench.analyzer.tokenize` writes them.
     """
     import numpy as np
     from scipy.sparse import csr_matrix

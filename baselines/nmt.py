@@ -23,13 +23,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 from pydantic import Field, field_validator, model_validator
 
-from clirbench.baselines.bm25 import (
-    BM25Options,
-    bm25_search,
-    bm25_weighted_search,
-    hits_to_run,
-    tokenize,
-)
+from clirbench.analyzer import tokenize
+from clirbench.baselines.bm25 import BM25Options, bm25_search, bm25_weighted_search, hits_to_run
 from clirbench.errors import MethodUnavailableError
 from clirbench.method import MethodBase, MethodOptions, Readiness, Run
 from clirbench.registry import register_method
@@ -108,6 +103,7 @@ class NMT(MethodBase):
 
     Options = NMTOptions
     requires = ("bm25s",)
+    version = "2"  # 2: CJK text as character bigrams in BM25 and the lexical translator
 
     @classmethod
     def readiness(cls) -> Readiness:

@@ -133,4 +133,5 @@ def test_bible_training_keys_are_unchanged():
     nmt = NMT(NMTOptions())
     nmt.use_task(task)
     assert training_key(nmt.bitext, "quick", PRESETS["quick"], 0) == "3fe9bacdc375049f"
-    assert revision(nmt.bitext, ITERATIONS) == "2f8919f4e21b79f9"
+    # 2f8919f4e21b79f9 until the analyzer (CJK bigrams) joined the key: tables retrain once.
+    assert revision(nmt.bitext, ITERATIONS) == "c5ed43181b76902b"

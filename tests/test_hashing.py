@@ -29,7 +29,8 @@ def test_translator_training_keys_are_pinned():
     from clirbench.baselines.translators.lexical import revision
     from clirbench.baselines.translators.marian_local import MarianLocalConfig, training_key
 
-    assert revision(BITEXT, 5) == "ecc3dc8040358a98"
+    # ecc3dc8040358a98 until the analyzer (CJK bigrams) joined the key: tables retrain once.
+    assert revision(BITEXT, 5) == "1ab4befc7e82907d"
     assert training_key(BITEXT, "tiny", MarianLocalConfig(steps=10), 0) == "68080232962305c1"
 
 

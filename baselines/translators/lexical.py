@@ -2,13 +2,14 @@
 
 IBM Model 1 (Brown et al., 1993) learns p(target word | source word) by expectation
 maximisation over every pair of words that co-occur in a sentence pair, with a NULL source
-word for target words that translate nothing. One model is trained per direction. The EM
-runs over arrays of all (sentence, source word type, target word type) triples at once, so
-the 22k-verse Bible trains in seconds per direction.
+word for target words that translate nothing. Words are clirbench.analyzer's tokens: Chinese
+or Japanese "words" are character bigrams. One model is trained per direction. The EM runs
+over arrays of all (sentence, source word type, target word type) triples at once, so the
+22k-verse Bible trains in seconds per direction.
 
 Trained tables are kept in clirbench's cache under ``models/lexical/<revision>/``, where
-the revision is a hash of the bitext (origin, size, content), the iterations and the file
-format, so a second construction loads them instead of training again.
+the revision is a hash of the bitext (origin, size, content), the iterations, the analyzer and
+the file format, so a second construction loads them instead of training again.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from clirbench.baselines.bm25 import tokenize
+from clirbench.analyzer import ANALYZER, tokenize
 from clirbench.baselines.translators import TranslatorBase, TranslatorOptions
 from clirbench.errors import ClirbenchError, MethodUnavailableError
 from clirbench.hashing import json_hash
@@ -176,13 +177,15 @@ def train_ibm1(
 
 
 def revision(bitext: Bitext, iterations: int) -> str:
-    """What the trained tables depend on, hashed: bitext origin, size and content; iterations; format."""
+    """What the trained tables depend on, hashed: bitext origin, size and content; iterations;
+    the analyzer that made the words; format."""
     key = {
         "origin": bitext.origin,
         "pairs": len(bitext),
         "pairs_sha256": bitext.pairs_sha256,
         "languages": [bitext.source_lang, bitext.target_lang],
         "iterations": iterations,
+        "analyzer": ANALYZER,
         "format": FORMAT_VERSION,
     }
     return json_hash(key)

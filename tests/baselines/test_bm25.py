@@ -36,6 +36,23 @@ def test_finds_lexical_matches_and_skips_unknown_queries():
     assert "b" not in run["q3"]  # sharing no term is not a hit
 
 
+def test_matches_unsegmented_chinese_and_japanese_by_bigrams():
+    corpus = {
+        "zh": Document("不信道者，你對他們加以警告與否，這在他們是一樣的。"),
+        "ja": Document("本当に信仰を拒否する者は，あなたが警告しても同じである。"),
+        "en": Document("Those who disbelieve, it is the same to them."),
+    }
+    data = TaskData(
+        queries={"q1": "他們不信道", "q2": "信仰を拒否する者", "q3": "警告"},
+        corpus=corpus,
+        qrels={"q1": {"zh": 1}},
+    )
+    run = BM25().retrieve(Task(TaskCard(name="t", source="test"), lambda: data), k=10)
+    assert max(run["q1"], key=run["q1"].get) == "zh"  # whole clauses were one word before
+    assert max(run["q2"], key=run["q2"].get) == "ja"
+    assert set(run["q3"]) == {"zh", "ja"}  # "警告" is a bigram of both
+
+
 def test_tiny_task():
     run = BM25().retrieve(load_task(str(TINY)), k=3)
     assert max(run["q4"], key=run["q4"].get) == "d6"

@@ -4,8 +4,7 @@ from pathlib import Path
 
 import pytest
 
-import clirbench.baselines.translators.lexical as lexical
-from clirbench.baselines.translators import TranslatorOptions, load_translator
+from clirbench.baselines.translators import TranslatorOptions, lexical, load_translator
 from clirbench.bitext import Bitext
 from clirbench.errors import ClirbenchError, MethodUnavailableError
 
@@ -27,7 +26,25 @@ TINY_PAIRS = (
     ("water", "madzi"),
     ("the king", "mfumu"),
 )
-EN, NY = "eng_Latn", "nya_Latn"
+EN, NY, ZH = "eng_Latn", "nya_Latn", "zho_Hant"
+# The same sentences in Chinese, unsegmented: words are learned from character bigrams.
+ZH_PAIRS = (
+    ("the dog drinks water", "小狗喝清水"),
+    ("the child drinks water", "孩子喝清水"),
+    ("the king drinks water", "國王喝清水"),
+    ("the dog eats food", "小狗吃食物"),
+    ("the child eats food", "孩子吃食物"),
+    ("the king eats food", "國王吃食物"),
+    ("the dog sees the house", "小狗看見房子"),
+    ("the child sees the king", "孩子看見國王"),
+    ("the king sees the dog", "國王看見小狗"),
+    ("the house of the king", "國王的房子"),
+    ("water and food", "清水和食物"),
+    ("the dog and the child", "小狗和孩子"),
+    ("the house", "房子"),
+    ("water", "清水"),
+    ("the king", "國王"),
+)
 
 
 def tiny_bitext(pairs: tuple[tuple[str, str], ...] = TINY_PAIRS) -> Bitext:
@@ -78,6 +95,17 @@ def test_probabilities_are_sorted_and_at_most_one(translator: lexical.LexicalTra
     assert translator.translation_table(EN, NY).top("zebra", 3) == []
 
 
+@pytest.mark.parametrize(
+    ("english", "chinese"),
+    [("water", "清水"), ("dog", "小狗"), ("king", "國王"), ("food", "食物"), ("house", "房子")],
+)
+def test_learns_chinese_words_from_unsegmented_text(english: str, chinese: str) -> None:
+    translator = load_translator("lexical", bitext=Bitext(EN, ZH, ZH_PAIRS, "test:tiny-zh"))
+    assert translator.translation_table(EN, ZH).top(english, 1)[0][0] == chinese
+    assert translator.translation_table(ZH, EN).top(chinese, 1)[0][0] == english
+    assert translator.translate(["國王吃食物。"], ZH, EN) == ["king king eats food"]
+
+
 def test_uncovered_direction_is_unavailable(translator: lexical.LexicalTranslator) -> None:
     with pytest.raises(MethodUnavailableError, match="zul_Latn"):
         translator.translate(["water"], EN, "zul_Latn")
@@ -116,6 +144,13 @@ def test_revision_follows_the_bitext_content() -> None:
     changed = TINY_PAIRS[:-1] + (("the king", "mfumuyo"),)
     assert lexical.revision(tiny_bitext(changed), 5) != lexical.revision(tiny_bitext(), 5)
     assert lexical.revision(tiny_bitext(), 4) != lexical.revision(tiny_bitext(), 5)
+
+
+def test_revision_follows_the_analyzer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tables trained on other tokens are not reused: the analyzer's name is in the key."""
+    before = lexical.revision(tiny_bitext(), 5)
+    monkeypatch.setattr(lexical, "ANALYZER", "another analyzer")
+    assert lexical.revision(tiny_bitext(), 5) != before
 
 
 def test_needs_a_bitext() -> None:

@@ -12,7 +12,7 @@ from clirbench.errors import MethodUnavailableError, OptionsError
 from clirbench.registry import build_options, instantiate
 from clirbench.tasks.card import TaskCard
 from clirbench.tasks.task import Document, Task, TaskData
-from tests.baselines.test_lexical import TINY_PAIRS
+from tests.baselines.test_lexical import TINY_PAIRS, ZH_PAIRS
 
 DOCS = {
     "d1": "galu amamwa madzi",
@@ -82,6 +82,33 @@ def test_either_direction_of_the_bitext(bitext_file: Path) -> None:
             "q1": "e1",
             "q2": "e2",
         }
+
+
+@pytest.mark.parametrize("mode", ["document", "query", "both"])
+def test_finds_unsegmented_chinese_documents(tmp_path: Path, mode: str) -> None:
+    """Chinese is matched by character bigrams, in the tables and in BM25 alike."""
+    bitext = tmp_path / "en-zh.tsv"
+    bitext.write_text("".join(f"{en}\t{zh}\n" for en, zh in ZH_PAIRS), encoding="utf-8")
+    data = TaskData(
+        queries=QUERIES,
+        corpus={
+            "z1": Document("小狗喝清水。"),
+            "z2": Document("國王看見房子。"),
+            "z3": Document("孩子吃食物。"),
+        },
+        qrels={"q1": {"z1": 1}, "q2": {"z2": 1}, "q3": {"z3": 1}},
+    )
+    task = Task(
+        TaskCard(name="tiny-en-zh", source="test", query_lang="eng_Latn", doc_lang="zho_Hant"),
+        lambda: data,
+    )
+    method = nmt(bitext, mode=mode, bitext_target_lang="zho_Hant")
+    run = method.retrieve(task, k=3)
+    assert {qid: max(hits, key=hits.get) for qid, hits in run.items()} == {
+        "q1": "z1",
+        "q2": "z2",
+        "q3": "z3",
+    }
 
 
 def test_label_names_translators_and_query_mode() -> None:
