@@ -1,7 +1,10 @@
-"""The result store's contract on every kind of location: a local path, a ``file://`` URL (the
+"""Stores and caches at fsspec URLs.
+
+The result store's contract on every kind of location: a local path, a ``file://`` URL (the
 same local folder) and fsspec's ``memory://`` filesystem (an object store's semantics: no
 folder rename, no lock). Save, load, digests, damage, orphans, ``store check`` and a report
-behave the same on each."""
+behave the same on each. ``CLIRBENCH_CACHE`` takes the same URLs; a cache that is not local is
+kept in a local folder, and clirbench says so."""
 
 from __future__ import annotations
 
@@ -11,12 +14,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import fsspec
+import numpy as np
 import pytest
 
 import clirbench.store as store_module
+from clirbench.cache import EmbeddingCache
 from clirbench.cli import main
 from clirbench.errors import ClirbenchError
 from clirbench.location import FsPath, LocationError, open_location
+from clirbench.paths import cache_dir
 from clirbench.report.leaderboard import Leaderboard
 from clirbench.store import (
     CellKey,
@@ -148,7 +154,9 @@ def killed_before_manifest(monkeypatch: pytest.MonkeyPatch) -> Callable[[ResultS
                 patch.setattr(
                     FsPath,
                     "write_bytes",
-                    lambda self, data: kill() if self.name == "manifest.json" else write(self, data),
+                    lambda self, data: (
+                        kill() if self.name == "manifest.json" else write(self, data)
+                    ),
                 )
             with pytest.raises(Killed):
                 _save(store)
@@ -232,7 +240,12 @@ def test_the_cli_runs_reports_and_checks_a_memory_store(tmp_path: Path, capsys):
     assert cli("run", "-m", "bm25", "-t", str(TINY), "--store", root) == 0  # reused
     assert "reused" in capsys.readouterr().out
     out = tmp_path / "board"
-    assert cli("report", "--store", root, "--out", str(out), "--resamples", "100", "--baseline", "none") == 0
+    assert (
+        cli(
+            "report", "--store", root, "--out", str(out), "--resamples", "100", "--baseline", "none"
+        )
+        == 0
+    )
     assert "bm25" in (out / "leaderboard.md").read_text()
     (cell.path / "aggregate.json").write_bytes(b'{"nDCG@10": 1.0}')
     assert cli("store", "check", "--store", root) == 1
@@ -264,3 +277,33 @@ def test_a_file_is_not_a_store(tmp_path: Path):
     fsspec.filesystem("memory").pipe_file(memory.removeprefix("memory:/"), b"x")
     with pytest.raises(StoreError, match="is a file, not a folder"):
         ResultStore(memory)
+
+
+def test_a_file_url_cache_is_that_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("CLIRBENCH_CACHE", (tmp_path / "cache").as_uri())
+    assert cache_dir() == tmp_path / "cache" and (tmp_path / "cache").is_dir()
+
+
+def test_a_cache_url_that_is_not_local_keeps_the_cache_in_a_local_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    remote = f"memory://{uuid.uuid4().hex}/cache"
+    monkeypatch.setenv("CLIRBENCH_CACHE", remote)
+    monkeypatch.setenv("CLIRBENCH_LOCAL_CACHE", str(tmp_path / "local"))
+    assert cache_dir() == cache_dir() == tmp_path / "local"
+    cache = EmbeddingCache({"method": "fake", "role": "document"})
+    vectors = cache.encode(["a", "b"], lambda texts: np.ones((len(texts), 3)), batch_size=8)
+    assert vectors.shape == (2, 3) and cache.path.parent.parent.parent == tmp_path / "local"
+    err = capsys.readouterr().err
+    assert err.count("note: ") == 1, err  # once per run
+    assert f"CLIRBENCH_CACHE={remote} is not a local folder" in err
+    assert str(tmp_path / "local") in err and "CLIRBENCH_LOCAL_CACHE" in err
+    assert not fsspec.filesystem("memory").exists(remote.removeprefix("memory:/"))
+
+
+def test_a_cache_url_names_a_missing_package(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("CLIRBENCH_CACHE", "s3://bucket/cache")
+    with pytest.raises(
+        LocationError, match=r"^CLIRBENCH_CACHE s3://bucket/cache: .*pip install s3fs"
+    ):
+        cache_dir()
