@@ -27,6 +27,10 @@ all of it still holds::
   before the new cell is in place, the next save (or ``store check --repair``) puts it back.
 - :meth:`ResultStore.check` finds what killed saves and hand edits leave behind (damaged
   cells, temp folders, trash, stray files and locks); ``clirbench store check`` shows it.
+- The store may be at an fsspec URL (``--store s3://bucket/prefix``, ``memory://name``). A
+  ``file://`` URL is a local folder like any path. Elsewhere folders cannot be renamed at once
+  nor locked: :class:`FsspecResultStore` writes a cell's files, then its manifest last, and does
+  not protect two runs saving the same cell at once (a note says so once per run).
 """
 
 from __future__ import annotations
