@@ -92,7 +92,7 @@ class FsPath:
 
     ``url`` is what messages show (the user's URL and the names below it); ``path`` is the
     filesystem's own. Folders are implicit on object stores: one exists while it holds a
-    file, ``mkdir`` makes nothing there, and removing its last file removes it."""
+    file, and removing its last file removes it."""
 
     url: str
     path: str = field(compare=False)
@@ -134,9 +134,6 @@ class FsPath:
             raise ValueError(f"{self} is not under {other}")
         return PurePosixPath(self.path[len(other.path) + 1 :])
 
-    def with_name(self, name: str) -> FsPath:
-        return self.parent / name
-
     def exists(self) -> bool:
         return self.fs.exists(self.path)
 
@@ -145,9 +142,6 @@ class FsPath:
 
     def is_dir(self) -> bool:
         return self.fs.isdir(self.path)
-
-    def is_symlink(self) -> bool:
-        return False
 
     def iterdir(self) -> Iterator[FsPath]:
         for entry in self.fs.ls(self.path, detail=False):
@@ -165,7 +159,7 @@ class FsPath:
         info = self.fs.info(self.path)
         try:
             mtime: float | None = self.fs.modified(self.path).timestamp()
-        except (NotImplementedError, OSError, AttributeError, ValueError):
+        except (NotImplementedError, OSError):
             mtime = None
         return _Stat(int(info.get("size") or 0), mtime)
 
@@ -181,9 +175,6 @@ class FsPath:
     def write_bytes(self, data: bytes) -> None:
         """One whole write: on an object store, one object that appears complete or not at all."""
         self.fs.pipe_file(self.path, data)
-
-    def mkdir(self, mode: int = 0o777, parents: bool = False, exist_ok: bool = False) -> None:
-        self.fs.makedirs(self.path, exist_ok=True)
 
     def unlink(self, missing_ok: bool = False) -> None:
         try:
