@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import errno
 import glob
+import hashlib
 import json
 import os
 import re
@@ -641,8 +642,6 @@ class FsspecResultStore(ResultStore):
         aggregate: dict[str, float],
         manifest: dict[str, Any],
     ) -> Cell:
-        import hashlib
-
         note_once(
             f"store {self.root}",
             f"the result store {self.root} is not a local folder: a cell is published by "
@@ -677,7 +676,9 @@ class FsspecResultStore(ResultStore):
             else:
                 what = "the files of a cell whose save did not finish (no manifest.json)"
                 if repair and _age(entry) < TEMP_GRACE_S:
-                    kept = "kept: a save may still be writing it (younger than 10 minutes)"
+                    kept = (
+                        f"kept: younger than {TEMP_GRACE_S:.0f} s, a save may still be writing it"
+                    )
                     found.append(StoreProblem(entry, "orphan", what, kept))
                 else:
                     found.append(_orphan(entry, what, repair))
@@ -692,7 +693,7 @@ class StoreProblem:
     """An entry of a store or cache that ``store check`` reports. ``repair`` says what
     ``--repair`` does (or did, when ``repaired``) about it."""
 
-    path: Path
+    path: Location
     kind: ProblemKind
     problem: str
     repair: str = "remove it"
@@ -771,7 +772,7 @@ def _remove_if_emptied(folder: Path, repair: bool) -> None:
             pass  # not empty: it holds cells
 
 
-def _problem(path: Path, kind: ProblemKind, what: str, repair: bool) -> StoreProblem:
+def _problem(path: Location, kind: ProblemKind, what: str, repair: bool) -> StoreProblem:
     """The problem; with ``repair``, removed first (a failure is left as the reason)."""
     if not repair:
         return StoreProblem(path, kind, what)
@@ -782,7 +783,7 @@ def _problem(path: Path, kind: ProblemKind, what: str, repair: bool) -> StorePro
     return StoreProblem(path, kind, what, "removed", repaired=True)
 
 
-def _orphan(path: Path, what: str, repair: bool) -> StoreProblem:
+def _orphan(path: Location, what: str, repair: bool) -> StoreProblem:
     return _problem(path, "orphan", what, repair)
 
 

@@ -194,6 +194,14 @@ def test_an_object_store_keeps_a_young_orphan_a_save_may_be_writing(
     assert (store.path(KEY) / "run.trec").exists()
 
 
+def test_a_save_that_fails_leaves_nothing(root: str):
+    store = ResultStore(root)
+    with pytest.raises(TypeError):
+        store.save(KEY, RUN, PER_QUERY, {}, {"not json": object()})
+    assert store.lookup(KEY, _identity(KEY), CODE) == (None, "")
+    assert not store.path(KEY).exists()
+
+
 def test_stray_files_are_orphans(root: str):
     store = ResultStore(root)
     _save(store)
