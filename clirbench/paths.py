@@ -13,9 +13,9 @@ def cache_dir() -> Path:
     """Root of clirbench's cache (generated tasks, converted models, embeddings, translations).
 
     ``CLIRBENCH_CACHE`` overrides the default ``~/.cache/clirbench``: a folder or a ``file://``
-    URL. The cache must be local: models load from folders, generated tasks are read as files,
-    and the embedding and translation caches append to their files in place under a file lock,
-    which object stores cannot do. So for any other URL (``s3://``, ``gs://``...) the cache is
+    URL. The cache must be local: models load from folders, generated tasks and embedding
+    shards are read as local files, and the embedding and translation record files are appended
+    in place under a file lock, which object stores cannot do. So for any other URL (``s3://``, ``gs://``...) the cache is
     kept in ``CLIRBENCH_LOCAL_CACHE`` (else the default), and a note says so once per run.
     """
     from clirbench.location import is_url, note_once, open_location
@@ -31,9 +31,9 @@ def cache_dir() -> Path:
             note_once(
                 f"cache {root}",
                 f"{CACHE_ENV}={root} is not a local folder; the cache is kept in {path} (set "
-                f"{LOCAL_CACHE_ENV} to choose it): models and generated tasks are read from "
-                "local files, and the embedding and translation caches append to their files "
-                "under a file lock, which this filesystem cannot do",
+                f"{LOCAL_CACHE_ENV} to choose it): models, generated tasks and embedding shards "
+                "are read from local files, and the embedding and translation record files are "
+                "appended in place under a file lock, which this filesystem cannot do",
             )
     else:
         path = Path(root) if root else default
