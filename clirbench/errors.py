@@ -5,6 +5,10 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from clirbench.location import FsPath
 
 
 class ClirbenchError(Exception):
@@ -18,8 +22,8 @@ class InputError(ClirbenchError):
 
     exit_code = 2
 
-    def __init__(self, path: str | Path, line: int | None, problem: str) -> None:
-        self.path = Path(path)
+    def __init__(self, path: str | Path | FsPath, line: int | None, problem: str) -> None:
+        self.path = Path(path) if isinstance(path, str) else path
         self.line = line
         self.problem = problem
         where = f"{self.path}:{line}" if line is not None else str(self.path)

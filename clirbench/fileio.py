@@ -16,9 +16,12 @@ import secrets
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clirbench.errors import InputError
+
+if TYPE_CHECKING:
+    from clirbench.location import FsPath
 
 _BOM = codecs.BOM_UTF8
 
@@ -50,13 +53,17 @@ def _decode_error(path: Path) -> InputError:
     return InputError(path, None, "not UTF-8 (save the file as UTF-8)")
 
 
-def iter_lines(path: str | Path) -> Iterator[tuple[int, str]]:
+def _as_path(path: str | Path | FsPath) -> Path | FsPath:
+    return Path(path) if isinstance(path, str) else path
+
+
+def iter_lines(path: str | Path | FsPath) -> Iterator[tuple[int, str]]:
     """Yield ``(line_no, line)`` of a UTF-8 text file, 1-based, without the line ending.
 
     ``\\n``, ``\\r\\n`` and ``\\r`` end lines. A missing file, a folder or a byte that is not
-    UTF-8 is an :class:`InputError`.
+    UTF-8 is an :class:`InputError`. ``path`` may be on an fsspec filesystem (a result store's).
     """
-    path = Path(path)
+    path = _as_path(path)
     try:
         lines = path.open(encoding="utf-8-sig", errors="strict", newline=None)
     except OSError as error:
@@ -151,8 +158,14 @@ def create_temp_dir(folder: Path, name: str) -> Path:
             continue
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``path`` so that a reader sees the old file or the new one, never half of one."""
+def atomic_write_bytes(path: Path | FsPath, data: bytes) -> None:
+    """Write ``path`` so that a reader sees the old file or the new one, never half of one.
+
+    On an fsspec filesystem it is one whole write, as atomic as that filesystem makes it (an
+    object store's put is)."""
+    if not isinstance(path, Path):
+        path.write_bytes(data)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = create_temp_file(path.parent, path.name)
     try:
@@ -166,15 +179,20 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path | FsPath, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def atomic_write_json(path: Path, data: Any) -> None:
-    atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+def json_bytes(data: Any) -> bytes:
+    """``data`` as the JSON files clirbench writes: indented, keys sorted, UTF-8."""
+    return (json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
 
 
-def file_sha256(path: Path) -> str:
+def atomic_write_json(path: Path | FsPath, data: Any) -> None:
+    atomic_write_bytes(path, json_bytes(data))
+
+
+def file_sha256(path: Path | FsPath) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
         while chunk := f.read(1 << 22):

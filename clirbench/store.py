@@ -27,12 +27,17 @@ all of it still holds::
   before the new cell is in place, the next save (or ``store check --repair``) puts it back.
 - :meth:`ResultStore.check` finds what killed saves and hand edits leave behind (damaged
   cells, temp folders, trash, stray files and locks); ``clirbench store check`` shows it.
+- The store may be at an fsspec URL (``--store s3://bucket/prefix``, ``memory://name``). A
+  ``file://`` URL is a local folder like any path. Elsewhere folders cannot be renamed at once
+  nor locked: :class:`FsspecResultStore` writes a cell's files, then its manifest last, and does
+  not protect two runs saving the same cell at once (a note says so once per run).
 """
 
 from __future__ import annotations
 
 import errno
 import glob
+import hashlib
 import json
 import os
 import re
@@ -42,18 +47,22 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, unquote
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from clirbench.errors import ClirbenchError, InputError, UnknownNameError
 from clirbench.evaluation import PerQueryScores
-from clirbench.fileio import atomic_write_json, create_temp_dir, file_sha256, iter_lines
+from clirbench.fileio import atomic_write_json, create_temp_dir, file_sha256, iter_lines, json_bytes
 from clirbench.hashing import json_hash
+from clirbench.location import FsPath, Location, note_once, open_location
 from clirbench.method import Run
 from clirbench.tasks.beir import FOLDER_SOURCE
 from clirbench.trec import format_run, read_run
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 STORE_FORMAT = 2
 RUN_FILE, PER_QUERY_FILE, AGGREGATE_FILE, MANIFEST_FILE = (
@@ -165,7 +174,7 @@ class Manifest(BaseModel):
 class Cell:
     """A finished (task, split, method, configuration) result as stored."""
 
-    path: Path
+    path: Location
     manifest: dict[str, Any]
     aggregate: dict[str, float]
 
@@ -249,8 +258,17 @@ def _per_query_tsv(per_query: PerQueryScores) -> str:
 
 
 class ResultStore:
+    """The result store at a folder or an fsspec URL (see ``clirbench.location``).
+
+    ``ResultStore(url)`` of a URL that is not local gives an :class:`FsspecResultStore`, as
+    ``Path`` gives a ``PosixPath``."""
+
+    def __new__(cls, root: str | Path) -> Self:
+        remote = cls is ResultStore and isinstance(open_location(root), FsPath)
+        return super().__new__(FsspecResultStore if remote else cls)
+
     def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
+        self.root: Location = open_location(root)
         self._check_format()
 
     def _check_format(self) -> None:
@@ -278,7 +296,7 @@ class ResultStore:
                 f"cannot be reused safely: move it aside (mv {self.root} {self.root}.old) and run again."
             )
 
-    def path(self, key: CellKey) -> Path:
+    def path(self, key: CellKey) -> Location:
         return self.root / key.relative_path
 
     def lookup(
@@ -474,13 +492,7 @@ class ResultStore:
         rerun = f"rerun `{command}`" if known else "rerun the command that made it"
         return f"{rerun} to recompute it, or {_repair_hint(self.root)}"
 
-    def check(self, repair: bool = False) -> list[StoreProblem]:
-        """Every damaged or orphaned entry of the store; with ``repair``, each is removed (or,
-        for a cell a killed save moved aside, put back) unless a running save holds its lock.
-
-        Damaged entries make reads fail or hide a result; orphans (temp folders and trash of
-        killed saves, stray files, locks without a cell) are ignored by reads.
-        """
+    def _check_is_store(self) -> None:
         if not self.root.is_dir():
             raise StoreError(f"{self.root}: no such folder; give a result store (--store)")
         if not (self.root / FORMAT_FILE).is_file() and any(self.root.iterdir()):
@@ -488,6 +500,15 @@ class ResultStore:
                 f"{self.root} is not a clirbench result store (it has no "
                 f"{FORMAT_FILE}); give the folder that `clirbench run --store` wrote"
             )
+
+    def check(self, repair: bool = False) -> list[StoreProblem]:
+        """Every damaged or orphaned entry of the store; with ``repair``, each is removed (or,
+        for a cell a killed save moved aside, put back) unless a running save holds its lock.
+
+        Damaged entries make reads fail or hide a result; orphans (temp folders and trash of
+        killed saves, stray files, locks without a cell) are ignored by reads.
+        """
+        self._check_is_store()
         found: list[StoreProblem] = []
         for entry in sorted(self.root.iterdir()):
             if entry.name == FORMAT_FILE:
@@ -598,6 +619,72 @@ class ResultStore:
         return StoreProblem(trash, "damaged", what, "put back", repaired=True)
 
 
+class FsspecResultStore(ResultStore):
+    """A result store on a filesystem that can neither rename a folder at once nor lock
+    (object stores such as ``s3://`` and ``gs://``, ``memory://``), reached through fsspec.
+
+    A cell is published by writing its data files, then its manifest, last: a cell without a
+    manifest does not exist (lookups and reports skip it, ``check`` reports its files as an
+    orphan). Saving over a cell first removes its manifest, so an interrupted ``--overwrite``
+    loses the old cell rather than mixing two. Nothing keeps apart two runs that save the same
+    cell at once: the last manifest written wins, and files it does not match make the cell
+    read as damaged (then recomputed), never as a wrong result.
+    """
+
+    root: FsPath
+
+    def _publish(
+        self,
+        final: Location,
+        key: CellKey,
+        run: Run,
+        per_query: PerQueryScores,
+        aggregate: dict[str, float],
+        manifest: dict[str, Any],
+    ) -> Cell:
+        note_once(
+            f"store {self.root}",
+            f"the result store {self.root} is not a local folder: a cell is published by "
+            "writing its files and then its manifest, without a lock, so two runs saving the "
+            "same cell at the same time are not protected from each other",
+        )
+        files = {
+            RUN_FILE: format_run(run, tag=f"{key.method}@{key.config_hash}").encode("utf-8"),
+            PER_QUERY_FILE: _per_query_tsv(per_query).encode("utf-8"),
+            AGGREGATE_FILE: json_bytes(aggregate),
+        }
+        digests = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
+        stamped = json_bytes({**_stamped(manifest, key), "format": STORE_FORMAT, "files": digests})
+        if not (self.root / FORMAT_FILE).exists():
+            (self.root / FORMAT_FILE).write_bytes(json_bytes({"format": STORE_FORMAT}))
+        (final / MANIFEST_FILE).unlink(missing_ok=True)  # the old cell is gone before it changes
+        for name, data in files.items():
+            (final / name).write_bytes(data)
+        (final / MANIFEST_FILE).write_bytes(stamped)  # last: from here on the cell exists
+        return self._read(final)
+
+    def _check_split(self, folder: Location, repair: bool) -> list[StoreProblem]:
+        """No locks, temp folders or trash here: each entry is a cell, the files of a save
+        that did not finish (no manifest), or a stray file."""
+        found = []
+        for entry in sorted(folder.iterdir()):
+            match = _ENTRY.fullmatch(entry.name)
+            if not (match and match.group("cell")) or not entry.is_dir():
+                found.append(_orphan(entry, "not a result cell", repair))
+            elif (entry / MANIFEST_FILE).exists():
+                found += self._check_cell(entry, repair)
+            else:
+                what = "the files of a cell whose save did not finish (no manifest.json)"
+                if repair and _age(entry) < TEMP_GRACE_S:
+                    kept = (
+                        f"kept: younger than {TEMP_GRACE_S:.0f} s, a save may still be writing it"
+                    )
+                    found.append(StoreProblem(entry, "orphan", what, kept))
+                else:
+                    found.append(_orphan(entry, what, repair))
+        return found
+
+
 ProblemKind = Literal["damaged", "orphan"]
 
 
@@ -606,7 +693,7 @@ class StoreProblem:
     """An entry of a store or cache that ``store check`` reports. ``repair`` says what
     ``--repair`` does (or did, when ``repaired``) about it."""
 
-    path: Path
+    path: Location
     kind: ProblemKind
     problem: str
     repair: str = "remove it"
@@ -646,8 +733,10 @@ def _is_temp(path: Path) -> bool:
     return bool(_TEMP.fullmatch(path.name))
 
 
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
+def _remove(path: Location) -> None:
+    if isinstance(path, FsPath):
+        path.remove_tree()
+    elif path.is_dir() and not path.is_symlink():
         shutil.rmtree(path)
     else:
         path.unlink(missing_ok=True)
@@ -683,7 +772,7 @@ def _remove_if_emptied(folder: Path, repair: bool) -> None:
             pass  # not empty: it holds cells
 
 
-def _problem(path: Path, kind: ProblemKind, what: str, repair: bool) -> StoreProblem:
+def _problem(path: Location, kind: ProblemKind, what: str, repair: bool) -> StoreProblem:
     """The problem; with ``repair``, removed first (a failure is left as the reason)."""
     if not repair:
         return StoreProblem(path, kind, what)
@@ -694,13 +783,23 @@ def _problem(path: Path, kind: ProblemKind, what: str, repair: bool) -> StorePro
     return StoreProblem(path, kind, what, "removed", repaired=True)
 
 
-def _orphan(path: Path, what: str, repair: bool) -> StoreProblem:
+def _orphan(path: Location, what: str, repair: bool) -> StoreProblem:
     return _problem(path, "orphan", what, repair)
 
 
-def _stale_temp(path: Path, repair: bool) -> list[StoreProblem]:
+def _age(path: Location) -> float:
+    """Seconds since ``path`` changed; for a folder on an fsspec filesystem, since its newest
+    file did (such a folder may have no time of its own); infinite where nothing says."""
+    if isinstance(path, Path):
+        return time.time() - path.stat().st_mtime
+    entries = list(path.iterdir()) if path.is_dir() else [path]
+    known = [stamp for stamp in (entry.stat().st_mtime for entry in entries) if stamp is not None]
+    return time.time() - max(known) if known else float("inf")
+
+
+def _stale_temp(path: Location, repair: bool) -> list[StoreProblem]:
     try:
-        age = time.time() - path.stat().st_mtime
+        age = _age(path)
     except OSError:
         return []
     if age < TEMP_GRACE_S:

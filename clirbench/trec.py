@@ -5,10 +5,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from clirbench.errors import InputError
 from clirbench.fileio import atomic_write_text, iter_lines
 from clirbench.tasks.records import check_id
+
+if TYPE_CHECKING:
+    from clirbench.location import FsPath
 
 Run = dict[str, dict[str, float]]
 Qrels = dict[str, dict[str, int]]
@@ -68,9 +72,9 @@ def read_qrels(path: str | Path) -> Qrels:
     return qrels
 
 
-def read_run(path: str | Path) -> Run:
-    """Read a TREC run file: ``qid Q0 docid rank score tag``."""
-    path = Path(path)
+def read_run(path: str | Path | FsPath) -> Run:
+    """Read a TREC run file: ``qid Q0 docid rank score tag`` (on any filesystem, see iter_lines)."""
+    path = Path(path) if isinstance(path, str) else path
     run: Run = {}
     for line_no, line in iter_lines(path):
         fields = line.split()

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from clirbench.report.model import PairedTests
 
 ALPHA = 0.05
-STORE = Path("results")
+STORE = "results"
 
 
 def _pairs(
@@ -62,7 +62,7 @@ def compare(
         help="Comma-separated tasks (names or BEIR folders), suite:NAME or lang:CODE "
         "(default: every task in the store).",
     ),
-    store: Annotated[Path, typer.Option("--store", help="Result store folder.")] = STORE,
+    store: Annotated[str, typer.Option("--store", help="Result store: a folder or a URL.")] = STORE,
     measures: str | None = typer.Option(
         None, "--measures", help="Comma-separated measures (default: each task card's first)."
     ),

@@ -11,8 +11,10 @@ NO_BASELINE = "none"
 
 
 def report(
-    store: Path = typer.Option(
-        Path("results"), "--store", help="Result store folder (what `clirbench run --store` wrote)."
+    store: str = typer.Option(
+        "results",
+        "--store",
+        help="Result store (what `clirbench run --store` wrote): a folder or a URL.",
     ),
     out: Path = typer.Option(
         Path("reports"), "--out", "-o", help="Folder for leaderboard.md and leaderboard.html."

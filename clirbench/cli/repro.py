@@ -20,7 +20,7 @@ def check(
     dry_run: bool = typer.Option(
         False, "--dry-run", help="List the conditions and whether the store has them."
     ),
-    store: Path = typer.Option(Path("results"), "--store", help="Result store to reuse and fill."),
+    store: str = typer.Option("results", "--store", help="Result store to reuse and fill."),
     matrix: Optional[Path] = typer.Option(
         None, "--matrix", help="Matrix YAML (default: the one shipped)."
     ),
@@ -59,8 +59,8 @@ def check(
 
 @app.command("pin")
 def pin(
-    store: Path = typer.Option(
-        Path("results"), "--store", help="Result store whose cells become the conditions."
+    store: str = typer.Option(
+        "results", "--store", help="Result store whose cells become the conditions."
     ),
     cheap: list[str] = typer.Option(
         [], "--cheap", help="System label to mark cheap, as the leaderboard shows it (repeatable)."

@@ -81,7 +81,9 @@ def run(
         help="Comma-separated built-in task names, BEIR folder paths, suite:NAME or lang:CODE.",
     ),
     k: int = typer.Option(100, "--k", min=1, help="Hits kept per query."),
-    store: Path = typer.Option(Path("results"), "--store", "-s", help="Result store folder."),
+    store: str = typer.Option(
+        "results", "--store", "-s", help="Result store: a folder or a URL (s3://, memory://, ...)."
+    ),
     old_out: Optional[str] = typer.Option(None, "--out", "-o", hidden=True, callback=_moved_out),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Show the cells that would run, and stop."

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import typer
 
@@ -12,7 +11,7 @@ app = typer.Typer(help="The result store: check it and repair it.", no_args_is_h
 
 @app.command("check")
 def check(
-    store: Path = typer.Option(Path("results"), "--store", "-s", help="Result store folder."),
+    store: str = typer.Option("results", "--store", "-s", help="Result store: a folder or a URL."),
     cache: bool = typer.Option(
         False, "--cache", help="Check the embedding and translation cache too."
     ),

@@ -97,6 +97,7 @@ def test_import_and_help_load_no_heavy_modules():
         "ir_measures",
         "numpy",
         "ray",
+        "fsspec",
     ]
     code = (
         "import sys, clirbench\n"
