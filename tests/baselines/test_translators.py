@@ -269,3 +269,75 @@ def test_marian_local_checkpoints_resumes_and_reuses(
     )
     with pytest.raises(MethodUnavailableError, match="eng_Latn and nya_Latn only"):
         again.translate(TEXTS, "eng_Latn", "swh_Latn")
+
+
+# The trained weights and loss log of TINY, pinned with marian-local's own training loop before it
+# moved onto clirbench.training's (issue 15): the same configuration must train the same floats.
+PINNED_WEIGHTS, PINNED_LOG = "5ae84ba18ba59b4d", "d2ac219c32901836"
+
+
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _recording_losses(monkeypatch: pytest.MonkeyPatch, ctrl_c_at: int | None = None) -> list:
+    """Record each step's loss (the step's one cross-entropy); Ctrl-C during step ``ctrl_c_at``."""
+    import torch
+
+    losses: list[float] = []
+    real = torch.nn.functional.cross_entropy
+
+    def cross_entropy(*args: Any, **kwargs: Any) -> Any:
+        loss = real(*args, **kwargs)
+        losses.append(loss.item())
+        if len(losses) == ctrl_c_at:
+            signal.raise_signal(signal.SIGINT)
+        return loss
+
+    monkeypatch.setattr(torch.nn.functional, "cross_entropy", cross_entropy)
+    return losses
+
+
+def _log(losses: list[float]) -> list[dict[str, float]]:
+    return [{"step": step, "loss": round(loss, 6)} for step, loss in enumerate(losses, 1)]
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_marian_local_trains_the_pinned_weights(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from tests.pins import log_digest, skip_unless_recorded_platform, state_digest
+
+    skip_unless_recorded_platform()
+    losses = _recording_losses(monkeypatch)
+    marian_local.train(BITEXT, TINY, 3, tmp_path)
+    assert len(losses) == TINY.steps
+    assert (state_digest(_state(tmp_path)), log_digest(_log(losses))) == (
+        PINNED_WEIGHTS,
+        PINNED_LOG,
+    )
+
+
+@pytest.mark.usefixtures("one_thread", "sigint_as_in_a_terminal")
+def test_marian_local_interrupted_resumes_to_the_pinned_weights(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from tests.pins import log_digest, skip_unless_recorded_platform, state_digest
+
+    skip_unless_recorded_platform()
+    losses = _recording_losses(monkeypatch, ctrl_c_at=3)
+    with pytest.raises(KeyboardInterrupt):
+        marian_local.train(BITEXT, TINY, 3, tmp_path)
+    assert len(losses) == 3 and not (tmp_path / "model").exists()
+    marian_local.train(BITEXT, TINY, 3, tmp_path)
+    assert len(losses) == TINY.steps  # resumed after step 3
+    assert (state_digest(_state(tmp_path)), log_digest(_log(losses))) == (
+        PINNED_WEIGHTS,
+        PINNED_LOG,
+    )

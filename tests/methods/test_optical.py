@@ -233,6 +233,77 @@ def test_interrupted_training_resumes_where_it_stopped(world, tmp_path, monkeypa
         torch.testing.assert_close(resumed[name], expected[name])
 
 
+# Trained weights and loss logs of each loss composition, pinned with the trainer before it moved
+# onto clirbench.training's loop (issue 15): the same configuration must train the same floats.
+VARIANTS = {
+    "optical": ("optical", {}),
+    "distill-mse": ("distill-mse", {}),
+    "optical+mse": ("optical+mse", {}),
+    "idf-mixed": (
+        "optical+mse",
+        {
+            "marginals": "idf",
+            "bitext_prompt": "mixed",
+            "detach_plan": False,
+            "center_tokens": False,
+            "freeze_embeddings": False,
+            "frozen_layers": 1,
+        },
+    ),
+}
+PINNED = {  # variant: (student.pt digest, loss log digest)
+    "optical": ("4e33788ca036fbeb", "155a9e6648bcf71e"),
+    "distill-mse": ("29e8839ad69d9143", "ab47291b19398bde"),
+    "optical+mse": ("d489a7809c4f42d4", "de3f2269663d1538"),
+    "idf-mixed": ("c3c0f78ed7ed5890", "a9a71876c5a4973d"),
+}
+
+
+def _trained_digests(world, variant: str, stop_at: int | None = None) -> tuple[str, str, dict]:
+    """Train ``variant`` (interrupted after ``stop_at`` steps and resumed, if given)."""
+    from clirbench.methods.optical.training import STUDENT_FILE
+
+    from tests.pins import log_digest, state_digest
+
+    name, overrides = VARIANTS[variant]
+    if stop_at is not None:
+
+        def interrupt(step: int, loss: float) -> None:
+            if step == stop_at:
+                raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            _method(name, world, **overrides).distiller().run(on_step=interrupt)
+    distiller = _method(name, world, **overrides).distiller()
+    record = distiller.run()
+    state = torch.load(distiller.folder / STUDENT_FILE, weights_only=True)
+    return state_digest(state), log_digest(record["log"]), record
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_each_loss_composition_trains_the_pinned_weights(world, tmp_path, monkeypatch, variant):
+    from tests.pins import skip_unless_recorded_platform
+
+    skip_unless_recorded_platform()
+    monkeypatch.setenv("CLIRBENCH_CACHE", str(tmp_path))
+    weights, log, record = _trained_digests(world, variant)
+    assert (weights, log) == PINNED[variant]
+    assert record["steps"] == STEPS and record["resumed_from"] == 0
+
+
+@pytest.mark.parametrize("variant", ["optical", "idf-mixed"])
+def test_an_interrupted_training_resumes_to_the_pinned_weights(
+    world, tmp_path, monkeypatch, variant
+):
+    from tests.pins import skip_unless_recorded_platform
+
+    skip_unless_recorded_platform()
+    monkeypatch.setenv("CLIRBENCH_CACHE", str(tmp_path))
+    weights, log, record = _trained_digests(world, variant, stop_at=3)
+    assert (weights, log) == PINNED[variant]
+    assert record["resumed_from"] == 3
+
+
 def test_second_run_reuses_the_checkpoint_and_its_vectors(world, tmp_path, monkeypatch):
     from clirbench.methods.optical.training import Distiller
 
