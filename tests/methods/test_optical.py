@@ -205,7 +205,7 @@ def test_training_on_tiny_models_lowers_the_loss(world, tmp_path, monkeypatch):
 
 
 def test_interrupted_training_resumes_where_it_stopped(world, tmp_path, monkeypatch):
-    from clirbench.methods.optical.training import STATE_FILE, STUDENT_FILE
+    from clirbench.methods.optical.training import STUDENT_FILE
 
     def interrupt(step: int, loss: float) -> None:
         if step == 3:
@@ -215,13 +215,13 @@ def test_interrupted_training_resumes_where_it_stopped(world, tmp_path, monkeypa
     distiller = _method("optical", world).distiller()
     with pytest.raises(KeyboardInterrupt):
         distiller.run(on_step=interrupt)
-    assert torch.load(distiller.folder / STATE_FILE, weights_only=False)["step"] == 3
+    assert distiller.loop.last_checkpoint().name == "step-00000003"
     steps = []
     record = (
         _method("optical", world).distiller().run(on_step=lambda step, loss: steps.append(step))
     )
     assert steps == [4, 5, 6] and record["resumed_from"] == 3 and record["steps"] == STEPS
-    assert not (distiller.folder / STATE_FILE).exists()
+    assert distiller.loop.last_checkpoint() is None  # cleared once the student is published
     resumed = torch.load(distiller.folder / STUDENT_FILE)
 
     monkeypatch.setenv("CLIRBENCH_CACHE", str(tmp_path / "straight"))
