@@ -17,7 +17,8 @@ Sentence vectors are L2-normalised, so the squared distance is ``2 (1 - cos)``: 
 width, on the same scale as the OT cost. Training runs on :class:`clirbench.training.TrainingLoop`
 in one folder per configuration, ``cache_dir()/models/optical/<id>/``: the loop's
 ``checkpoints/`` while training (every ``checkpoint_every`` steps and on Ctrl-C), ``student.pt``
-and ``done.json`` once finished.
+and ``done.json`` once finished. A ``state.pt`` left by the trainer's own loop (before issue 15)
+becomes the loop's checkpoint on resume.
 """
 
 from __future__ import annotations
@@ -43,9 +44,11 @@ from clirbench.training import (
     Checkpointing,
     LoopConfig,
     LossTerms,
+    Progress,
     StepBatches,
     TrainingLoop,
     TrainingResult,
+    forked_rng,
     trainable_state,
 )
 
@@ -54,6 +57,7 @@ from .sinkhorn import ot_loss
 
 TRAINING_FORMAT = 1  # bump when a change to this file changes what a configuration trains
 STUDENT_FILE, DONE_FILE = "student.pt", "done.json"
+OLD_STATE_FILE = "state.pt"  # the checkpoint of the trainer's own loop, before issue 15
 
 
 @dataclass(frozen=True)
@@ -337,7 +341,30 @@ class Distiller:
     def run(self, on_step: Callable[[int, float], None] | None = None) -> dict[str, Any]:
         """Train to ``config.steps`` from the last checkpoint; return the ``done.json`` record."""
         self.folder.mkdir(parents=True, exist_ok=True)
+        self._take_over_old_state()
         return self._finish(self.loop.run(on_step))
+
+    def _take_over_old_state(self) -> None:
+        """Make ``state.pt`` of the trainer's own loop (before issue 15) the loop's checkpoint,
+        so a training interrupted then goes on where it stopped."""
+        path = self.folder / OLD_STATE_FILE
+        if not path.is_file():
+            return
+        if self.loop.last_checkpoint() is None:
+            # clirbench wrote it; numpy's generator state in it needs the full unpickler
+            state = torch.load(path, map_location=self.device, weights_only=False)
+            self.student.load_state_dict(state["student"], strict=False)
+            self.loop.optimizer.load_state_dict(state["optimizer"])
+            self.loop.scheduler.load_state_dict(state["scheduler"])
+            rng = state["rng"]
+            with forked_rng():
+                torch.set_rng_state(rng["torch"])
+                if torch.cuda.is_available() and rng.get("cuda") is not None:
+                    torch.cuda.set_rng_state_all(rng["cuda"])
+                random.setstate(rng["python"])
+                np.random.set_state(rng["numpy"])
+                self.loop.save(Progress(state["step"], state["log"], state["seconds"]))
+        path.unlink()
 
     def _finish(self, result: TrainingResult) -> dict[str, Any]:
         _atomic_save(trainable_state(self.student), self.folder / STUDENT_FILE)

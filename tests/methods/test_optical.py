@@ -304,6 +304,69 @@ def test_an_interrupted_training_resumes_to_the_pinned_weights(
     assert record["resumed_from"] == 3
 
 
+def _as_old_state(distiller) -> None:
+    """Rewrite the loop's checkpoint as the trainer's own loop wrote it before issue 15: one
+    ``state.pt`` (checked against a file that code wrote)."""
+    from clirbench.methods.optical.training import OLD_STATE_FILE
+
+    (checkpoint,) = distiller.loop.checkpoints.iterdir()
+
+    def load(name: str):
+        return torch.load(checkpoint / name, weights_only=True)
+
+    progress = json.loads((checkpoint / "progress.json").read_text(encoding="utf-8"))
+    rng = load("rng.pt")
+    numpy = rng["numpy"]
+    state = {
+        "student": {k.removeprefix("student."): v for k, v in load("weights.pt").items()},
+        "optimizer": load("optimizer.pt"),
+        "scheduler": load("scheduler.pt"),
+        "step": progress["step"],
+        "log": progress["log"],
+        "seconds": progress["seconds"],
+        "rng": {
+            "torch": rng["torch"],
+            "cuda": None,
+            "python": rng["python"],
+            "numpy": (
+                numpy["kind"],
+                numpy["keys"].numpy().astype(np.uint32),
+                numpy["position"],
+                numpy["has_gauss"],
+                numpy["gauss"],
+            ),
+        },
+    }
+    torch.save(state, distiller.folder / OLD_STATE_FILE)
+    distiller.loop.clear_checkpoints()
+
+
+def test_a_state_of_the_old_trainer_resumes_to_the_pinned_weights(world, tmp_path, monkeypatch):
+    from clirbench.methods.optical.training import OLD_STATE_FILE, STUDENT_FILE
+
+    from tests.pins import log_digest, skip_unless_recorded_platform, state_digest
+
+    monkeypatch.setenv("CLIRBENCH_CACHE", str(tmp_path))
+    name, overrides = VARIANTS["idf-mixed"]
+
+    def interrupt(step: int, loss: float) -> None:
+        if step == 3:
+            raise KeyboardInterrupt
+
+    distiller = _method(name, world, **overrides).distiller()
+    with pytest.raises(KeyboardInterrupt):
+        distiller.run(on_step=interrupt)
+    _as_old_state(distiller)
+    steps = []
+    resumed = _method(name, world, **overrides).distiller()
+    record = resumed.run(on_step=lambda step, loss: steps.append(step))
+    assert steps == [4, 5, 6] and record["resumed_from"] == 3 and len(record["log"]) == STEPS
+    assert not (resumed.folder / OLD_STATE_FILE).exists()
+    skip_unless_recorded_platform()
+    state = torch.load(resumed.folder / STUDENT_FILE, weights_only=True)
+    assert (state_digest(state), log_digest(record["log"])) == PINNED["idf-mixed"]
+
+
 def test_second_run_reuses_the_checkpoint_and_its_vectors(world, tmp_path, monkeypatch):
     from clirbench.methods.optical.training import Distiller
 
