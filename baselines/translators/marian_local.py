@@ -85,6 +85,7 @@ class MarianLocalConfig:
             self.steps,
             self.lr,
             warmup_steps=self.warmup_steps,
+            weight_decay=0.01,  # AdamW's default, which marian-local always trained with
             max_grad_norm=1.0,
             seed=None,
             betas=(0.9, 0.98),
