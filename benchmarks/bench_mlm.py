@@ -69,10 +69,10 @@ def main() -> None:
     models.student.train()
 
     def optical_step() -> None:
-        loss, _ = distiller.loss(pairs, prompt)
-        distiller.optimizer.zero_grad(set_to_none=True)
+        loss = sum(distiller.loss((pairs, prompt)).values())
+        distiller.loop.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        distiller.optimizer.step()
+        distiller.loop.optimizer.step()
 
     seconds = {"OPTICAL (OT)": timed(optical_step, args.repeats)}
 

@@ -96,10 +96,10 @@ def main() -> None:
         models.student.train()
 
         def step(distiller: Distiller = distiller) -> None:
-            loss, _ = distiller.loss(pairs, prompt)
-            distiller.optimizer.zero_grad(set_to_none=True)
+            loss = sum(distiller.loss((pairs, prompt)).values())
+            distiller.loop.optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            distiller.optimizer.step()
+            distiller.loop.optimizer.step()
 
         seconds[name] = timed(step, args.repeats)
         print(f"  {name} training step: {seconds[name]:.3f} s")

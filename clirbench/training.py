@@ -1,5 +1,5 @@
-"""One resumable training loop for every stage that trains a model (MLM adaptation today;
-OPTICAL and marian-local are to move onto it, issue 15).
+"""One resumable training loop for every stage that trains a model: MLM adaptation, OPTICAL's
+distillation and marian-local's translation model (issue 15).
 
 A stage gives the loop three things, in the manner of sentence-transformers: a loss, which is a
 ``torch.nn.Module`` that owns the model being trained and maps a batch to named loss terms
@@ -10,14 +10,17 @@ step, never of a live iterator); and a folder of its own.
 What the loop guarantees:
 
 * Seeded and forked RNGs: torch's, numpy's and Python's global generators are seeded from
-  ``seed`` on a fresh start and restored from the checkpoint on a resume, inside a fork, so the
-  caller's random state is the same after training as before it.
+  ``seed`` on a fresh start (or left as the stage seeded them, ``seed=None``) and restored from
+  the checkpoint on a resume, inside a fork, so the caller's random state is the same after
+  training as before it.
 * Checkpoints every ``every_steps`` steps or ``every_seconds`` seconds, whichever comes first,
   and on Ctrl-C: ``checkpoints/step-NNNNNNNN/`` holding the trainable weights, optimizer,
   scheduler and RNG states (all readable with ``torch.load(weights_only=True)``) and
-  ``progress.json``. A checkpoint folder is written under a temporary name and renamed into
-  place, so a folder that exists is complete; a process killed at any moment resumes from the
-  last one and ends with the same weights as an uninterrupted run.
+  ``progress.json`` (step, loss log, seconds, sessions). A checkpoint folder is written under a
+  temporary name and renamed into place, so a folder that exists is complete; a process killed
+  at any moment resumes from the last one and ends with the same weights as an uninterrupted run.
+* Ctrl-C finishes the current step, saves and raises ``KeyboardInterrupt``; a second Ctrl-C
+  stops at once, without saving the half-done step (the last checkpoint stays).
 * The loss on a progress bar (``clirbench.progress.loss_progress``).
 """
 
@@ -27,11 +30,13 @@ import json
 import os
 import random
 import shutil
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -57,15 +62,33 @@ class LoopConfig:
     weight_decay: float = 0.01
     max_grad_norm: float | None = None
     """Clip the gradient's global norm to this (HF Trainer's default is 1.0); None: no clipping."""
-    seed: int = 0
+    seed: int | None = 0
+    """None: the stage seeded the generators itself, before building a model whose initialisation
+    draws from them, and training continues from where that left them."""
+    warmup_steps: int | None = None
+    """The warm-up in steps, instead of ``warmup``'s share (0: decay from the first step)."""
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+    """AdamW's (torch's defaults; Marian and fairseq use (0.9, 0.98) and 1e-9)."""
 
 
 @dataclass(frozen=True)
 class Checkpointing:
     """When to save (runtime choices: they never change the result)."""
 
-    every_steps: int = 50
+    every_steps: int | None = 50
     every_seconds: float | None = None
+
+
+@dataclass
+class Progress:
+    """What a checkpoint's ``progress.json`` holds besides the tensors."""
+
+    step: int = 0
+    log: list[dict[str, float]] = field(default_factory=list)
+    seconds: float = 0.0
+    sessions: list[dict[str, float]] = field(default_factory=list)
+    """One ``{"start", "end", "seconds"}`` per process that trained (a resume starts one)."""
 
 
 @dataclass
@@ -74,6 +97,7 @@ class TrainingResult:
     resumed_from: int
     seconds: float
     log: list[dict[str, float]] = field(default_factory=list)
+    sessions: list[dict[str, float]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         """The record a stage stores beside its model (the whole log included)."""
@@ -174,22 +198,59 @@ def _set_rng_state(state: dict[str, Any]) -> None:
     )
 
 
-def _seed(seed: int) -> None:
+def seed_generators(seed: int) -> None:
+    """Seed torch's, numpy's and Python's global generators (inside :func:`forked_rng`)."""
     torch.manual_seed(seed)
     random.seed(seed)
     np.random.seed(seed)
 
 
 def _schedule(config: LoopConfig) -> Callable[[int], float]:
-    warmup = max(1, round(config.warmup * config.steps))
+    """The learning-rate factor of each step: linear warm-up, then linear decay to 0."""
+    if config.warmup_steps is not None:
+        warmup = config.warmup_steps
+    else:
+        warmup = max(1, round(config.warmup * config.steps))
     decay = max(1, config.steps - warmup)
-    return lambda step: min((step + 1) / warmup, max(0.0, (config.steps - step) / decay))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return max(0.0, (config.steps - step) / decay)
+
+    return factor
+
+
+class _StopRequest:
+    requested = False
+
+
+@contextmanager
+def _stop_on_ctrl_c() -> Iterator[_StopRequest]:
+    """A first Ctrl-C asks to stop after the current step; a second one stops at once."""
+    stop = _StopRequest()
+    main_thread = threading.current_thread() is threading.main_thread()
+    if not main_thread or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield stop  # someone else handles Ctrl-C: leave it alone
+        return
+
+    def request(signum: int, frame: object) -> None:
+        stop.requested = True
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    signal.signal(signal.SIGINT, request)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 class TrainingLoop:
     """Train ``loss``'s trainable parameters for ``config.steps`` steps, resumably, in ``folder``.
 
-    ``checkpointing`` defaults to every 50 steps."""
+    ``checkpointing`` defaults to every 50 steps. ``parameters`` (default: the loss's trainable
+    ones) are what the optimizer holds, in its order (a checkpoint's optimizer state is by
+    position); frozen ones among them are left alone."""
 
     def __init__(
         self,
@@ -199,13 +260,20 @@ class TrainingLoop:
         folder: Path,
         checkpointing: Checkpointing | None = None,
         description: str = "training",
+        parameters: list[torch.nn.Parameter] | None = None,
     ) -> None:
         self.loss, self.batches, self.config = loss, batches, config
         self.folder, self.description = folder, description
         self.checkpointing = checkpointing or Checkpointing()
-        self.parameters = [p for p in loss.parameters() if p.requires_grad]
+        if parameters is None:
+            parameters = [p for p in loss.parameters() if p.requires_grad]
+        self.parameters = parameters
         self.optimizer = torch.optim.AdamW(
-            self.parameters, lr=config.lr, weight_decay=config.weight_decay
+            self.parameters,
+            lr=config.lr,
+            betas=config.betas,
+            eps=config.eps,
+            weight_decay=config.weight_decay,
         )
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, _schedule(config))
 
@@ -221,43 +289,52 @@ class TrainingLoop:
         return found[-1] if found else None
 
     def run(self, on_step: Callable[[int, float], None] | None = None) -> TrainingResult:
-        """Train from the last checkpoint (or from scratch) to ``config.steps``."""
-        with forked_rng():
-            step, log, seconds = self._resume()
-            resumed_from = step
+        """Train from the last checkpoint (or from scratch) to ``config.steps``.
+
+        ``on_step(step, loss)`` is called after each step (progress, tests); a
+        ``KeyboardInterrupt`` it raises saves a checkpoint like Ctrl-C."""
+        steps = self.config.steps
+        with forked_rng(), _stop_on_ctrl_c() as stop:
+            progress = self._resume()
+            resumed_from, seconds = progress.step, progress.seconds
+            session = {"start": progress.step, "end": progress.step, "seconds": 0.0}
+            progress.sessions.append(session)
             self.loss.train()
             started = last_saved = time.perf_counter()
+            done = True  # the weights are those of ``progress.step``: a checkpoint may be taken
             try:
-                with loss_progress(f"{self.description}", self.config.steps, step) as show:
-                    while step < self.config.steps:
-                        value, terms = self._step(step)
-                        step += 1
-                        log.append(
+                with loss_progress(f"{self.description}", steps, progress.step) as show:
+                    while progress.step < steps:
+                        done = False
+                        value, terms = self._step(progress.step)
+                        progress.step += 1
+                        progress.log.append(
                             {
-                                "step": step,
+                                "step": progress.step,
                                 "loss": round(value, 6),
                                 **{k: round(v, 6) for k, v in terms.items()},
                             }
                         )
-                        show(step, value)
                         now = time.perf_counter()
-                        if step < self.config.steps and self._due(step, now - last_saved):
-                            self._save(step, log, seconds + now - started)
+                        progress.seconds = seconds + now - started
+                        session.update(end=progress.step, seconds=round(now - started, 1))
+                        done = True
+                        show(progress.step, value)
+                        if progress.step < steps and self._due(progress.step, now - last_saved):
+                            self.save(progress)
                             last_saved = now
                         if on_step is not None:
-                            on_step(step, value)
+                            on_step(progress.step, value)
+                        if stop.requested and progress.step < steps:
+                            raise KeyboardInterrupt
             except KeyboardInterrupt:
-                path = self._save(step, log, seconds + time.perf_counter() - started)
-                print(
-                    f"\n{self.description}: interrupted at step {step} of {self.config.steps}; "
-                    f"checkpoint saved in {path}. Run the same command again to resume.",
-                    file=sys.stderr,
-                    flush=True,
-                )
+                self._interrupted(progress, done)
                 raise
             finally:
                 self.loss.eval()
-        return TrainingResult(step, resumed_from, seconds + time.perf_counter() - started, log)
+        return TrainingResult(
+            progress.step, resumed_from, progress.seconds, progress.log, progress.sessions
+        )
 
     def clear_checkpoints(self) -> None:
         """Drop the checkpoints (call once the stage has published its final model)."""
@@ -275,17 +352,34 @@ class TrainingLoop:
         named = {} if isinstance(terms, torch.Tensor) else {k: v.item() for k, v in terms.items()}
         return total.item(), named
 
+    def _interrupted(self, progress: Progress, done: bool) -> None:
+        where = f"{self.description}: interrupted at step {progress.step} of {self.config.steps}"
+        if done:
+            saved = f"checkpoint saved in {self.save(progress)}"
+        else:  # a second Ctrl-C, in the middle of a step: its state is half updated
+            last = self.last_checkpoint()
+            saved = f"resumes from {last}" if last else "no checkpoint yet"
+        print(
+            f"\n{where}; {saved}. Run the same command again to resume.",
+            file=sys.stderr,
+            flush=True,
+        )
+
     def _due(self, step: int, since_saved: float) -> bool:
-        every_seconds = self.checkpointing.every_seconds
-        return step % self.checkpointing.every_steps == 0 or (
+        every_steps, every_seconds = (
+            self.checkpointing.every_steps,
+            self.checkpointing.every_seconds,
+        )
+        return (every_steps is not None and step % every_steps == 0) or (
             every_seconds is not None and since_saved >= every_seconds
         )
 
-    def _resume(self) -> tuple[int, list[dict[str, float]], float]:
+    def _resume(self) -> Progress:
         path = self.last_checkpoint()
         if path is None:
-            _seed(self.config.seed)
-            return 0, [], 0.0
+            if self.config.seed is not None:
+                seed_generators(self.config.seed)
+            return Progress()
         device = self.parameters[0].device if self.parameters else torch.device("cpu")
 
         def load(name: str) -> Any:
@@ -306,11 +400,14 @@ class TrainingLoop:
         self.scheduler.load_state_dict(load("scheduler.pt"))
         _set_rng_state(torch.load(path / "rng.pt", weights_only=True))
         progress = json.loads((path / "progress.json").read_text(encoding="utf-8"))
-        return progress["step"], progress["log"], progress["seconds"]
+        return Progress(**{"sessions": [], **progress})
 
-    def _save(self, step: int, log: list[dict[str, float]], seconds: float) -> Path:
-        """Publish ``checkpoints/step-NNNNNNNN`` atomically, then drop the older ones."""
-        name = f"{_STEP_PREFIX}{step:08d}"
+    def save(self, progress: Progress) -> Path:
+        """Publish ``checkpoints/step-NNNNNNNN`` atomically, then drop the older ones.
+
+        It holds the weights, optimizer and scheduler as they are and the global generators'
+        states, which must be those of ``progress.step``."""
+        name = f"{_STEP_PREFIX}{progress.step:08d}"
         final = self.checkpoints / name
         if final.is_dir():
             return final
@@ -320,7 +417,7 @@ class TrainingLoop:
             torch.save(self.optimizer.state_dict(), tmp / "optimizer.pt")
             torch.save(self.scheduler.state_dict(), tmp / "scheduler.pt")
             torch.save(_rng_state(), tmp / "rng.pt")
-            atomic_write_json(tmp / "progress.json", {"step": step, "log": log, "seconds": seconds})
+            atomic_write_json(tmp / "progress.json", asdict(progress))
             os.rename(tmp, final)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)

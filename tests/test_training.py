@@ -128,3 +128,107 @@ def test_step_batches_are_a_function_of_the_step():
     epoch = sorted(i for step in range(order.per_epoch) for i in first[step])
     assert epoch == list(range(100))  # every example once per epoch
     assert first[: order.per_epoch] != first[order.per_epoch : 2 * order.per_epoch]
+
+
+@pytest.fixture
+def sigint_as_in_a_terminal():
+    """A job started in the background inherits SIGINT ignored; Ctrl-C needs Python's handler."""
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+class _CtrlCAt(_Regression):
+    """Ctrl-C (a real SIGINT) in the middle of the forward pass of the given calls, once per
+    time a call is listed."""
+
+    def __init__(self, *calls: int) -> None:
+        super().__init__()
+        self.calls, self.ctrl_c = 0, calls
+
+    def forward(self, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        import signal
+
+        self.calls += 1
+        loss = super().forward(batch)
+        for _ in range(self.ctrl_c.count(self.calls)):
+            signal.raise_signal(signal.SIGINT)
+        return loss
+
+
+def _ctrl_c_loop(folder, *calls: int, every_steps: int = 100) -> TrainingLoop:
+    loss = LossTerms({"mse": _CtrlCAt(*calls)}, {"mse": 2.0})
+    config = LoopConfig(steps=10, lr=0.05, warmup=0.2, max_grad_norm=1.0, seed=3)
+    return TrainingLoop(loss, _batch, config, folder, Checkpointing(every_steps=every_steps))
+
+
+@pytest.mark.usefixtures("sigint_as_in_a_terminal")
+def test_ctrl_c_finishes_the_step_and_the_resumed_run_ends_as_an_uninterrupted_one(
+    tmp_path, capsys
+):
+    loop = _ctrl_c_loop(tmp_path / "a", 4)
+    with pytest.raises(KeyboardInterrupt):
+        loop.run()
+    assert loop.last_checkpoint().name == "step-00000004"  # the step Ctrl-C came in, finished
+    assert "checkpoint saved in" in capsys.readouterr().err
+    resumed = _ctrl_c_loop(tmp_path / "a")
+    result = resumed.run()
+    assert [(s["start"], s["end"]) for s in result.sessions] == [(0, 4), (4, 10)]
+    straight = _loop(tmp_path / "b")
+    expected = straight.run()
+    assert [e["loss"] for e in result.log] == [e["loss"] for e in expected.log]
+    for (name, got), (_, want) in zip(
+        resumed.loss.named_parameters(), straight.loss.named_parameters(), strict=True
+    ):
+        torch.testing.assert_close(got, want, rtol=0, atol=0, msg=name)
+
+
+@pytest.mark.usefixtures("sigint_as_in_a_terminal")
+def test_a_second_ctrl_c_stops_at_once_without_saving_the_half_done_step(tmp_path, capsys):
+    loop = _ctrl_c_loop(tmp_path, 3, 3, every_steps=2)  # twice during step 3
+    with pytest.raises(KeyboardInterrupt):
+        loop.run()
+    assert loop.last_checkpoint().name == "step-00000002"
+    assert "interrupted at step 2 of 10; resumes from" in capsys.readouterr().err
+
+
+def test_checkpoints_by_seconds_only(tmp_path):
+    loop = _loop(tmp_path, every_steps=None, every_seconds=3600)
+    with pytest.raises(KeyboardInterrupt):
+        loop.run(on_step=_interrupt_at(7))
+    assert [p.name for p in loop.checkpoints.iterdir()] == ["step-00000007"]  # Ctrl-C's only
+
+
+def test_warmup_in_steps_or_as_a_share_is_the_same_schedule():
+    from clirbench.training import _schedule
+
+    for steps in (1, 2, 7, 10, 120, 1800):
+        for warmup in sorted(
+            {0, 1, 2, steps // 10, steps // 4, steps - 1, steps} & {*range(steps + 1)}
+        ):
+            by_steps = _schedule(LoopConfig(steps, 1.0, warmup_steps=warmup))
+            factors = [by_steps(step) for step in range(steps + 1)]
+            assert factors[max(0, warmup - 1)] == 1.0 == max(factors) and factors[-1] == 0.0
+            if warmup:  # a share cannot say 0 steps (it is at least 1)
+                by_share = _schedule(LoopConfig(steps, 1.0, warmup=warmup / steps))
+                assert [by_share(step) for step in range(steps + 1)] == factors
+                # the same floats as the formula MLM and OPTICAL trained with before issue 15
+                decay = max(1, steps - warmup)
+                before = [
+                    min((s + 1) / warmup, max(0.0, (steps - s) / decay)) for s in range(steps)
+                ]
+                assert factors[:-1] == before
+
+
+def test_a_stage_that_seeded_the_generators_itself_trains_from_its_state(tmp_path):
+    from clirbench.training import forked_rng, seed_generators
+
+    seeded = _loop(tmp_path / "seeded").run()  # seed 3
+    loss = LossTerms({"mse": _Regression()}, {"mse": 2.0})
+    config = LoopConfig(steps=10, lr=0.05, warmup=0.2, max_grad_norm=1.0, seed=None)
+    with forked_rng():
+        seed_generators(3)
+        result = TrainingLoop(loss, _batch, config, tmp_path / "caller").run()
+    assert [e["loss"] for e in result.log] == [e["loss"] for e in seeded.log]

@@ -12,11 +12,12 @@ depends only on (bitext, preset, configuration, seed), never on the machine's sp
 (dev split, beam 2), ``quick`` only emits commas (BLEU 0.0, chrF 0.5): it exists so that the
 main command finishes. ``full`` gives BLEU 9.6 / chrF 36.6 en->ny and 12.9 / 33.3 ny->en.
 
-Everything lives in ``cache_dir()/models/marian-local/<key>/``: the vocabulary, a checkpoint
-(model, optimizer, scheduler, step, RNG state) written every :data:`CHECKPOINT_SECONDS` and on
-Ctrl-C, and, when training ends, the ``model/`` folder, written atomically and reused by every
-later construction. An interrupted training resumes from its checkpoint and ends with the same
-weights as an uninterrupted one.
+Training runs on :class:`clirbench.training.TrainingLoop`. Everything lives in
+``cache_dir()/models/marian-local/<key>/``: the vocabulary, the loop's ``checkpoints/`` written
+every :data:`CHECKPOINT_SECONDS` and on Ctrl-C, and, when training ends, the ``model/`` folder,
+written atomically and reused by every later construction. An interrupted training resumes from
+its checkpoint and ends with the same weights as an uninterrupted one; so does one interrupted
+by the code before the shared loop, whose ``checkpoint.pt`` is taken over on resume.
 
 Tests (or experiments) pass their own :class:`MarianLocalConfig` as ``config=``; it replaces the
 preset's and is part of the key. Translation is beam search (:data:`NUM_BEAMS`), in batches of
@@ -29,12 +30,8 @@ import json
 import os
 import re
 import shutil
-import signal
 import tempfile
-import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -44,16 +41,14 @@ from clirbench.baselines.translators.hf import max_new_tokens
 from clirbench.errors import MethodUnavailableError
 from clirbench.hashing import json_hash
 from clirbench.paths import cache_dir
-from clirbench.progress import loss_progress
 
 if TYPE_CHECKING:
     import sentencepiece
-
-    from clirbench.bitext import Bitext
     import torch
     from transformers import MarianMTModel
 
     from clirbench.bitext import Bitext
+    from clirbench.training import LoopConfig, TrainingLoop
 
 NAME = "marian-local"
 FORMAT_VERSION = 1
@@ -80,6 +75,22 @@ class MarianLocalConfig:
     lr: float = 1e-3  # peak: linear warm-up, then linear decay to 0 at ``steps``
     label_smoothing: float = 0.1
     batch_tokens: int = 4096  # padded source + padded target tokens per batch (~64 verses)
+
+    def loop(self) -> LoopConfig:
+        """AdamW as Marian and fairseq set it, the gradient clipped to norm 1. No seed: training
+        goes on from the generator where the model's initialisation left it (see :func:`train`)."""
+        from clirbench.training import LoopConfig
+
+        return LoopConfig(
+            self.steps,
+            self.lr,
+            warmup_steps=self.warmup_steps,
+            weight_decay=0.01,  # AdamW's default, which marian-local always trained with
+            max_grad_norm=1.0,
+            seed=None,
+            betas=(0.9, 0.98),
+            eps=1e-9,
+        )
 
 
 PRESETS: dict[str, MarianLocalConfig] = {
@@ -228,70 +239,42 @@ def _pad(rows: Sequence[Sequence[int]], value: int) -> torch.Tensor:
 # Training
 
 
-def train(bitext: Bitext, config: MarianLocalConfig, seed: int, folder: Path) -> None:
+def train(
+    bitext: Bitext,
+    config: MarianLocalConfig,
+    seed: int,
+    folder: Path,
+    on_step: Callable[[int, float], None] | None = None,
+) -> None:
     """Train (or resume training) into ``folder`` and write ``folder/model`` when done.
 
     Ctrl-C (SIGINT) stops at the end of the current step, saves a checkpoint and raises
-    ``KeyboardInterrupt``.
+    ``KeyboardInterrupt``. ``on_step(step, loss)`` is called after each step.
     """
-    import torch
+    from clirbench.training import Checkpointing, TrainingLoop, forked_rng, seed_generators
+
+    from .marian_loss import TranslationLoss
 
     folder.mkdir(parents=True, exist_ok=True)
     vocab = _vocabulary(bitext, config, folder / "spm.model")
     examples = _examples(bitext, vocab, config.max_length)
     batches = _batches(examples, config.batch_tokens)
-    with torch.random.fork_rng(), _stop_on_sigint() as stop:
-        torch.manual_seed(seed)
+    with forked_rng():
+        seed_generators(seed)  # the model's initialisation draws from torch's generator
         model = _new_model(config, vocab.get_piece_size())
-        optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, betas=(0.9, 0.98), eps=1e-9)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(config))
-        step, sessions = _resume(folder / "checkpoint.pt", model, optimizer, scheduler)
-        sessions.append({"start": step, "end": step, "seconds": 0.0})
-        model.train()
-        started = saved = time.monotonic()
-        what = f"{NAME}: training" if step == 0 else f"{NAME}: resuming at step {step}"
-        with loss_progress(what, config.steps, step) as show_loss:
-            while step < config.steps:
-                loss = _train_step(
-                    model, optimizer, scheduler, examples, _batch_at(batches, step, seed), config
-                )
-                step += 1
-                show_loss(step, loss)
-                sessions[-1].update(end=step, seconds=round(time.monotonic() - started, 1))
-                if stop.requested or time.monotonic() - saved >= CHECKPOINT_SECONDS:
-                    _save_checkpoint(
-                        folder / "checkpoint.pt", model, optimizer, scheduler, step, sessions
-                    )
-                    saved = time.monotonic()
-                if stop.requested and step < config.steps:
-                    raise KeyboardInterrupt(
-                        f"{NAME}: training stopped at step {step}; run again to resume"
-                    )
-    _write_model(folder, model, config, bitext, seed, sessions)
-
-
-class _StopRequest:
-    requested = False
-
-
-@contextmanager
-def _stop_on_sigint() -> Iterator[_StopRequest]:
-    """A first Ctrl-C asks to stop after the current step; a second one stops at once."""
-    stop = _StopRequest()
-    main_thread = threading.current_thread() is threading.main_thread()
-    if not main_thread or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-        yield stop  # someone else handles Ctrl-C: leave it alone
-        return
-
-    def request(signum: int, frame: object) -> None:
-        stop.requested = True
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-    signal.signal(signal.SIGINT, request)
-    try:
-        yield stop
-    finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        loop = TrainingLoop(
+            TranslationLoss(model, config.label_smoothing),
+            lambda step: [examples[i] for i in _batch_at(batches, step, seed)],
+            config.loop(),
+            folder,
+            Checkpointing(every_steps=None, every_seconds=CHECKPOINT_SECONDS),
+            description=f"{NAME}: training",
+            parameters=list(model.parameters()),  # the frozen positions too, as before the loop
+        )
+        _take_over_old_checkpoint(folder / "checkpoint.pt", loop, model)
+        result = loop.run(on_step)
+    _write_model(folder, model, config, bitext, seed, result.sessions)
+    loop.clear_checkpoints()
 
 
 def _vocabulary(
@@ -373,17 +356,6 @@ def _batch_at(batches: list[list[int]], step: int, seed: int) -> list[int]:
     return batches[int(np.random.default_rng([seed, epoch]).permutation(len(batches))[position])]
 
 
-def _schedule(config: MarianLocalConfig) -> Callable[[int], float]:
-    """The learning-rate factor of each step, for ``LambdaLR``."""
-
-    def factor(step: int) -> float:
-        if step < config.warmup_steps:
-            return (step + 1) / config.warmup_steps
-        return max(0.0, (config.steps - step) / max(1, config.steps - config.warmup_steps))
-
-    return factor
-
-
 def _new_model(config: MarianLocalConfig, vocab_size: int) -> MarianMTModel:
     """A fresh model; ``vocab_size`` is the trained vocabulary's (at most ``config.vocab_size``)."""
     from transformers import GenerationConfig, MarianConfig, MarianMTModel
@@ -412,78 +384,28 @@ def _new_model(config: MarianLocalConfig, vocab_size: int) -> MarianMTModel:
     return model
 
 
-def _train_step(
-    model: MarianMTModel,
-    optimizer: torch.optim.Optimizer,
-    scheduler: torch.optim.lr_scheduler.LRScheduler,
-    examples: list[Example],
-    batch: list[int],
-    config: MarianLocalConfig,
-) -> float:
+def _take_over_old_checkpoint(path: Path, loop: TrainingLoop, model: MarianMTModel) -> None:
+    """Make ``checkpoint.pt`` of marian-local's own loop (before issue 15) the loop's checkpoint.
+
+    It held the whole model, optimizer, scheduler, step, torch's generator and sessions; the
+    other generators were not used, so their states do not matter."""
     import torch
-    import torch.nn.functional as F
 
-    sources = _pad([examples[i][0] for i in batch], PAD)
-    targets = [examples[i][1] for i in batch]
-    decoder_inputs = _pad([[PAD, *target[:-1]] for target in targets], PAD)
-    labels = _pad(targets, -100)
-    logits = model(
-        input_ids=sources, attention_mask=sources.ne(PAD), decoder_input_ids=decoder_inputs
-    ).logits
-    loss = F.cross_entropy(
-        logits.reshape(-1, logits.shape[-1]),
-        labels.reshape(-1),
-        ignore_index=-100,
-        label_smoothing=config.label_smoothing,
-    )
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-    optimizer.step()
-    scheduler.step()
-    return loss.item()
-
-
-def _resume(
-    path: Path,
-    model: MarianMTModel,
-    optimizer: torch.optim.Optimizer,
-    scheduler: torch.optim.lr_scheduler.LRScheduler,
-) -> tuple[int, list[dict[str, Any]]]:
-    """Load the checkpoint if there is one: (steps done, training sessions so far)."""
-    import torch
+    from clirbench.training import Progress, forked_rng
 
     if not path.is_file():
-        return 0, []
-    state = torch.load(path, weights_only=True)
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    scheduler.load_state_dict(state["scheduler"])
-    torch.set_rng_state(state["rng"])
-    return state["step"], state["sessions"]
-
-
-def _save_checkpoint(
-    path: Path,
-    model: MarianMTModel,
-    optimizer: torch.optim.Optimizer,
-    scheduler: torch.optim.lr_scheduler.LRScheduler,
-    step: int,
-    sessions: list[dict[str, Any]],
-) -> None:
-    import torch
-
-    state = {
-        "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "scheduler": scheduler.state_dict(),
-        "step": step,
-        "rng": torch.get_rng_state(),
-        "sessions": sessions,
-    }
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+        return
+    if loop.last_checkpoint() is None:
+        state = torch.load(path, weights_only=True)
+        model.load_state_dict(state["model"])
+        loop.optimizer.load_state_dict(state["optimizer"])
+        loop.scheduler.load_state_dict(state["scheduler"])
+        sessions = state["sessions"]
+        with forked_rng():
+            torch.set_rng_state(state["rng"])
+            seconds = sum(session["seconds"] for session in sessions)
+            loop.save(Progress(state["step"], [], seconds, sessions))
+    path.unlink()
 
 
 def _write_model(
@@ -494,7 +416,7 @@ def _write_model(
     seed: int,
     sessions: list[dict[str, Any]],
 ) -> None:
-    """Write ``folder/model`` atomically (model, vocabulary, facts), then drop the checkpoint."""
+    """Write ``folder/model`` atomically (model, vocabulary, facts)."""
     tmp = Path(tempfile.mkdtemp(dir=folder, prefix=".model."))
     try:
         model.save_pretrained(tmp)
@@ -514,4 +436,3 @@ def _write_model(
         shutil.rmtree(tmp, ignore_errors=True)
         if not (folder / "model").is_dir():  # not a lost race with another process: a real failure
             raise
-    (folder / "checkpoint.pt").unlink(missing_ok=True)

@@ -1,20 +1,24 @@
 """Distil a frozen teacher into the student on bitext: seeded, checkpointed, resumable.
 
 One step takes a batch of pairs (teacher-language sentence, target-language sentence) and adds
-the enabled terms of the loss:
+the terms of the loss whose weight is not 0, each a ``torch.nn.Module`` composed by
+:class:`clirbench.training.LossTerms` from the options (as sentence-transformers composes losses):
 
-* ``ot``: ``<P, C>`` between the student's tokens of the target sentence and the teacher's
-  tokens of the English one (``C = 1 - cos``, ``P`` an entropic OT plan, see ``sinkhorn``);
-* ``mse``: squared distance between the student's sentence vector of the target sentence and
-  the teacher's of the English one (Reimers & Gurevych 2020);
-* ``anchor``: the same between the student's and the teacher's vectors of the English
-  sentence, which keeps the student where the teacher is (against forgetting and collapse).
+* ``ot`` (:class:`TokenOT`): ``<P, C>`` between the student's tokens of the target sentence and
+  the teacher's tokens of the English one (``C = 1 - cos``, ``P`` an entropic OT plan, see
+  ``sinkhorn``);
+* ``mse`` (:class:`SentenceMSE`): squared distance between the student's sentence vector of the
+  target sentence and the teacher's of the English one (Reimers & Gurevych 2020);
+* ``anchor`` (:class:`AnchorMSE`): the same between the student's and the teacher's vectors of
+  the English sentence, which keeps the student where the teacher is (against forgetting and
+  collapse).
 
 Sentence vectors are L2-normalised, so the squared distance is ``2 (1 - cos)``: MSE times the
-width, on the same scale as the OT cost. Everything lives in one folder per configuration,
-``cache_dir()/models/optical/<id>/``: ``state.pt`` while training (trainable weights, optimizer,
-scheduler, step, RNG states; written every ``checkpoint_every`` steps and on Ctrl-C),
-``student.pt`` and ``done.json`` once finished.
+width, on the same scale as the OT cost. Training runs on :class:`clirbench.training.TrainingLoop`
+in one folder per configuration, ``cache_dir()/models/optical/<id>/``: the loop's
+``checkpoints/`` while training (every ``checkpoint_every`` steps and on Ctrl-C), ``student.pt``
+and ``done.json`` once finished. A ``state.pt`` left by the trainer's own loop (before issue 15)
+becomes the loop's checkpoint on resume.
 """
 
 from __future__ import annotations
@@ -23,9 +27,9 @@ import hashlib
 import json
 import os
 import random
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -36,14 +40,24 @@ from clirbench.bitext import Bitext
 from clirbench.fileio import file_sha256
 from clirbench.hashing import json_hash
 from clirbench.paths import cache_dir
-from clirbench.progress import loss_progress
-from clirbench.training import epoch_batches, trainable_state
+from clirbench.training import (
+    Checkpointing,
+    LoopConfig,
+    LossTerms,
+    Progress,
+    StepBatches,
+    TrainingLoop,
+    TrainingResult,
+    forked_rng,
+    trainable_state,
+)
 
 from .encoders import Batch, Pooling, TokenEncoder, pool
 from .sinkhorn import ot_loss
 
 TRAINING_FORMAT = 1  # bump when a change to this file changes what a configuration trains
-STUDENT_FILE, STATE_FILE, DONE_FILE = "student.pt", "state.pt", "done.json"
+STUDENT_FILE, DONE_FILE = "student.pt", "done.json"
+OLD_STATE_FILE = "state.pt"  # the checkpoint of the trainer's own loop, before issue 15
 
 
 @dataclass(frozen=True)
@@ -68,6 +82,9 @@ class TrainingConfig:
     detach_plan: bool
     bitext_prompt: Literal["document", "query", "mixed"]
     seed: int
+
+    def loop(self) -> LoopConfig:
+        return LoopConfig(self.steps, self.lr, self.warmup, self.weight_decay, None, self.seed)
 
 
 @dataclass(frozen=True)
@@ -132,6 +149,111 @@ def _squared_distance(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return (x - y).pow(2).sum(dim=-1).mean()
 
 
+class Encoded:
+    """One batch of pairs through teacher and student, shared by the loss terms.
+
+    The token vectors of the pairs are computed at once, the student's of the English side
+    (``anchor`` only) on first use: the student's passes draw dropout masks from torch's
+    generator, so each runs once per step, always in this order."""
+
+    def __init__(self, loss: DistillationLoss, pairs: list[tuple[str, str]], prompt: str) -> None:
+        self.loss, self.prompt = loss, prompt
+        self.english, target = [p[0] for p in pairs], [p[1] for p in pairs]
+        self.teacher_batch = loss.teacher.tokenize(self.english, prompt, loss.max_length)
+        self.student_batch = loss.student.tokenize(target, prompt, loss.max_length)
+        with torch.no_grad():
+            self.teacher_tokens = loss.teacher(self.teacher_batch)
+        self.student_tokens = loss.student(self.student_batch)
+
+    @cached_property
+    def teacher_vectors(self) -> torch.Tensor:
+        return pool(self.teacher_tokens, self.teacher_batch.attention, self.loss.pooling)
+
+    @cached_property
+    def student_vectors(self) -> torch.Tensor:
+        return pool(self.student_tokens, self.student_batch.attention, self.loss.pooling)
+
+    @cached_property
+    def english_vectors(self) -> torch.Tensor:
+        """The student's sentence vectors of the English side."""
+        student = self.loss.student
+        batch = student.tokenize(self.english, self.prompt, self.loss.max_length)
+        return pool(student(batch), batch.attention, self.loss.pooling)
+
+
+class TokenOT(torch.nn.Module):
+    """``ot``: the OT cost between the student's target tokens and the teacher's English ones."""
+
+    def __init__(
+        self,
+        config: TrainingConfig,
+        student_idf: torch.Tensor | None,
+        teacher_idf: torch.Tensor | None,
+        center: torch.Tensor | None,
+    ) -> None:
+        super().__init__()
+        self.eps, self.iters, self.detach_plan = (
+            config.sinkhorn_eps,
+            config.sinkhorn_iters,
+            config.detach_plan,
+        )
+        self.student_idf, self.teacher_idf, self.center = student_idf, teacher_idf, center
+
+    def forward(self, encoded: Encoded) -> torch.Tensor:
+        device = encoded.student_tokens.device
+        return ot_loss(
+            encoded.student_tokens,
+            token_mass(encoded.student_batch, self.student_idf).to(device),
+            encoded.teacher_tokens,
+            token_mass(encoded.teacher_batch, self.teacher_idf).to(device),
+            self.eps,
+            self.iters,
+            self.detach_plan,
+            self.center,
+        )
+
+
+class SentenceMSE(torch.nn.Module):
+    """``mse``: the student's target sentence vector against the teacher's English one."""
+
+    def forward(self, encoded: Encoded) -> torch.Tensor:
+        teacher = encoded.teacher_vectors
+        return _squared_distance(encoded.student_vectors, teacher)
+
+
+class AnchorMSE(torch.nn.Module):
+    """``anchor``: the student's English sentence vector against the teacher's."""
+
+    def forward(self, encoded: Encoded) -> torch.Tensor:
+        teacher = encoded.teacher_vectors
+        return _squared_distance(encoded.english_vectors, teacher)
+
+
+class DistillationLoss(torch.nn.Module):
+    """The weighted loss terms of a batch ``(pairs, prompt)``; the student is what it trains."""
+
+    def __init__(
+        self,
+        student: TokenEncoder,
+        teacher: TokenEncoder,
+        terms: LossTerms,
+        pooling: Pooling,
+        max_length: int,
+    ) -> None:
+        super().__init__()
+        self.student, self.teacher, self.terms = student, teacher, terms
+        self.pooling, self.max_length = pooling, max_length
+
+    def forward(self, batch: tuple[list[tuple[str, str]], str]) -> dict[str, torch.Tensor]:
+        pairs, prompt = batch
+        return self.terms(Encoded(self, pairs, prompt))
+
+    def train(self, mode: bool = True) -> DistillationLoss:
+        super().train(mode)
+        self.teacher.eval()  # frozen: no dropout in its targets
+        return self
+
+
 class Distiller:
     """One training run of a student against a frozen teacher on one bitext."""
 
@@ -152,33 +274,42 @@ class Distiller:
             bitext,
             config,
         )
-        self.folder, self.checkpoint_every = folder, checkpoint_every
+        self.folder = folder
         self.device = next(student.parameters()).device
         teacher.eval().requires_grad_(False)
-        uses_idf = config.marginals == "idf" and config.ot_weight > 0
-        self.teacher_idf = (
-            idf_weights(teacher, [p[0] for p in bitext.pairs]).to(self.device) if uses_idf else None
+        weights = {"ot": config.ot_weight, "mse": config.mse_weight, "anchor": config.anchor_weight}
+        terms: dict[str, Callable[[], torch.nn.Module]] = {
+            "ot": self._token_ot,
+            "mse": SentenceMSE,
+            "anchor": AnchorMSE,
+        }
+        self.loss = DistillationLoss(
+            student,
+            teacher,
+            LossTerms({name: terms[name]() for name in terms if weights[name]}, weights),
+            pairing.pooling,
+            config.max_length,
         )
-        self.student_idf = (
-            idf_weights(student, [p[1] for p in bitext.pairs]).to(self.device) if uses_idf else None
+        self.order = StepBatches(
+            [len(target) for _, target in bitext.pairs], config.batch_size, config.seed
         )
-        self.center = (
-            self._teacher_mean() if config.center_tokens and config.ot_weight > 0 else None
+        self.loop = TrainingLoop(
+            self.loss,
+            lambda step: (self.batch(step), self.prompt(step)),
+            config.loop(),
+            folder,
+            Checkpointing(every_steps=checkpoint_every),
+            description=f"optical: training {folder.name}",
         )
-        self.parameters = [p for p in student.parameters() if p.requires_grad]
-        self.optimizer = torch.optim.AdamW(
-            self.parameters, lr=config.lr, weight_decay=config.weight_decay
-        )
-        warmup = max(1, round(config.warmup * config.steps))
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer,
-            lambda step: min(
-                (step + 1) / warmup, max(0.0, (config.steps - step) / max(1, config.steps - warmup))
-            ),
-        )
-        self._lengths = [len(target) for _, target in bitext.pairs]
-        self._epochs = {0: epoch_batches(self._lengths, config.batch_size, config.seed, 0)}
-        self._per_epoch = len(self._epochs[0])
+
+    def _token_ot(self) -> TokenOT:
+        config, bitext = self.config, self.bitext
+        student_idf = teacher_idf = None
+        if config.marginals == "idf":
+            teacher_idf = idf_weights(self.teacher, [p[0] for p in bitext.pairs]).to(self.device)
+            student_idf = idf_weights(self.student, [p[1] for p in bitext.pairs]).to(self.device)
+        center = self._teacher_mean() if config.center_tokens else None
+        return TokenOT(config, student_idf, teacher_idf, center)
 
     def _teacher_mean(self, sentences: int = 512) -> torch.Tensor:
         """The teacher's mean content-token vector over a seeded sample of the English side."""
@@ -204,150 +335,52 @@ class Distiller:
         return self.pairing.prompts[role]
 
     def batch(self, step: int) -> list[tuple[str, str]]:
-        epoch, index = divmod(step, self._per_epoch)
-        return [self.bitext.pairs[i] for i in self._epoch(epoch)[index]]
-
-    def _epoch(self, epoch: int) -> list[list[int]]:
-        if epoch not in self._epochs:
-            self._epochs = {
-                epoch: epoch_batches(self._lengths, self.config.batch_size, self.config.seed, epoch)
-            }
-        return self._epochs[epoch]
-
-    def loss(
-        self, pairs: list[tuple[str, str]], prompt: str
-    ) -> tuple[torch.Tensor, dict[str, float]]:
-        """The weighted loss of one batch and each term's value."""
-        config, length = self.config, self.config.max_length
-        english, target = [p[0] for p in pairs], [p[1] for p in pairs]
-        teacher_batch = self.teacher.tokenize(english, prompt, length)
-        student_batch = self.student.tokenize(target, prompt, length)
-        with torch.no_grad():
-            teacher_tokens = self.teacher(teacher_batch)
-        student_tokens = self.student(student_batch)
-        terms: dict[str, torch.Tensor] = {}
-        if config.ot_weight:
-            terms["ot"] = config.ot_weight * ot_loss(
-                student_tokens,
-                token_mass(student_batch, self.student_idf).to(self.device),
-                teacher_tokens,
-                token_mass(teacher_batch, self.teacher_idf).to(self.device),
-                config.sinkhorn_eps,
-                config.sinkhorn_iters,
-                config.detach_plan,
-                self.center,
-            )
-        if config.mse_weight or config.anchor_weight:
-            teacher_vectors = pool(teacher_tokens, teacher_batch.attention, self.pairing.pooling)
-        if config.mse_weight:
-            vectors = pool(student_tokens, student_batch.attention, self.pairing.pooling)
-            terms["mse"] = config.mse_weight * _squared_distance(vectors, teacher_vectors)
-        if config.anchor_weight:
-            english_batch = self.student.tokenize(english, prompt, length)
-            vectors = pool(
-                self.student(english_batch), english_batch.attention, self.pairing.pooling
-            )
-            terms["anchor"] = config.anchor_weight * _squared_distance(vectors, teacher_vectors)
-        total = sum(terms.values())
-        return total, {name: value.item() for name, value in terms.items()}
+        """The pairs of ``step``: seeded epochs of pairs of similar length."""
+        return [self.bitext.pairs[i] for i in self.order(step)]
 
     def run(self, on_step: Callable[[int, float], None] | None = None) -> dict[str, Any]:
         """Train to ``config.steps`` from the last checkpoint; return the ``done.json`` record."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        step, log, seconds = self._resume()
-        resumed_from = step
-        self.student.train()
-        started = time.perf_counter()
-        try:
-            with loss_progress(
-                f"optical: training {self.folder.name}", self.config.steps, step
-            ) as show_loss:
-                while step < self.config.steps:
-                    loss, terms = self.loss(self.batch(step), self.prompt(step))
-                    self.optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    self.optimizer.step()
-                    self.scheduler.step()
-                    step += 1
-                    value = loss.item()
-                    log.append(
-                        {
-                            "step": step,
-                            "loss": round(value, 6),
-                            **{k: round(v, 6) for k, v in terms.items()},
-                        }
-                    )
-                    show_loss(step, value)
-                    if step % self.checkpoint_every == 0 and step < self.config.steps:
-                        self._save_state(step, log, seconds + time.perf_counter() - started)
-                    if on_step is not None:
-                        on_step(step, value)
-        except KeyboardInterrupt:
-            self._save_state(step, log, seconds + time.perf_counter() - started)
-            raise
-        self.student.eval()
-        return self._finish(step, log, seconds + time.perf_counter() - started, resumed_from)
+        self._take_over_old_state()
+        return self._finish(self.loop.run(on_step))
 
-    def _resume(self) -> tuple[int, list[dict[str, float]], float]:
-        path = self.folder / STATE_FILE
-        if not path.exists():
-            torch.manual_seed(self.config.seed)
-            random.seed(self.config.seed)
-            np.random.seed(self.config.seed)
-            return 0, [], 0.0
-        state = torch.load(path, map_location=self.device, weights_only=False)
-        self.student.load_state_dict(state["student"], strict=False)
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
-        torch.set_rng_state(state["rng"]["torch"])
-        if torch.cuda.is_available() and state["rng"].get("cuda") is not None:
-            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
-        random.setstate(state["rng"]["python"])
-        np.random.set_state(state["rng"]["numpy"])
-        return state["step"], state["log"], state["seconds"]
+    def _take_over_old_state(self) -> None:
+        """Make ``state.pt`` of the trainer's own loop (before issue 15) the loop's checkpoint,
+        so a training interrupted then goes on where it stopped."""
+        path = self.folder / OLD_STATE_FILE
+        if not path.is_file():
+            return
+        if self.loop.last_checkpoint() is None:
+            # clirbench wrote it; numpy's generator state in it needs the full unpickler
+            state = torch.load(path, map_location=self.device, weights_only=False)
+            self.student.load_state_dict(state["student"], strict=False)
+            self.loop.optimizer.load_state_dict(state["optimizer"])
+            self.loop.scheduler.load_state_dict(state["scheduler"])
+            rng = state["rng"]
+            with forked_rng():
+                torch.set_rng_state(rng["torch"])
+                if torch.cuda.is_available() and rng.get("cuda") is not None:
+                    torch.cuda.set_rng_state_all(rng["cuda"])
+                random.setstate(rng["python"])
+                np.random.set_state(rng["numpy"])
+                self.loop.save(Progress(state["step"], state["log"], state["seconds"]))
+        path.unlink()
 
-    def _save_state(self, step: int, log: list[dict[str, float]], seconds: float) -> None:
-        rng = {
-            "torch": torch.get_rng_state(),
-            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
-            "python": random.getstate(),
-            "numpy": np.random.get_state(),
-        }
-        state = {
-            "student": trainable_state(self.student),
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(),
-            "step": step,
-            "log": log,
-            "seconds": seconds,
-            "rng": rng,
-        }
-        _atomic_save(state, self.folder / STATE_FILE)
-
-    def _finish(
-        self, step: int, log: list[dict[str, float]], seconds: float, resumed_from: int
-    ) -> dict[str, Any]:
+    def _finish(self, result: TrainingResult) -> dict[str, Any]:
         _atomic_save(trainable_state(self.student), self.folder / STUDENT_FILE)
+        summary = result.summary()
         record = {
             "checkpoint": self.folder.name,
             "student_sha256": file_sha256(self.folder / STUDENT_FILE)[:16],
-            "steps": step,
-            "resumed_from": resumed_from,
-            "train_seconds": round(seconds, 1),
+            **{key: summary[key] for key in ("steps", "resumed_from", "train_seconds")},
             "pairs": len(self.bitext),
             "bitext": bitext_id(self.bitext),
             "config": asdict(self.config),
             "pairing": asdict(self.pairing),
-            "loss_first_10": _mean_loss(log[:10]),
-            "loss_last_10": _mean_loss(log[-10:]),
-            "log": log,
+            **{key: summary[key] for key in ("loss_first_10", "loss_last_10", "log")},
         }
         scratch = self.folder / f".{DONE_FILE}.{os.getpid()}"
         scratch.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
         os.replace(scratch, self.folder / DONE_FILE)
-        (self.folder / STATE_FILE).unlink(missing_ok=True)
+        self.loop.clear_checkpoints()
         return record
-
-
-def _mean_loss(log: list[dict[str, float]]) -> float | None:
-    return round(sum(entry["loss"] for entry in log) / len(log), 6) if log else None

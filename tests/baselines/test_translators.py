@@ -217,32 +217,19 @@ def test_marian_local_checkpoints_resumes_and_reuses(
         / "marian-local"
         / marian_local.training_key(BITEXT, "custom", TINY, 3)
     )
-    monkeypatch.setattr(marian_local, "CHECKPOINT_SECONDS", 0.0)
-    saved, real_save, real_step = [], marian_local._save_checkpoint, marian_local._train_step
-
-    def save(*args: Any) -> None:
-        saved.append(args[4])  # the step
-        real_save(*args)
-
-    def step_then_ctrl_c(*args: Any) -> float:
-        loss = real_step(*args)
-        if len(saved) == 2:
-            signal.raise_signal(signal.SIGINT)  # Ctrl-C during the third step
-        return loss
-
-    monkeypatch.setattr(marian_local, "_save_checkpoint", save)
-    monkeypatch.setattr(marian_local, "_train_step", step_then_ctrl_c)
+    monkeypatch.setattr(marian_local, "CHECKPOINT_SECONDS", 0.0)  # a checkpoint every step
+    losses = _recording_losses(monkeypatch, ctrl_c_at=3)
     with pytest.raises(KeyboardInterrupt):
         marian_local.MarianLocalTranslator(options, BITEXT, config=TINY)
-    assert saved == [1, 2, 3] and not (folder / "model").exists()
-    assert torch.load(folder / "checkpoint.pt", weights_only=True)["step"] == 3
+    assert len(losses) == 3 and not (folder / "model").exists()
+    (checkpoint,) = (folder / "checkpoints").iterdir()  # the newest only
+    assert json.loads((checkpoint / "progress.json").read_text())["step"] == 3
 
-    monkeypatch.setattr(marian_local, "_train_step", real_step)
     translator = marian_local.MarianLocalTranslator(options, BITEXT, config=TINY)
-    assert saved == [1, 2, 3, *range(4, TINY.steps + 1)]  # continued from step 3, not from 0
+    assert len(losses) == TINY.steps  # continued from step 3, not from 0
     facts = json.loads((folder / "model" / "clirbench.json").read_text(encoding="utf-8"))
     assert [(s["start"], s["end"]) for s in facts["sessions"]] == [(0, 3), (3, TINY.steps)]
-    assert not (folder / "checkpoint.pt").exists()
+    assert not (folder / "checkpoints").exists()
     assert translator.describe() == {
         "translator": "marian-local",
         "model": "marian (trained on test:tiny)",
@@ -269,3 +256,127 @@ def test_marian_local_checkpoints_resumes_and_reuses(
     )
     with pytest.raises(MethodUnavailableError, match="eng_Latn and nya_Latn only"):
         again.translate(TEXTS, "eng_Latn", "swh_Latn")
+
+
+# The trained weights and loss log of TINY, pinned with marian-local's own training loop before it
+# moved onto clirbench.training's (issue 15): the same configuration must train the same floats.
+PINNED_WEIGHTS, PINNED_LOG = "5ae84ba18ba59b4d", "d2ac219c32901836"
+
+
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _recording_losses(monkeypatch: pytest.MonkeyPatch, ctrl_c_at: int | None = None) -> list:
+    """Record each step's loss (the step's one cross-entropy); Ctrl-C during step ``ctrl_c_at``."""
+    import torch
+
+    losses: list[float] = []
+    real = torch.nn.functional.cross_entropy
+
+    def cross_entropy(*args: Any, **kwargs: Any) -> Any:
+        loss = real(*args, **kwargs)
+        losses.append(loss.item())
+        if len(losses) == ctrl_c_at:
+            signal.raise_signal(signal.SIGINT)
+        return loss
+
+    monkeypatch.setattr(torch.nn.functional, "cross_entropy", cross_entropy)
+    return losses
+
+
+def _log(losses: list[float]) -> list[dict[str, float]]:
+    return [{"step": step, "loss": round(loss, 6)} for step, loss in enumerate(losses, 1)]
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_marian_local_trains_the_pinned_weights(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from tests.pins import log_digest, skip_unless_recorded_platform, state_digest
+
+    skip_unless_recorded_platform()
+    losses = _recording_losses(monkeypatch)
+    marian_local.train(BITEXT, TINY, 3, tmp_path)
+    assert len(losses) == TINY.steps
+    assert (state_digest(_state(tmp_path)), log_digest(_log(losses))) == (
+        PINNED_WEIGHTS,
+        PINNED_LOG,
+    )
+
+
+@pytest.mark.usefixtures("one_thread", "sigint_as_in_a_terminal")
+def test_marian_local_interrupted_resumes_to_the_pinned_weights(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from tests.pins import log_digest, skip_unless_recorded_platform, state_digest
+
+    skip_unless_recorded_platform()
+    losses = _recording_losses(monkeypatch, ctrl_c_at=3)
+    with pytest.raises(KeyboardInterrupt):
+        marian_local.train(BITEXT, TINY, 3, tmp_path)
+    assert len(losses) == 3 and not (tmp_path / "model").exists()
+    marian_local.train(BITEXT, TINY, 3, tmp_path)
+    assert len(losses) == TINY.steps  # resumed after step 3
+    assert (state_digest(_state(tmp_path)), log_digest(_log(losses))) == (
+        PINNED_WEIGHTS,
+        PINNED_LOG,
+    )
+
+
+def _as_old_checkpoint(folder: Path) -> None:
+    """Rewrite the loop's checkpoint in ``folder`` as marian-local's own loop wrote it before
+    issue 15: one ``checkpoint.pt`` with the whole model, optimizer, scheduler, step, torch's
+    generator state and sessions (checked against a file that code wrote)."""
+    import sentencepiece
+    import torch
+
+    (checkpoint,) = (folder / "checkpoints").iterdir()
+
+    def load(name: str) -> Any:
+        return torch.load(checkpoint / name, weights_only=True)
+
+    vocab = sentencepiece.SentencePieceProcessor(model_file=str(folder / "spm.model"))
+    model = marian_local._new_model(TINY, vocab.get_piece_size())
+    weights = {name.removeprefix("model."): value for name, value in load("weights.pt").items()}
+    assert not model.load_state_dict(weights, strict=False).unexpected_keys
+    progress = json.loads((checkpoint / "progress.json").read_text(encoding="utf-8"))
+    state = {
+        "model": model.state_dict(),
+        "optimizer": load("optimizer.pt"),
+        "scheduler": load("scheduler.pt"),
+        "step": progress["step"],
+        "rng": load("rng.pt")["torch"],
+        "sessions": progress["sessions"],
+    }
+    torch.save(state, folder / "checkpoint.pt")
+    shutil.rmtree(folder / "checkpoints")
+
+
+@pytest.mark.usefixtures("one_thread", "sigint_as_in_a_terminal")
+def test_marian_local_resumes_a_checkpoint_of_its_old_loop(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from tests.pins import log_digest, skip_unless_recorded_platform, state_digest
+
+    losses = _recording_losses(monkeypatch, ctrl_c_at=3)
+    with pytest.raises(KeyboardInterrupt):
+        marian_local.train(BITEXT, TINY, 3, tmp_path)
+    _as_old_checkpoint(tmp_path)
+    steps: list[int] = []
+    marian_local.train(BITEXT, TINY, 3, tmp_path, on_step=lambda step, loss: steps.append(step))
+    assert steps == list(range(4, TINY.steps + 1)) and len(losses) == TINY.steps
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model", "spm.model"]
+    facts = json.loads((tmp_path / "model" / "clirbench.json").read_text(encoding="utf-8"))
+    assert [(s["start"], s["end"]) for s in facts["sessions"]] == [(0, 3), (3, TINY.steps)]
+    skip_unless_recorded_platform()
+    assert (state_digest(_state(tmp_path)), log_digest(_log(losses))) == (
+        PINNED_WEIGHTS,
+        PINNED_LOG,
+    )

@@ -205,7 +205,7 @@ def test_training_on_tiny_models_lowers_the_loss(world, tmp_path, monkeypatch):
 
 
 def test_interrupted_training_resumes_where_it_stopped(world, tmp_path, monkeypatch):
-    from clirbench.methods.optical.training import STATE_FILE, STUDENT_FILE
+    from clirbench.methods.optical.training import STUDENT_FILE
 
     def interrupt(step: int, loss: float) -> None:
         if step == 3:
@@ -215,13 +215,13 @@ def test_interrupted_training_resumes_where_it_stopped(world, tmp_path, monkeypa
     distiller = _method("optical", world).distiller()
     with pytest.raises(KeyboardInterrupt):
         distiller.run(on_step=interrupt)
-    assert torch.load(distiller.folder / STATE_FILE, weights_only=False)["step"] == 3
+    assert distiller.loop.last_checkpoint().name == "step-00000003"
     steps = []
     record = (
         _method("optical", world).distiller().run(on_step=lambda step, loss: steps.append(step))
     )
     assert steps == [4, 5, 6] and record["resumed_from"] == 3 and record["steps"] == STEPS
-    assert not (distiller.folder / STATE_FILE).exists()
+    assert distiller.loop.last_checkpoint() is None  # cleared once the student is published
     resumed = torch.load(distiller.folder / STUDENT_FILE)
 
     monkeypatch.setenv("CLIRBENCH_CACHE", str(tmp_path / "straight"))
@@ -231,6 +231,140 @@ def test_interrupted_training_resumes_where_it_stopped(world, tmp_path, monkeypa
     assert resumed.keys() == expected.keys()
     for name in expected:
         torch.testing.assert_close(resumed[name], expected[name])
+
+
+# Trained weights and loss logs of each loss composition, pinned with the trainer before it moved
+# onto clirbench.training's loop (issue 15): the same configuration must train the same floats.
+VARIANTS = {
+    "optical": ("optical", {}),
+    "distill-mse": ("distill-mse", {}),
+    "optical+mse": ("optical+mse", {}),
+    "idf-mixed": (
+        "optical+mse",
+        {
+            "marginals": "idf",
+            "bitext_prompt": "mixed",
+            "detach_plan": False,
+            "center_tokens": False,
+            "freeze_embeddings": False,
+            "frozen_layers": 1,
+        },
+    ),
+}
+PINNED = {  # variant: (student.pt digest, loss log digest)
+    "optical": ("4e33788ca036fbeb", "155a9e6648bcf71e"),
+    "distill-mse": ("29e8839ad69d9143", "ab47291b19398bde"),
+    "optical+mse": ("d489a7809c4f42d4", "de3f2269663d1538"),
+    "idf-mixed": ("c3c0f78ed7ed5890", "a9a71876c5a4973d"),
+}
+
+
+def _trained_digests(world, variant: str, stop_at: int | None = None) -> tuple[str, str, dict]:
+    """Train ``variant`` (interrupted after ``stop_at`` steps and resumed, if given)."""
+    from clirbench.methods.optical.training import STUDENT_FILE
+
+    from tests.pins import log_digest, state_digest
+
+    name, overrides = VARIANTS[variant]
+    if stop_at is not None:
+
+        def interrupt(step: int, loss: float) -> None:
+            if step == stop_at:
+                raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            _method(name, world, **overrides).distiller().run(on_step=interrupt)
+    distiller = _method(name, world, **overrides).distiller()
+    record = distiller.run()
+    state = torch.load(distiller.folder / STUDENT_FILE, weights_only=True)
+    return state_digest(state), log_digest(record["log"]), record
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_each_loss_composition_trains_the_pinned_weights(world, tmp_path, monkeypatch, variant):
+    from tests.pins import skip_unless_recorded_platform
+
+    skip_unless_recorded_platform()
+    monkeypatch.setenv("CLIRBENCH_CACHE", str(tmp_path))
+    weights, log, record = _trained_digests(world, variant)
+    assert (weights, log) == PINNED[variant]
+    assert record["steps"] == STEPS and record["resumed_from"] == 0
+
+
+@pytest.mark.parametrize("variant", ["optical", "idf-mixed"])
+def test_an_interrupted_training_resumes_to_the_pinned_weights(
+    world, tmp_path, monkeypatch, variant
+):
+    from tests.pins import skip_unless_recorded_platform
+
+    skip_unless_recorded_platform()
+    monkeypatch.setenv("CLIRBENCH_CACHE", str(tmp_path))
+    weights, log, record = _trained_digests(world, variant, stop_at=3)
+    assert (weights, log) == PINNED[variant]
+    assert record["resumed_from"] == 3
+
+
+def _as_old_state(distiller) -> None:
+    """Rewrite the loop's checkpoint as the trainer's own loop wrote it before issue 15: one
+    ``state.pt`` (checked against a file that code wrote)."""
+    from clirbench.methods.optical.training import OLD_STATE_FILE
+
+    (checkpoint,) = distiller.loop.checkpoints.iterdir()
+
+    def load(name: str):
+        return torch.load(checkpoint / name, weights_only=True)
+
+    progress = json.loads((checkpoint / "progress.json").read_text(encoding="utf-8"))
+    rng = load("rng.pt")
+    numpy = rng["numpy"]
+    state = {
+        "student": {k.removeprefix("student."): v for k, v in load("weights.pt").items()},
+        "optimizer": load("optimizer.pt"),
+        "scheduler": load("scheduler.pt"),
+        "step": progress["step"],
+        "log": progress["log"],
+        "seconds": progress["seconds"],
+        "rng": {
+            "torch": rng["torch"],
+            "cuda": None,
+            "python": rng["python"],
+            "numpy": (
+                numpy["kind"],
+                numpy["keys"].numpy().astype(np.uint32),
+                numpy["position"],
+                numpy["has_gauss"],
+                numpy["gauss"],
+            ),
+        },
+    }
+    torch.save(state, distiller.folder / OLD_STATE_FILE)
+    distiller.loop.clear_checkpoints()
+
+
+def test_a_state_of_the_old_trainer_resumes_to_the_pinned_weights(world, tmp_path, monkeypatch):
+    from clirbench.methods.optical.training import OLD_STATE_FILE, STUDENT_FILE
+
+    from tests.pins import log_digest, skip_unless_recorded_platform, state_digest
+
+    monkeypatch.setenv("CLIRBENCH_CACHE", str(tmp_path))
+    name, overrides = VARIANTS["idf-mixed"]
+
+    def interrupt(step: int, loss: float) -> None:
+        if step == 3:
+            raise KeyboardInterrupt
+
+    distiller = _method(name, world, **overrides).distiller()
+    with pytest.raises(KeyboardInterrupt):
+        distiller.run(on_step=interrupt)
+    _as_old_state(distiller)
+    steps = []
+    resumed = _method(name, world, **overrides).distiller()
+    record = resumed.run(on_step=lambda step, loss: steps.append(step))
+    assert steps == [4, 5, 6] and record["resumed_from"] == 3 and len(record["log"]) == STEPS
+    assert not (resumed.folder / OLD_STATE_FILE).exists()
+    skip_unless_recorded_platform()
+    state = torch.load(resumed.folder / STUDENT_FILE, weights_only=True)
+    assert (state_digest(state), log_digest(record["log"])) == PINNED["idf-mixed"]
 
 
 def test_second_run_reuses_the_checkpoint_and_its_vectors(world, tmp_path, monkeypatch):
