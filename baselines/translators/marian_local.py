@@ -48,12 +48,11 @@ from clirbench.progress import loss_progress
 
 if TYPE_CHECKING:
     import sentencepiece
-
-    from clirbench.bitext import Bitext
     import torch
     from transformers import MarianMTModel
 
     from clirbench.bitext import Bitext
+
 
 NAME = "marian-local"
 FORMAT_VERSION = 1

@@ -98,7 +98,7 @@ def _decode_message(error: UnicodeDecodeError) -> str:
     return f"{path}: {problem}" if path else problem
 
 
-def click_exceptions():  # noqa: ANN201 - a module
+def click_exceptions():
     """The click exceptions typer raises: its vendored copy (typer >= 0.22), else click's."""
     try:
         from typer._click import exceptions

@@ -5,13 +5,13 @@ from __future__ import annotations
 import sys
 from itertools import combinations
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
 
 def _pairs(
-    system_a: Optional[str], system_b: Optional[str], methods: Optional[str]
+    system_a: str | None, system_b: str | None, methods: str | None
 ) -> list[tuple[str, str]]:
     from clirbench.cli.run import names
 
@@ -34,17 +34,17 @@ def _pairs(
 
 
 def compare(
-    system_a: Optional[str] = typer.Argument(
+    system_a: str | None = typer.Argument(
         None, help="A system: a method name, or name@config_hash."
     ),
-    system_b: Optional[str] = typer.Argument(None, help="The system A is tested against."),
-    methods: Optional[str] = typer.Option(
+    system_b: str | None = typer.Argument(None, help="The system A is tested against."),
+    methods: str | None = typer.Option(
         None,
         "--methods",
         "-m",
         help="Comma-separated systems: every pair is tested (instead of A B).",
     ),
-    tasks: Optional[str] = typer.Option(
+    tasks: str | None = typer.Option(
         None,
         "--tasks",
         "-t",
@@ -52,7 +52,7 @@ def compare(
         "(default: every task in the store).",
     ),
     store: Path = typer.Option(Path("results"), "--store", help="Result store folder."),
-    measures: Optional[str] = typer.Option(
+    measures: str | None = typer.Option(
         None, "--measures", help="Comma-separated measures (default: each task card's first)."
     ),
     test: str = typer.Option("randomization", "--test", help="randomization or t-test."),
@@ -62,7 +62,7 @@ def compare(
     resamples: int = typer.Option(10_000, "--resamples", min=100),
     seed: int = typer.Option(0, "--seed"),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
-    split: Optional[str] = typer.Option(
+    split: str | None = typer.Option(
         None, "--split", help="Split, where a task has results on several (e.g. dev, test)."
     ),
 ) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -14,7 +14,7 @@ def describe(
     name: str = typer.Argument(
         ..., help="A method name, a built-in task name or a BEIR folder path."
     ),
-    split: Optional[str] = typer.Option(
+    split: str | None = typer.Option(
         None, "--split", help="Split of a task (default: test, or the folder card's)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
@@ -105,7 +105,7 @@ def _describe_method(name: str, target: str, as_json: bool) -> None:
     print_table(table)
 
 
-def _describe_task(spec: str, split: Optional[str], as_json: bool, methods: dict[str, str]) -> None:
+def _describe_task(spec: str, split: str | None, as_json: bool, methods: dict[str, str]) -> None:
     from pathlib import Path
 
     from clirbench.cli.output import TableData, print_json, print_table

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -22,7 +21,7 @@ def report(
         "--baseline",
         help=f"System every other is tested against; '{NO_BASELINE}' for no baseline.",
     ),
-    measures: Optional[str] = typer.Option(
+    measures: str | None = typer.Option(
         None, "--measures", help="The primary measure, one name (default: the task cards' first)."
     ),
     correction: str = typer.Option(
@@ -35,13 +34,13 @@ def report(
         10_000, "--resamples", help="Randomization and bootstrap resamples."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the resampling."),
-    tasks: Optional[str] = typer.Option(
+    tasks: str | None = typer.Option(
         None,
         "--tasks",
         "-t",
         help="Only these tasks: comma-separated names, suite:NAME or lang:CODE.",
     ),
-    methods: Optional[str] = typer.Option(
+    methods: str | None = typer.Option(
         None, "--methods", "-m", help="Only these systems: comma-separated method names or labels."
     ),
     gain: str = typer.Option(

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -21,7 +20,7 @@ def check(
         False, "--dry-run", help="List the conditions and whether the store has them."
     ),
     store: Path = typer.Option(Path("results"), "--store", help="Result store to reuse and fill."),
-    matrix: Optional[Path] = typer.Option(
+    matrix: Path | None = typer.Option(
         None, "--matrix", help="Matrix YAML (default: the one shipped)."
     ),
 ) -> None:
@@ -65,12 +64,13 @@ def pin(
     cheap: list[str] = typer.Option(
         [], "--cheap", help="System label to mark cheap, as the leaderboard shows it (repeatable)."
     ),
-    matrix_file: Optional[Path] = typer.Option(
+    matrix_file: Path | None = typer.Option(
         None, "--matrix", help="Matrix YAML to write (default: the one shipped)."
     ),
 ) -> None:
     """Pin every stored cell's nDCG@10, RR@10 and R@100 as a condition named LABEL.TASK."""
-    from clirbench.repro.matrix import MATRIX_FILE, pin as pin_matrix, write_matrix
+    from clirbench.repro.matrix import MATRIX_FILE, write_matrix
+    from clirbench.repro.matrix import pin as pin_matrix
     from clirbench.store import ResultStore
 
     matrix = pin_matrix(ResultStore(store), cheap)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -21,7 +21,7 @@ def names(value: str, option: str) -> list[str]:
     return found
 
 
-def _moved_out(value: Optional[str]) -> None:
+def _moved_out(value: str | None) -> None:
     if value is not None:
         raise typer.BadParameter(
             f"the result store is now --store (--out names a folder of written files): "
@@ -31,7 +31,7 @@ def _moved_out(value: Optional[str]) -> None:
 
 
 def method_options(
-    method_names: list[str], options_file: Optional[Path], set_options: list[str]
+    method_names: list[str], options_file: Path | None, set_options: list[str]
 ) -> dict[str, dict[str, Any]]:
     """Options from the file and ``--set`` for the methods run. The file may hold sections
     for other methods: their names and options are still checked, then left aside."""
@@ -78,7 +78,7 @@ def run(
     ),
     k: int = typer.Option(100, "--k", min=1, help="Hits kept per query."),
     store: Path = typer.Option(Path("results"), "--store", "-s", help="Result store folder."),
-    old_out: Optional[str] = typer.Option(None, "--out", "-o", hidden=True, callback=_moved_out),
+    old_out: str | None = typer.Option(None, "--out", "-o", hidden=True, callback=_moved_out),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Show the cells that would run, and stop."
     ),
@@ -88,19 +88,19 @@ def run(
     set_options: list[str] = typer.Option(
         [], "--set", help="Method option, METHOD.OPTION=VALUE (repeatable)."
     ),
-    options_file: Optional[Path] = typer.Option(
+    options_file: Path | None = typer.Option(
         None,
         "--options",
         help="YAML file: method -> {option: value}; "
         "sections for methods not run are checked and ignored.",
     ),
-    split: Optional[str] = typer.Option(
+    split: str | None = typer.Option(
         None, "--split", help="Split of folder tasks (default: card's, else test)."
     ),
-    query_lang: Optional[str] = typer.Option(
+    query_lang: str | None = typer.Option(
         None, "--query-lang", help="Query language of folder tasks, e.g. eng_Latn."
     ),
-    doc_lang: Optional[str] = typer.Option(
+    doc_lang: str | None = typer.Option(
         None, "--doc-lang", help="Document language of folder tasks, e.g. nya_Latn."
     ),
     executor: str = typer.Option(
@@ -109,7 +109,7 @@ def run(
         help="local: cells one by one in this process; ray: independent cells at once as "
         "Ray tasks (pip install 'clirbench[ray]').",
     ),
-    address: Optional[str] = typer.Option(
+    address: str | None = typer.Option(
         None,
         "--address",
         help="With --executor ray: the cluster, auto or ray://HOST:PORT "
@@ -152,7 +152,7 @@ def run(
         raise typer.Exit(1)
 
 
-def _executor(kind: str, address: Optional[str]) -> Executor:
+def _executor(kind: str, address: str | None) -> Executor:
     from clirbench.runner import Executor
 
     if kind not in ("local", "ray"):

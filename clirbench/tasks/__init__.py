@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from clirbench.errors import UnknownNameError
-from clirbench.tasks.languages import AFRICAN_LANGUAGES, LANGUAGES
 from clirbench.registry import Registry
+from clirbench.tasks.languages import AFRICAN_LANGUAGES, LANGUAGES
 from clirbench.tasks.task import Task
 
 
@@ -38,7 +38,7 @@ class BuiltinTask:
 
 def _builtin_tasks() -> dict[str, BuiltinTask]:
     from clirbench.tasks.builtin.quran import TASK_NAMES as QURAN_TASKS
-    from clirbench.tasks.builtin.quran import QuranTask, TRANSLATIONS
+    from clirbench.tasks.builtin.quran import TRANSLATIONS, QuranTask
 
     bible = "clirbench.tasks.builtin.bible:bible_task"
     tasks = {

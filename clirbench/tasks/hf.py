@@ -33,10 +33,10 @@ from clirbench.errors import ClirbenchError, InputError
 from clirbench.hashing import short_hash
 from clirbench.tasks.languages import from_iso639_1
 from clirbench.tasks.records import (
-    card_from,
     DocumentRecord,
     QrelRecord,
     QueryRecord,
+    card_from,
     collect_corpus,
     collect_qrels,
     collect_queries,

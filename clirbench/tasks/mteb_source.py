@@ -12,8 +12,8 @@ from typing import Any
 
 from clirbench.errors import ClirbenchError
 from clirbench.hashing import short_hash
-from clirbench.tasks.card import UNKNOWN_LANGUAGE
 from clirbench.tasks import records
+from clirbench.tasks.card import UNKNOWN_LANGUAGE
 from clirbench.tasks.records import DocumentRecord, QrelRecord, QueryRecord, card_from
 from clirbench.tasks.task import Task, TaskData
 

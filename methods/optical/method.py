@@ -52,7 +52,7 @@ from pydantic import Field, model_validator
 
 from clirbench.devices import DeviceOptions, autocast, resolve_device
 from clirbench.errors import OptionsError
-from clirbench.method import Dependency, DenseEncoder, DenseEncoderOptions, Role, Run
+from clirbench.method import DenseEncoder, DenseEncoderOptions, Dependency, Role, Run
 from clirbench.registry import register_method
 
 if TYPE_CHECKING:
