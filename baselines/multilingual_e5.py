@@ -22,10 +22,12 @@ presentation form followed by a combining mark) by that character's mapping.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib.metadata
 import importlib.util
+import itertools
 import json
 import shutil
 import struct
@@ -174,10 +176,8 @@ def _publish(building: Path, target: Path, record: dict[str, object]) -> None:
         return
     if target.exists():
         stale = _scratch_dir(target)
-        try:
+        with contextlib.suppress(FileNotFoundError):  # another process moved it first
             target.rename(stale / "old")
-        except FileNotFoundError:  # another process moved it first
-            pass
         shutil.rmtree(stale, ignore_errors=True)
     try:
         building.rename(target)
@@ -254,7 +254,7 @@ def _read_model(path: Path) -> tuple[_Header, _Vocab, dict[str, np.ndarray]]:
     offsets = np.frombuffer(reader.take(4 * (n_pieces + 1)), dtype="<u4").tolist()
     scores = np.frombuffer(reader.take(4 * n_pieces), dtype="<f4")
     blob = reader.take(blob_len)
-    pieces = [blob[start:end].decode("utf-8") for start, end in zip(offsets[:-1], offsets[1:])]
+    pieces = [blob[start:end].decode("utf-8") for start, end in itertools.pairwise(offsets)]
 
     n_norm, norm_len = reader.unpack("iI")
     norm = _Reader(reader.take(norm_len), path)

@@ -18,6 +18,7 @@ reads what the others appended. A failed write (full disk) is cut off too and re
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -116,7 +117,7 @@ class RecordFile:
         except OSError as error:
             raise CacheError(f"cannot read {self.path}: {error.strerror or error}") from None
         payloads, position = [], 0
-        for payload, position in _frames(buffer):
+        for payload, position in _frames(buffer):  # noqa: B007 - the last end is used below
             payloads.append(payload)
         self.end += position
         self.tail = len(buffer) - position
@@ -173,10 +174,10 @@ def _write_at(path: Path, start: int, data: bytes) -> int:
         while written < len(data):
             written += os.pwrite(fd, view[written:], start + written)
     except OSError as error:
-        try:
-            os.ftruncate(fd, start)  # leave the file as it was
-        except OSError:
-            pass  # readers stop at the torn frame; the next writer cuts it
+        # Leave the file as it was; if that fails too, readers stop at the torn frame and the
+        # next writer cuts it.
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, start)
         raise CacheError(_write_problem(path, error)) from None
     finally:
         os.close(fd)

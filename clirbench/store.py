@@ -31,6 +31,7 @@ all of it still holds::
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import glob
 import json
@@ -677,10 +678,8 @@ def _write_problem(final: Path, error: OSError) -> str:
 def _remove_if_emptied(folder: Path, repair: bool) -> None:
     """After a repair, a task or split folder left empty goes too (a save recreates it)."""
     if repair:
-        try:
+        with contextlib.suppress(OSError):  # not empty: it holds cells
             folder.rmdir()
-        except OSError:
-            pass  # not empty: it holds cells
 
 
 def _problem(path: Path, kind: ProblemKind, what: str, repair: bool) -> StoreProblem:

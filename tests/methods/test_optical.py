@@ -354,7 +354,7 @@ def test_options_are_checked():
 def test_bitext_without_the_teacher_language_is_an_error(world):
     method = _method("optical", world, bitext_source_lang="fra_Latn")
     with pytest.raises(OptionsError, match="teacher_lang eng_Latn"):
-        method.bitext
+        method.bitext  # noqa: B018 - a lazy property
 
 
 def test_method_module_loads_no_torch():

@@ -287,7 +287,7 @@ def test_ciral_local_copy_with_its_passages_beside(ciral_home: Path, tmp_path: P
     shutil.copytree(
         next((ciral_home / "hub" / "datasets--CIRAL--ciral" / "snapshots").iterdir()), folder
     )
-    with pytest.raises(InputError, match="file not found .the CIRAL passages"):
+    with pytest.raises(InputError, match=r"file not found .the CIRAL passages"):
         load_task(f"hf:{folder}/hausa", cache_dir=tmp_path)
     corpus = next((ciral_home / "hub" / "datasets--CIRAL--ciral-corpus" / "snapshots").iterdir())
     shutil.copytree(corpus / "passages-v1.0", folder / "passages-v1.0")

@@ -267,7 +267,7 @@ def task_name(language: str, ambiguous: bool) -> str:
 def generate_suite(root: Path, tarball: Path) -> None:
     """Write one BEIR folder per kept language and ``suite.json`` (kept and skipped) in ``root``."""
     try:
-        archive = tarfile.open(tarball, "r:gz")
+        archive = tarfile.open(tarball, "r:gz")  # noqa: SIM115 - closed by the `with` below
     except (OSError, tarfile.TarError) as error:
         raise InputError(
             tarball, None, f"not a readable tarball ({error}); delete it to fetch it again"
