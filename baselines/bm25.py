@@ -55,7 +55,7 @@ def hits_to_run(hits: list[dict[int, float]], query_ids: list[str], doc_ids: lis
     """Turn per-query {document position: score} into a run keyed by ids."""
     return {
         qid: {doc_ids[d]: score for d, score in found.items()}
-        for qid, found in zip(query_ids, hits)
+        for qid, found in zip(query_ids, hits, strict=True)
     }
 
 

@@ -375,7 +375,11 @@ def _save_tokenizer(header: _Header, vocab: _Vocab, out: Path) -> None:
     )
 
     tokenizer = Tokenizer(
-        models.Unigram(list(zip(vocab.pieces, vocab.scores)), unk_id=vocab.unk, byte_fallback=False)
+        models.Unigram(
+            list(zip(vocab.pieces, vocab.scores, strict=True)),
+            unk_id=vocab.unk,
+            byte_fallback=False,
+        )
     )
     tokenizer.normalizer = normalizers.Sequence(
         [

@@ -235,13 +235,13 @@ class NMT(MethodBase):
             translator = self.translator(name)
             if translator.weighted_alternatives:
                 top = cast("AlternativesTranslator", translator).top(source_lang, target_lang)
-                for bag, query in zip(bags, queries):
+                for bag, query in zip(bags, queries, strict=True):
                     bag.update(
                         structured_query(tokenize(query), top, self.options.query_translations)
                     )
             else:
                 for bag, text in zip(
-                    bags, self._translations(name, queries, source_lang, target_lang)
+                    bags, self._translations(name, queries, source_lang, target_lang), strict=True
                 ):
                     bag.update(tokenize(text))
         return bags
@@ -261,7 +261,9 @@ class NMT(MethodBase):
                 for name in self.options.translators
             ]
             rankings.append(
-                bm25_search([" ".join(parts) for parts in zip(*translations)], queries, k, bm25)
+                bm25_search(
+                    [" ".join(parts) for parts in zip(*translations, strict=True)], queries, k, bm25
+                )
             )
         if self.options.mode in ("query", "both"):
             rankings.append(
@@ -292,7 +294,7 @@ def reciprocal_rank_fusion(
 ) -> list[dict[int, float]]:
     """Per query, sum 1 / (RRF_K + rank) over the rankings; keep the top ``k``."""
     fused = []
-    for per_query in zip(*rankings):
+    for per_query in zip(*rankings, strict=True):
         scores: Counter[int] = Counter()
         for hits in per_query:
             for rank, doc in enumerate(sorted(hits, key=hits.__getitem__, reverse=True), start=1):

@@ -78,7 +78,7 @@ def floor_search_eval(docs, queries, doc_ids, query_ids, qrels, k):
     part = np.argpartition(scores, -k, axis=1)[:, -k:]
     part_scores = np.take_along_axis(scores, part, axis=1)
     run = {
-        qid: {doc_ids[j]: s for j, s in zip(part[i].tolist(), part_scores[i].tolist())}
+        qid: {doc_ids[j]: s for j, s in zip(part[i].tolist(), part_scores[i].tolist(), strict=True)}
         for i, qid in enumerate(query_ids)
     }
     evaluator = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.10", "map", "recall.100"})

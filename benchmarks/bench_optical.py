@@ -138,7 +138,7 @@ def main() -> None:
     looped, batched = pot_loop(), pot_batched()
     loop_gap = max(
         float(np.abs(ours[i][r][:, c].numpy() - p).max())
-        for i, ((r, c), p) in enumerate(zip(kept, looped))
+        for i, ((r, c), p) in enumerate(zip(kept, looped, strict=True))
     )
     batch_gap = float((ours - batched).abs().max())
     shape = "x".join(map(str, cost.shape))

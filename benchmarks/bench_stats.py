@@ -53,9 +53,9 @@ def build_ranx_inputs(hits: np.ndarray, k: int):
     ]  # zero-padded: ranx orders queries by id
     qrels = Qrels.from_dict({q: {f"rel{d}": 1 for d in range(k)} for q in query_ids})
     runs = []
-    for name, system_hits in zip(system_names(hits.shape[0]), hits):
+    for name, system_hits in zip(system_names(hits.shape[0]), hits, strict=True):
         ranking = {}
-        for q, h in zip(query_ids, system_hits.tolist()):
+        for q, h in zip(query_ids, system_hits.tolist(), strict=True):
             docs = [f"rel{d}" for d in range(h)] + [f"non{d}" for d in range(k - h)]
             ranking[q] = {doc: float(k - rank) for rank, doc in enumerate(docs)}
         runs.append(Run.from_dict(ranking, name=name))
@@ -70,7 +70,7 @@ def ranx_verify(hits: np.ndarray, k: int) -> dict:
     metric = METRIC_NAME.format(k=k)
     errors = [
         np.abs(evaluate(qrels, run, metric, return_mean=False) - system_hits / k).max()
-        for run, system_hits in zip(runs, hits)
+        for run, system_hits in zip(runs, hits, strict=True)
     ]
     return {"max_abs_error": float(max(errors))}
 

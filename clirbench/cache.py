@@ -259,7 +259,7 @@ class EmbeddingCache:
         """Vectors for ``texts``: cached rows, and ``encode`` (in batches) for the rest."""
         keys = [text_key(t) for t in texts]
         counts = Counter(keys)
-        first_text = dict(zip(reversed(keys), reversed(texts)))
+        first_text = dict(zip(reversed(keys), reversed(texts), strict=True))
         # Similar lengths batch together: less padding for encoders that pad.
         missing = sorted(
             (k for k in counts if k not in self._rows), key=lambda k: len(first_text[k])
@@ -316,7 +316,7 @@ class TranslationCache:
         advance: Callable[[int], None] = lambda n: None,
     ) -> list[str]:
         keys = [text_key(t).hex() for t in texts]
-        todo = {k: t for k, t in zip(keys, texts) if k not in self._done}
+        todo = {k: t for k, t in zip(keys, texts, strict=True) if k not in self._done}
         pending = list(todo)
         advance(len(texts) - len(pending))
         for start in range(0, len(pending), batch_size):
@@ -325,9 +325,11 @@ class TranslationCache:
             if len(outputs) != len(batch) or not all(isinstance(o, str) for o in outputs):
                 raise ValueError(f"translate returned {len(outputs)} texts for {len(batch)}")
             # ASCII JSON: a translation holding a lone surrogate still round-trips.
-            payload = json.dumps([[k, o] for k, o in zip(batch, outputs)]).encode("ascii")
+            payload = json.dumps([[k, o] for k, o in zip(batch, outputs, strict=True)]).encode(
+                "ascii"
+            )
             self._add_frames(self._file.append(payload))
-            for key, output in zip(batch, outputs):
+            for key, output in zip(batch, outputs, strict=True):
                 self._done.setdefault(key, output)
             advance(len(batch))
         return [self._done[k] for k in keys]

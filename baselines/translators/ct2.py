@@ -120,7 +120,7 @@ class CT2Translator(TranslatorBase):
                 beam_size=self.beam_size,
                 max_decoding_length=max_new_tokens(max(len(tokens) for tokens in sources)),
             )
-            for i, result in zip(batch, results):
+            for i, result in zip(batch, results, strict=True):
                 ids = self.tokenizer.convert_tokens_to_ids(result.hypotheses[0])
                 outputs[i] = self.tokenizer.decode(ids, skip_special_tokens=True).strip()
         return outputs

@@ -104,7 +104,9 @@ class HFTranslator(TranslatorBase):
                     **forced,
                 )
                 for i, text in zip(
-                    batch, self.tokenizer.batch_decode(generated, skip_special_tokens=True)
+                    batch,
+                    self.tokenizer.batch_decode(generated, skip_special_tokens=True),
+                    strict=True,
                 ):
                     outputs[i] = text.strip()
         return outputs

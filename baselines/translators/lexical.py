@@ -71,7 +71,7 @@ class TranslationTable:
         span = slice(self.indptr[row], min(self.indptr[row] + n, self.indptr[row + 1]))
         return [
             (self.target_vocab[i], p)
-            for i, p in zip(self.indices[span].tolist(), self.probs[span].tolist())
+            for i, p in zip(self.indices[span].tolist(), self.probs[span].tolist(), strict=True)
         ]
 
     def translation(self, word: str, n: int = 1) -> str:

@@ -114,7 +114,7 @@ def compare(
         raise ClirbenchError(
             f"nothing to compare in {store}: " + ("; ".join(skipped) or "the store is empty")
         )
-    for row, p_adjusted in zip(rows, adjust([row["p"] for row in rows], correction)):
+    for row, p_adjusted in zip(rows, adjust([row["p"] for row in rows], correction), strict=True):
         row["p_adjusted"] = float(p_adjusted)
         row["significant"] = bool(p_adjusted <= 0.05)
     for reason in skipped:

@@ -388,7 +388,7 @@ def _compare(
         found.extend((key, comparison) for comparison in comparisons)
     adjusted = adjust([c.p_value for _, c in found], settings.correction) if found else []
     by_key: dict[Any, dict[frozenset[str], Any]] = {}
-    for (key, comparison), p_adjusted in zip(found, adjusted):
+    for (key, comparison), p_adjusted in zip(found, adjusted, strict=True):
         corrected = dataclasses.replace(
             comparison,
             p_adjusted=float(p_adjusted),
@@ -531,7 +531,7 @@ def _score_table(
         cells = [_column_cell(views, system) for _, views in columns]
         scored = [
             (label, cell["value"])
-            for (label, _), cell in zip(columns, cells)
+            for (label, _), cell in zip(columns, cells, strict=True)
             if cell["value"] is not None
         ]
         if not scored:

@@ -135,7 +135,7 @@ def _marks(row: dict[str, Any]) -> str:
     return "".join(
         f'<tspan class="mark-{kind}" fill="{MARK_COLOURS[kind]}" font-weight="700">'
         f"{escape(glyph)}</tspan>"
-        for kind, glyph in zip(row["mark_kinds"], row["marks"])
+        for kind, glyph in zip(row["mark_kinds"], row["marks"], strict=True)
     )
 
 

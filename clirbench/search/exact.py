@@ -164,9 +164,9 @@ def exact_search(
         for start in range(0, len(query_ids), block):
             ids, scores = topk(queries[start : start + block], shards, k, budget_bytes, doc_ids)
             for qid, row_ids, row_scores in zip(
-                query_ids[start : start + block], ids.tolist(), scores.tolist()
+                query_ids[start : start + block], ids.tolist(), scores.tolist(), strict=True
             ):
-                run[qid] = dict(zip([doc_ids[i] for i in row_ids], row_scores))
+                run[qid] = dict(zip([doc_ids[i] for i in row_ids], row_scores, strict=True))
             advance(len(ids))
     return run
 
@@ -206,9 +206,12 @@ def best_passage_search(
             continue
         ordered_scores, ordered_ids = _order(*best, ties)
         for qid, row_ids, row_scores in zip(
-            query_ids[start : start + QUERY_BLOCK], ordered_ids.tolist(), ordered_scores.tolist()
+            query_ids[start : start + QUERY_BLOCK],
+            ordered_ids.tolist(),
+            ordered_scores.tolist(),
+            strict=True,
         ):
-            run[qid] = dict(zip([doc_ids[i] for i in row_ids], row_scores))
+            run[qid] = dict(zip([doc_ids[i] for i in row_ids], row_scores, strict=True))
     return run
 
 

@@ -319,7 +319,7 @@ class StudentRetriever(DenseEncoder):
             [task.queries[q] for q in query_ids], task.card.query_lang, "query"
         )
         run: Run = {}
-        for vector, query_id in zip(queries, query_ids):
+        for vector, query_id in zip(queries, query_ids, strict=True):
             hits = list(candidates.get(query_id, {}))
             picked = np.array([row[d] for d in hits], dtype=np.int64)
             units = [np.arange(bounds[i], bounds[i + 1]) for i in picked]

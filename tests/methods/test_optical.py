@@ -27,7 +27,7 @@ ENGLISH = (
     "rain fish lake maize harvest night village river goat bread water child market song".split()
 )
 MADE_UP = "mvu nso nya chi kol usi mud mts mbu mka madzi mwa msi nyi".split()
-LEXICON = dict(zip(ENGLISH, MADE_UP))
+LEXICON = dict(zip(ENGLISH, MADE_UP, strict=True))
 STEPS = 6
 
 

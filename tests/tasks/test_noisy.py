@@ -40,7 +40,7 @@ def test_typos_hit_the_rate_and_change_one_letter_or_swap_two():
     ]
     noisy = Noise(rate=0.2, seed=5).apply(" ".join(words), "document", "d1").split(" ")
     assert len(noisy) == len(words)
-    changed = [(w, n) for w, n in zip(words, noisy) if w != n]
+    changed = [(w, n) for w, n in zip(words, noisy, strict=True) if w != n]
     assert 0.17 < len(changed) / len(words) < 0.23
     assert all(_edit_distance(w, n) <= 2 and abs(len(w) - len(n)) <= 1 for w, n in changed)
     kinds = {
