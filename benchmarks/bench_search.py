@@ -230,7 +230,10 @@ def main() -> None:
             exact = args.dir / f"top-sharded-{n_docs}.npy"
             if mode != "sharded" and exact.exists():
                 found, truth = np.load(args.dir / f"top-{mode}-{n_docs}.npy"), np.load(exact)
-                recall = f"{np.mean([len(set(a) & set(b)) / len(b) for a, b in zip(found, truth, strict=True)]):.4f}"
+                overlaps = [
+                    len(set(a) & set(b)) / len(b) for a, b in zip(found, truth, strict=True)
+                ]
+                recall = f"{np.mean(overlaps):.4f}"
             growth = result["peak_mib"] - result["baseline_mib"]
             print(
                 f"{mode:13s} {n_docs:9d} {result['seconds']:7.2f} {result['peak_mib']:9.0f} "

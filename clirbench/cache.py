@@ -423,7 +423,10 @@ def list_namespaces(root: Path | None = None) -> list[dict[str, Any]]:
 
 
 def clear(method: str | None = None, root: Path | None = None) -> int:
-    """Delete cached embeddings and translations (of one method, or all); returns namespaces removed."""
+    """Delete cached embeddings and translations of one method, or all.
+
+    Returns the number of namespaces removed.
+    """
     removed = 0
     for entry in list_namespaces(root):
         if method is None or entry["namespace"].get("method") == method:

@@ -73,7 +73,8 @@ class Registry(Generic[T]):
         for entry in entry_points(group=self.group):
             if entry.name in found and found[entry.name] != entry.value:
                 raise ClirbenchError(
-                    f"plugin {self.kind} {entry.name!r} ({entry.value}) clashes with {found[entry.name]}"
+                    f"plugin {self.kind} {entry.name!r} ({entry.value}) clashes with "
+                    f"{found[entry.name]}"
                 )
             found[entry.name] = entry.value
         return found

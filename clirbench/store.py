@@ -274,9 +274,10 @@ class ResultStore:
                 )
         elif self.root.is_dir() and any(self.root.glob(f"*/*/{MANIFEST_FILE}")):
             raise StoreError(
-                f"{self.root} was written by an older clirbench, whose cells did not record the split or "
-                "the method's version (dev and test, or two versions, could share a cell). Its results "
-                f"cannot be reused safely: move it aside (mv {self.root} {self.root}.old) and run again."
+                f"{self.root} was written by an older clirbench, whose cells did not record the "
+                "split or the method's version (dev and test, or two versions, could share a "
+                "cell). Its results cannot be reused safely: move it aside "
+                f"(mv {self.root} {self.root}.old) and run again."
             )
 
     def path(self, key: CellKey) -> Path:
@@ -302,16 +303,19 @@ class ResultStore:
             and task.source.startswith(FOLDER_SOURCE)
         ):
             raise StoreError(
-                f"{self.root} already holds task {task.name!r} from {stored.source.removeprefix(FOLDER_SOURCE)}, "
-                f"not from {task.source.removeprefix(FOLDER_SOURCE)}: give one of them another name (name: in its "
-                "task.yaml), use another --store, or pass --overwrite to replace the stored results"
+                f"{self.root} already holds task {task.name!r} from "
+                f"{stored.source.removeprefix(FOLDER_SOURCE)}, not from "
+                f"{task.source.removeprefix(FOLDER_SOURCE)}: give one of them another name (name: "
+                "in its task.yaml), use another --store, or pass --overwrite to replace the stored "
+                "results"
             )
         if stored != task:
             return None, "the task's data changed"
         if (was := cell.manifest["method"].get("identity")) != dict(method):
             return (
                 None,
-                f"the method's code changed ({_describe_identity(was)} -> {_describe_identity(method)})",
+                f"the method's code changed "
+                f"({_describe_identity(was)} -> {_describe_identity(method)})",
             )
         return cell, ""
 
@@ -436,7 +440,8 @@ class ResultStore:
         if len(matches) > 1:
             splits = ", ".join(sorted(c.manifest["task"]["split"] for c in matches))
             raise StoreError(
-                f"{system!r} has results on several splits of {task!r} ({splits}): choose one with --split"
+                f"{system!r} has results on several splits of {task!r} ({splits}): "
+                "choose one with --split"
             )
         return matches[0]
 

@@ -92,8 +92,8 @@ class CT2Translator(TranslatorBase):
             )
         except (OSError, ValueError) as error:
             raise MethodUnavailableError(
-                f"no tokenizer for the CTranslate2 model {folder}: save the source model's tokenizer in "
-                f"{folder / TOKENIZER_FOLDER} ({error})"
+                f"no tokenizer for the CTranslate2 model {folder}: save the source model's "
+                f"tokenizer in {folder / TOKENIZER_FOLDER} ({error})"
             ) from None
         self.translator = ctranslate2.Translator(str(folder), device="cpu")
         self.folder = folder

@@ -154,7 +154,10 @@ def model_family(tokenizer: PreTrainedTokenizerBase) -> Family:
 def set_languages(
     tokenizer: PreTrainedTokenizerBase, family: Family, source_lang: str, target_lang: str
 ) -> str | None:
-    """Set the tokenizer's source language; return the target-language token to start with, if any."""
+    """Set the tokenizer's source language.
+
+    Returns the target-language token to start with, if any.
+    """
     if family == "plain":
         return None
     source, target = (_family_code(tokenizer, family, lang) for lang in (source_lang, target_lang))

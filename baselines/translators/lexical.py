@@ -33,7 +33,8 @@ if TYPE_CHECKING:
     from clirbench.bitext import Bitext
 
 FORMAT_VERSION = 1
-# EM iterations for every preset: on the built-in dev split, retrieval peaks at 5 (3, 10 and 20 do worse).
+# EM iterations for every preset: on the built-in dev split, retrieval peaks at 5 (3, 10 and 20
+# do worse).
 ITERATIONS = 5
 MIN_PROBABILITY = 1e-3  # smaller entries are dropped from the stored tables
 TABLES_FILE = "tables.npz"
@@ -64,7 +65,7 @@ class TranslationTable:
         return {word: row for row, word in enumerate(self.source_vocab)}
 
     def top(self, word: str, n: int) -> list[tuple[str, float]]:
-        """Up to ``n`` translations of ``word`` with their probabilities; none for an unknown word."""
+        """Up to ``n`` translations of ``word``, with probabilities; none for an unknown word."""
         row = self._rows.get(word)
         if row is None:
             return []
@@ -75,7 +76,10 @@ class TranslationTable:
         ]
 
     def translation(self, word: str, n: int = 1) -> str:
-        """``word``'s ``n`` most probable translations, space-separated; an unknown word stays as it is."""
+        """``word``'s ``n`` most probable translations, space-separated.
+
+        An unknown word stays as it is.
+        """
         key = (word, n)
         if key not in self._translations:
             self._translations[key] = (
@@ -176,7 +180,10 @@ def train_ibm1(
 
 
 def revision(bitext: Bitext, iterations: int) -> str:
-    """What the trained tables depend on, hashed: bitext origin, size and content; iterations; format."""
+    """What the trained tables depend on, hashed.
+
+    That is the bitext's origin, size and content, the EM iterations and the format version.
+    """
     key = {
         "origin": bitext.origin,
         "pairs": len(bitext),
@@ -244,8 +251,8 @@ class LexicalTranslator(TranslatorBase):
         if (target_lang, source_lang) == languages:
             return self._tables["backward"]
         raise MethodUnavailableError(
-            f"the lexical translator was trained on {self.bitext.origin} ({languages[0]}<->{languages[1]}) "
-            f"and cannot translate {source_lang}->{target_lang}"
+            f"the lexical translator was trained on {self.bitext.origin} "
+            f"({languages[0]}<->{languages[1]}) and cannot translate {source_lang}->{target_lang}"
         )
 
     def top(
@@ -257,7 +264,7 @@ class LexicalTranslator(TranslatorBase):
     def translate(
         self, texts: Sequence[str], source_lang: str, target_lang: str, alternatives: int = 1
     ) -> list[str]:
-        """Each word becomes its most probable translation, or its ``alternatives`` most probable ones.
+        """Each word becomes its most probable translation, or its ``alternatives`` best ones.
 
         Several alternatives make a poorer sentence but a better document to search: the right
         translation is often second or third.

@@ -50,7 +50,7 @@ def report(
         f"'{NO_BASELINE}' for none.",
     ),
 ) -> None:
-    """Write the leaderboard with significance tests and confidence intervals; print the two paths."""
+    """Write the leaderboard with significance tests and confidence intervals; print the two paths."""  # noqa: E501 - typer shows it on one line
     from clirbench.cli.run import names
     from clirbench.report import write_report
 

@@ -38,7 +38,8 @@ def check(
         for c in conditions:
             action = "reuse" if is_stored(c, results) else "compute"
             print_line(
-                f"{escape(c.name)}: {c.method} on {c.task} ({c.split}) -> {action}; expected {c.expected}, tolerance {c.tolerance}"
+                f"{escape(c.name)}: {c.method} on {c.task} ({c.split}) -> {action}; "
+                f"expected {c.expected}, tolerance {c.tolerance}"
             )
         return
 
@@ -46,7 +47,8 @@ def check(
         colour = "green" if v.status == "OK" else "red"
         origin = "reused" if v.reused else "computed"
         print_line(
-            f"[{colour}]\\[{v.status}][/] {escape(v.condition.name)} {v.measure}: expected {v.expected:.4f}, observed {v.observed:.4f} ({origin})"
+            f"[{colour}]\\[{v.status}][/] {escape(v.condition.name)} {v.measure}: "
+            f"expected {v.expected:.4f}, observed {v.observed:.4f} ({origin})"
         )
 
     verdicts = run_check(conditions, results, on_verdict=show)

@@ -267,7 +267,8 @@ def _primary_measure(cards: Sequence[dict[str, Any]], requested: str | None) -> 
     measure = canonical_measure(requested)
     if measure not in common:
         raise ReportError(
-            f"measure {requested!r} is not scored on every task; the tasks share {', '.join(common) or 'no measure'}"
+            f"measure {requested!r} is not scored on every task; the tasks share "
+            f"{', '.join(common) or 'no measure'}"
         )
     return measure
 
@@ -315,14 +316,15 @@ def _task_results(
     checksums = sorted({str(cell.manifest["task"].get("checksum", "")) for cell in cells})
     if len(checksums) > 1:
         raise ReportError(
-            f"task {name!r} has results made from different task data (checksums {', '.join(checksums)}); "
-            "rerun its stale cells with --overwrite"
+            f"task {name!r} has results made from different task data "
+            f"(checksums {', '.join(checksums)}); rerun its stale cells with --overwrite"
         )
     primary = {labels[cell.path]: cell.per_query[measure] for cell in cells}
     query_sets = {frozenset(scores) for scores in primary.values()}
     if len(query_sets) > 1:
         raise ReportError(
-            f"systems on task {name!r} were scored on different queries; rerun its cells with --overwrite"
+            f"systems on task {name!r} were scored on different queries; "
+            "rerun its cells with --overwrite"
         )
     return _TaskResults(
         card=cells[0].manifest["task"],
@@ -332,11 +334,15 @@ def _task_results(
 
 
 def _resolve_baseline(baseline: str | None, systems: list[str]) -> str | None:
-    """``baseline`` checked against the system labels (``name@hash`` when a method has several configurations)."""
+    """``baseline`` checked against the system labels.
+
+    A label is ``name@hash`` when a method has several configurations.
+    """
     if baseline is None or baseline in systems:
         return baseline
     raise ReportError(
-        f"baseline {baseline!r} is not among the systems in the store ({', '.join(systems)}); pick one, or none"
+        f"baseline {baseline!r} is not among the systems in the store ({', '.join(systems)}); "
+        "pick one, or none"
     )
 
 
@@ -402,7 +408,7 @@ def _compare(
 
 
 def _means(primary: dict[str, dict[str, float]]) -> dict[str, float]:
-    """Mean per system, computed as ``clirbench.stats.tied_with_best`` does so both pick the same best."""
+    """Mean per system, as ``clirbench.stats.tied_with_best`` computes it: both pick one best."""
     import numpy as np
 
     return {system: float(np.mean(list(scores.values()))) for system, scores in primary.items()}
@@ -428,7 +434,10 @@ def _pairs(primary: dict[str, dict[str, float]], baseline: str | None) -> list[t
 def _versus(
     comparisons: dict[frozenset[str], Any], system: str, other: str | None
 ) -> dict[str, Any]:
-    """``system`` minus ``other`` on the primary measure, with the corrected p-value (None: not compared)."""
+    """``system`` minus ``other`` on the primary measure, with the corrected p-value.
+
+    The numbers are None when the two were not compared.
+    """
     comparison = comparisons.get(frozenset((system, other))) if other is not None else None
     if comparison is None:
         return {"difference": None, "effect_size": None, "p_adjusted": None, "significant": False}
@@ -520,7 +529,9 @@ def _language_columns(task_views: list[dict[str, Any]]) -> list[tuple[str, list[
 def _score_table(
     columns: list[tuple[str, list[dict[str, Any]]]], systems: list[str]
 ) -> dict[str, Any]:
-    """Systems x columns of the primary measure; a column is one task or the macro average of several.
+    """Systems x columns of the primary measure.
+
+    A column is one task or the macro average of several.
 
     A system's macro average (per column and over all columns) is shown only when it has every
     task in it, so a partial system never ranks on an easier subset; its worst column is over

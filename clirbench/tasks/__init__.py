@@ -161,7 +161,9 @@ def _sources() -> Registry[Callable[..., Task]]:
     names = {name: task.factory for name, task in BUILTIN_TASKS.items()}
     patterns = {
         # <built-in task>/noisy[-rateR][-seedS]: orthographic noise on the non-English side.
-        r"(?P<base>.+)/noisy(?:-rate(?P<rate>[0-9.]+))?(?:-seed(?P<seed>[0-9]+))?": "clirbench.tasks.noise:noisy_variant",
+        r"(?P<base>.+)/noisy(?:-rate(?P<rate>[0-9.]+))?(?:-seed(?P<seed>[0-9]+))?": (
+            "clirbench.tasks.noise:noisy_variant"
+        ),
         # udhr-en-XXX/paragraph: the UDHR coverage probe (known once it is generated).
         r"udhr-en-.*/paragraph": "clirbench.tasks.builtin.udhr:probe_task",
     }

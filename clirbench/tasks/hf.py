@@ -139,8 +139,9 @@ def _folder_checksum(folder: Path) -> str:
 
 def _absent(repo: str, cache_dir: Path | None, files: str = "") -> ClirbenchError:
     return ClirbenchError(
-        f"the Hugging Face dataset {repo!r} is not on this machine (looked in {_hub_cache(cache_dir)} and "
-        f"{_datasets_cache(cache_dir)}). clirbench never downloads; fetch it once with:\n"
+        f"the Hugging Face dataset {repo!r} is not on this machine "
+        f"(looked in {_hub_cache(cache_dir)} and {_datasets_cache(cache_dir)}). "
+        "clirbench never downloads; fetch it once with:\n"
         f"  hf download {repo}{files} --repo-type dataset\n"
         "(or load it once with datasets.load_dataset while online; HF_HOME moves both caches)"
     )
@@ -176,7 +177,10 @@ def _locate(repo: str, cache_dir: Path | None) -> _Location:
 
 
 def _parse(spec: str) -> tuple[Path | None, str | None, str | None]:
-    """``spec`` -> (local folder, Hub repository, subset); a folder may be followed by ``/SUBSET``."""
+    """``spec`` -> (local folder, Hub repository, subset).
+
+    A folder may be followed by ``/SUBSET``.
+    """
     path = Path(spec)
     if path.is_dir():
         return path, None, None
@@ -195,7 +199,7 @@ def hf_task(
     cache_dir: str | Path | None = None,
     **card_overrides: Any,
 ) -> Task:
-    """A task from a Hugging Face dataset repository in the local cache, or from a folder laid out as one.
+    """A task from a Hugging Face dataset repository in the local cache, or a folder like one.
 
     ``cache_dir`` is a Hugging Face home (``hub/`` and ``datasets/`` under it); by default the
     libraries' own. Card values in ``card_overrides`` (None means not given) win.
@@ -205,7 +209,7 @@ def hf_task(
     if repo is not None:
         location = _locate(repo, cache)
         name = f"{PREFIX}{spec}"
-    else:  # named by the folder, as BEIR folders are, so that the name does not depend on the machine
+    else:  # named by the folder, as BEIR folders are, so the name does not depend on the machine
         location = _Location(
             str(folder.resolve()), _folder_checksum(folder), _datasets_cache(cache), folder=folder
         )
@@ -235,12 +239,13 @@ def _config(part: str, subset: str | None, configs: list[str], name: str) -> str
         if config in configs:
             return config
     raise ClirbenchError(
-        f"{name}: no {' or '.join(map(repr, candidates))} config for the {part}; configs: {', '.join(configs)}"
+        f"{name}: no {' or '.join(map(repr, candidates))} config for the {part}; "
+        f"configs: {', '.join(configs)}"
     )
 
 
 def _splits(location: _Location, config: str) -> Mapping[str, _Rows]:
-    """The splits of one config: streamed from the files, or memory-mapped from the datasets cache."""
+    """One config's splits: streamed from the files, or memory-mapped from the datasets cache."""
     import datasets
 
     cache_dir = str(location.datasets_cache)
@@ -349,7 +354,8 @@ def _ciral_language(folder: Path, subset: str | None, name: str) -> tuple[str, s
             path.name.removeprefix("ciral-") for path in folder.glob("ciral-*") if path.is_dir()
         )
         raise ClirbenchError(
-            f"{name}: CIRAL needs a language as subset, e.g. hf:CIRAL/ciral/hausa; present: {', '.join(present)}"
+            f"{name}: CIRAL needs a language as subset, e.g. hf:CIRAL/ciral/hausa; "
+            f"present: {', '.join(present)}"
         )
     return language, CIRAL_LANGUAGES[language]
 
@@ -373,7 +379,10 @@ def _ciral_files(
 
 
 def _ciral_passages(location: _Location, language: str, cache_dir: Path | None) -> tuple[Path, str]:
-    """The passages file and the revision it comes from: in CIRAL/ciral-corpus, or in a local folder."""
+    """The passages file and the revision it comes from.
+
+    They are in CIRAL/ciral-corpus, or in a local folder.
+    """
     relative = f"passages-v1.0/{language}_passages.jsonl"
     if location.repo is None:
         if not (location.folder / relative).is_file():
@@ -445,7 +454,8 @@ def _ciral_task(
         "query_lang": "eng_Latn",
         "doc_lang": from_iso639_1(code),
         "split": split,
-        "source": f"Hugging Face datasets {location.description} (topics, qrels) and {CIRAL_CORPUS_REPO} (passages)",
+        "source": f"Hugging Face datasets {location.description} (topics, qrels) and "
+        f"{CIRAL_CORPUS_REPO} (passages)",
         "license": "Apache-2.0",
         "citation": CIRAL_CITATION,
         "checksum": checksum,

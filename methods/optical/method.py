@@ -67,7 +67,8 @@ if TYPE_CHECKING:
 PRESETS: dict[str, dict[str, Any]] = {
     # ~4 min of training on 2 CPU cores: what `clirbench run -m optical` does unless told otherwise.
     "quick": {"steps": 120, "train_batch_size": 16, "max_length": 96, "lr": 5e-5},
-    # <= 30 min on 2 CPU cores for every variant (the leaderboard's setting): 8,000 pairs, 1/3 epoch.
+    # <= 30 min on 2 CPU cores for every variant (the leaderboard's setting): 8,000 pairs,
+    # 1/3 epoch.
     "default": {"steps": 500, "train_batch_size": 16, "max_length": 96, "lr": 5e-5},
     # One GPU, about four epochs of the built-in bitext (not run on this project's CPU machines).
     "gpu": {"steps": 1500, "train_batch_size": 64, "max_length": 128, "lr": 5e-5},
@@ -115,7 +116,7 @@ class OpticalOptions(StudentOptions):
 
     input_files: ClassVar[tuple[str, ...]] = ("bitext_file",)
     preset: Literal["quick", "default", "gpu"] = "quick"
-    """Sets the four options below unless they are given (the resolved values are what is stored)."""
+    """Sets the four options below unless they are given (the resolved values are what is stored)."""  # noqa: E501 - `clirbench describe` prints it as written
     steps: int = Field(PRESETS["quick"]["steps"], ge=0)
     train_batch_size: int = Field(PRESETS["quick"]["train_batch_size"], gt=0)
     max_length: int = Field(PRESETS["quick"]["max_length"], gt=2)
@@ -256,7 +257,7 @@ class StudentRetriever(DenseEncoder):
         }
 
     def cache_namespace(self, lang: str, role: Role) -> dict[str, Any]:
-        """Keyed by the checkpoint id and its weights' sha256: a retrained student never reuses vectors."""
+        """Keyed by checkpoint id and weights' sha256, so a retrained student gets new vectors."""
         namespace = super().cache_namespace(lang, role)
         namespace["training"] = {
             key: self.training.get(key) for key in ("checkpoint", "student_sha256")
@@ -288,7 +289,10 @@ class StudentRetriever(DenseEncoder):
         return vectors.float().cpu().numpy()
 
     def encode_all(self, texts: Sequence[str], lang: str, role: Role) -> np.ndarray:
-        """As the core does, but in batches of similar length (less padding), in the caller's order."""
+        """As the core does, but in batches of similar length (less padding).
+
+        The vectors come back in the caller's order.
+        """
         import numpy as np
 
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
@@ -348,7 +352,10 @@ class Optical(StudentRetriever):
     _task_bitext: str | None = None  # the built-in bitext of the task being retrieved
 
     def use_task(self, task: Task) -> None:
-        """Follow the task's own bitext unless one is given; a new pair starts from the untrained student."""
+        """Follow the task's own bitext unless one is given.
+
+        A new language pair starts from the untrained student.
+        """
         from clirbench.bitext import task_bitext_name
 
         if self.options.bitext_file is not None or self.options.bitext is not None:
@@ -421,7 +428,8 @@ class Optical(StudentRetriever):
             name = options.bitext or self._task_bitext
             if name is None:
                 raise OptionsError(
-                    f"{self.name}: no bitext yet (it follows the task): retrieve on a task first, or give bitext"
+                    f"{self.name}: no bitext yet (it follows the task): retrieve on a task first, "
+                    "or give bitext"
                 )
             bitext = builtin_bitext(name, "train")
         if bitext.target_lang == options.teacher_lang:
@@ -436,7 +444,7 @@ class Optical(StudentRetriever):
 
 @register_method("distill-mse")
 class DistillMSE(Optical):
-    """Sentence-level MSE distillation (Reimers & Gurevych 2020): the OPTICAL ablation without OT."""
+    """Sentence-level MSE distillation (Reimers & Gurevych 2020): the OPTICAL ablation without OT."""  # noqa: E501 - `clirbench list methods` shows this line
 
     Options = DistillMSEOptions
 

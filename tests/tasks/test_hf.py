@@ -70,7 +70,10 @@ def _write_parquet(rows: list[dict], path: Path) -> None:
 
 
 def _mirror_files(folder: Path) -> Path:
-    """tests/data/tiny converted to a Hub repository's files: parquet, as the MTEB mirrors store it."""
+    """tests/data/tiny converted to a Hub repository's files.
+
+    Parquet, as the MTEB mirrors store it.
+    """
     for part in ("corpus", "queries"):
         rows = [json.loads(line) for line in (TINY / f"{part}.jsonl").read_text().splitlines()]
         _write_parquet(rows, folder / f"{part}.parquet")
