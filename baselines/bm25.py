@@ -35,6 +35,7 @@ class BM25(MethodBase):
     """BM25 (bm25s) on lower-cased Unicode word tokens; no stemming, no stopwords."""
 
     Options = BM25Options
+    options: BM25Options
     requires = ("bm25s",)
 
     def describe(self) -> dict[str, str]:

@@ -108,6 +108,7 @@ class NMT(MethodBase):
     """Translate-then-retrieve: machine-translated documents (or queries), then BM25."""
 
     Options = NMTOptions
+    options: NMTOptions
     requires = ("bm25s",)
 
     @classmethod
@@ -146,9 +147,14 @@ class NMT(MethodBase):
             )
         if key not in self._bitexts:
             if key == "file":
-                self._bitexts[key] = read_bitext(
-                    options.bitext_file, options.bitext_source_lang, options.bitext_target_lang
+                file, source, target = (
+                    options.bitext_file,
+                    options.bitext_source_lang,
+                    options.bitext_target_lang,
                 )
+                # NMTOptions' validator requires all three.
+                assert file is not None and source is not None and target is not None
+                self._bitexts[key] = read_bitext(file, source, target)
             else:
                 self._bitexts[key] = builtin_bitext(key)
         return self._bitexts[key]
@@ -288,7 +294,7 @@ def structured_query(
         translations = top(word, n) or [(word, 1.0)]
         total = sum(p for _, p in translations)
         for translation, p in translations:
-            bag[translation] += p / total
+            bag[translation] += p / total  # type: ignore[assignment]  # float weights
     return bag
 
 
@@ -296,11 +302,11 @@ def reciprocal_rank_fusion(
     rankings: list[list[dict[int, float]]], k: int
 ) -> list[dict[int, float]]:
     """Per query, sum 1 / (RRF_K + rank) over the rankings; keep the top ``k``."""
-    fused = []
+    fused: list[dict[int, float]] = []
     for per_query in zip(*rankings, strict=True):
         scores: Counter[int] = Counter()
         for hits in per_query:
             for rank, doc in enumerate(sorted(hits, key=hits.__getitem__, reverse=True), start=1):
-                scores[doc] += 1 / (RRF_K + rank)
+                scores[doc] += 1 / (RRF_K + rank)  # type: ignore[assignment]  # float scores
         fused.append(dict(scores.most_common(k)))
     return fused

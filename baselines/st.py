@@ -43,6 +43,7 @@ class SentenceTransformerEncoder(AdaptedEncoderMixin, DenseEncoder):
     With ``adapt``, the model is first MLM-adapted to the task's language."""
 
     Options = STOptions
+    options: STOptions
     requires = ("sentence_transformers",)
     rebuilt_on_adaptation = ("folder", "model")
 

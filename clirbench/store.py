@@ -525,7 +525,7 @@ class ResultStore:
             match = _ENTRY.fullmatch(entry.name)
             roles = match.groupdict() if match else {}
             role = next((name for name, value in roles.items() if value), None)
-            if role is None or (role == "lock") == entry.is_dir():
+            if match is None or role is None or (role == "lock") == entry.is_dir():
                 found.append(_orphan(entry, "not a result cell", repair))
                 continue
             cell = match.group(role)

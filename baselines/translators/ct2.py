@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import Field
 
@@ -122,9 +122,10 @@ class CT2Translator(TranslatorBase):
             )
             for i, result in zip(batch, results, strict=True):
                 ids = self.tokenizer.convert_tokens_to_ids(result.hypotheses[0])
-                outputs[i] = self.tokenizer.decode(ids, skip_special_tokens=True).strip()
+                text = cast(str, self.tokenizer.decode(ids, skip_special_tokens=True))
+                outputs[i] = text.strip()
         return outputs
 
     def _tokens(self, text: str) -> list[str]:
         ids = self.tokenizer(text, truncation=True, max_length=MAX_SOURCE_TOKENS)["input_ids"]
-        return self.tokenizer.convert_ids_to_tokens(ids)
+        return cast("list[str]", self.tokenizer.convert_ids_to_tokens(ids))

@@ -98,7 +98,9 @@ class TranslationTable:
 
     @classmethod
     def from_arrays(cls, arrays: Any, prefix: str) -> TranslationTable:
-        vocabs = {name: bytes(arrays[f"{prefix}.{name}"]).decode().split("\n") for name in _VOCABS}
+        vocabs: dict[str, Any] = {
+            name: bytes(arrays[f"{prefix}.{name}"]).decode().split("\n") for name in _VOCABS
+        }
         return cls(**vocabs, **{name: arrays[f"{prefix}.{name}"] for name in _ARRAYS})
 
 
@@ -201,10 +203,10 @@ def _save(path: Path, tables: dict[str, TranslationTable]) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as out:
-            np.savez_compressed(
-                out,
-                **{k: v for name, table in tables.items() for k, v in table.arrays(name).items()},
-            )
+            arrays: dict[str, Any] = {
+                k: v for name, table in tables.items() for k, v in table.arrays(name).items()
+            }
+            np.savez_compressed(out, **arrays)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

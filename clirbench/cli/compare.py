@@ -5,9 +5,12 @@ from __future__ import annotations
 import sys
 from itertools import combinations
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import typer
+
+if TYPE_CHECKING:
+    from clirbench.stats.correction import Correction
 
 
 def _pairs(
@@ -114,7 +117,8 @@ def compare(
         raise ClirbenchError(
             f"nothing to compare in {store}: " + ("; ".join(skipped) or "the store is empty")
         )
-    for row, p_adjusted in zip(rows, adjust([row["p"] for row in rows], correction), strict=True):
+    checked = cast("Correction", correction)  # checked above
+    for row, p_adjusted in zip(rows, adjust([row["p"] for row in rows], checked), strict=True):
         row["p_adjusted"] = float(p_adjusted)
         row["significant"] = bool(p_adjusted <= 0.05)
     for reason in skipped:

@@ -63,9 +63,10 @@ def report(
             )
     pair = None
     if gain != NO_BASELINE:
-        pair = tuple(names(gain, "--gain"))
-        if len(pair) != 2:
+        given = names(gain, "--gain")
+        if len(given) != 2:
             raise typer.BadParameter("give two systems: SYSTEM,REFERENCE", param_hint="--gain")
+        pair = (given[0], given[1])
     paths = write_report(
         store,
         out,

@@ -51,6 +51,8 @@ def method_options(
     if foreign:
         from clirbench.errors import UnknownNameError
 
+        assert options_file is not None  # sections come from the file
+
         known = available_methods()
         for name, values in foreign.items():
             try:

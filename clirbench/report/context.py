@@ -9,10 +9,10 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any, cast, get_args
 
 from clirbench.errors import ClirbenchError, UnknownNameError
 from clirbench.report.groups import (
@@ -24,7 +24,11 @@ from clirbench.report.groups import (
 )
 from clirbench.store import Cell, ResultStore, system_labels
 
-TEST = "randomization"
+if TYPE_CHECKING:
+    from clirbench.stats.comparison import Test
+    from clirbench.stats.correction import Correction
+
+TEST: Test = "randomization"
 CONFIDENCE = 0.95
 BELOW_BEST, ABOVE_BASELINE, BELOW_BASELINE = "†", "↑", "↓"
 # Significance mark kind -> its glyph; the HTML page styles each kind apart (colour and shape).
@@ -392,7 +396,11 @@ def _compare(
         except ValueError as error:
             raise ReportError(f"cannot compare systems on {what}: {error}") from None
         found.extend((key, comparison) for comparison in comparisons)
-    adjusted = adjust([c.p_value for _, c in found], settings.correction) if found else []
+    adjusted: Iterable[float] = (
+        adjust([c.p_value for _, c in found], cast("Correction", settings.correction))
+        if found
+        else []
+    )
     by_key: dict[Any, dict[frozenset[str], Any]] = {}
     for (key, comparison), p_adjusted in zip(found, adjusted, strict=True):
         corrected = dataclasses.replace(
@@ -537,7 +545,7 @@ def _score_table(
     task in it, so a partial system never ranks on an easier subset; its worst column is over
     what it has.
     """
-    rows = []
+    rows: list[dict[str, Any]] = []
     for system in systems:
         cells = [_column_cell(views, system) for _, views in columns]
         scored = [

@@ -61,7 +61,8 @@ def group_table(
     from clirbench.report.context import MARKS, mark_kinds
     from clirbench.tasks.languages import GROUPINGS
 
-    columns, cells_by_system = [], {system: [] for system in order}
+    columns = []
+    cells_by_system: dict[str, list[Any]] = {system: [] for system in order}
     for label, names in groups:
         tasks = frozenset(names)
         languages: dict[str, list[str]] = {}

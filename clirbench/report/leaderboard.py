@@ -14,7 +14,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from clirbench.errors import UnknownNameError
 from clirbench.report.context import Settings, build_context
@@ -83,7 +83,7 @@ class Leaderboard:
             alpha=alpha,
             n_resamples=n_resamples,
             seed=seed,
-            gain=tuple(gain) if gain is not None else None,
+            gain=cast("tuple[str, str]", tuple(gain)) if gain is not None else None,
         )
         return cls(build_context(ResultStore(store), settings, tasks=tasks, methods=methods))
 
@@ -215,7 +215,7 @@ class Leaderboard:
             columns = list(view["measures"])
             rows = []
             for row in view["rows"]:
-                kinds = [[] for _ in columns]
+                kinds: list[list[str]] = [[] for _ in columns]
                 kinds[view["primary_index"]] = row["mark_kinds"]
                 rows.append((row["system"], list(zip(row["scores"], kinds, strict=True))))
             what = f"{view['name']} ({view['languages']}, {view['queries']} queries)"
@@ -372,7 +372,7 @@ def _latex_table(
     columns: list[str], rows: list[_LatexRow], caption: str, label: str, digits: int
 ) -> str:
     best = [
-        max((round(v[i][0], digits) for _, v in rows if v[i][0] is not None), default=None)
+        max((round(value, digits) for _, v in rows if (value := v[i][0]) is not None), default=None)
         for i in range(len(columns))
     ]
     lines = [

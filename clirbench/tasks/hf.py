@@ -210,6 +210,7 @@ def hf_task(
         location = _locate(repo, cache)
         name = f"{PREFIX}{spec}"
     else:  # named by the folder, as BEIR folders are, so the name does not depend on the machine
+        assert folder is not None  # _parse gives a folder or a repository
         location = _Location(
             str(folder.resolve()), _folder_checksum(folder), _datasets_cache(cache), folder=folder
         )
@@ -230,6 +231,7 @@ def _available_configs(location: _Location) -> list[str]:
     if location.folder is not None:
         with hf_offline():
             return datasets.get_dataset_config_names(str(location.folder))
+    assert location.prepared is not None  # a location has a folder or a prepared copy
     return sorted(path.name for path in location.prepared.iterdir() if path.is_dir())
 
 
@@ -385,6 +387,7 @@ def _ciral_passages(location: _Location, language: str, cache_dir: Path | None) 
     """
     relative = f"passages-v1.0/{language}_passages.jsonl"
     if location.repo is None:
+        assert location.folder is not None  # a local folder
         if not (location.folder / relative).is_file():
             raise InputError(
                 location.folder / relative,
@@ -442,6 +445,7 @@ def _ciral_task(
     cache_dir: Path | None,
     overrides: dict[str, Any],
 ) -> Task:
+    assert location.folder is not None  # CIRAL is recognised by its folder's files
     language, code = _ciral_language(location.folder, subset, name)
     topics, qrels = _ciral_files(location.folder, language, code, split, name)
     passages, corpus_revision = _ciral_passages(location, language, cache_dir)

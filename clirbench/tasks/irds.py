@@ -14,7 +14,7 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from clirbench.errors import ClirbenchError
 from clirbench.hashing import short_hash
@@ -78,7 +78,7 @@ def _downloads_refused(attempted: list[str]) -> Iterator[None]:
     saved = {source: source.__dict__["stream"] for source in sources}
 
     def refuse(self: Any) -> None:
-        url = getattr(self, "url", None) or getattr(self, "uri", repr(self))
+        url = cast(str, getattr(self, "url", None) or getattr(self, "uri", repr(self)))
         attempted.append(url)
         raise _DownloadRefused(f"clirbench reads local data only; not downloading {url}")
 

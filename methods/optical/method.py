@@ -197,6 +197,7 @@ class StudentRetriever(DenseEncoder):
     """Base of the OPTICAL family: teacher for ``teacher_lang``, student for the rest."""
 
     Options: ClassVar[type[StudentOptions]] = StudentOptions
+    options: StudentOptions
     requires = ("torch", "transformers", "sentence_transformers")
     cache_ignores = ("rerank", "rerank_depth")
 
@@ -349,6 +350,7 @@ class Optical(StudentRetriever):
     """OPTICAL: student distilled from a frozen English teacher by OT token alignment on bitext."""
 
     Options = OpticalOptions
+    options: OpticalOptions
     _task_bitext: str | None = None  # the built-in bitext of the task being retrieved
 
     def use_task(self, task: Task) -> None:
@@ -367,9 +369,9 @@ class Optical(StudentRetriever):
                     self.__dict__.pop(attribute, None)
             self._task_bitext = name
 
-    def retrieve(self, task: Task, k: int) -> Run:
+    def retrieve(self, task: Task, k: int, inputs: Sequence[Run] | None = None) -> Run:
         self.use_task(task)
-        return super().retrieve(task, k)
+        return super().retrieve(task, k, inputs)
 
     @cached_property
     def training(self) -> dict[str, Any]:

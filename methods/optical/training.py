@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import torch
@@ -195,7 +195,7 @@ class Distiller:
                 content = batch.content.to(self.device).unsqueeze(-1)
                 total = total + (self.teacher(batch) * content).sum(dim=(0, 1))
                 count += int(content.sum())
-        return total / count
+        return cast(torch.Tensor, total / count)  # count > 0: a batch was added
 
     def prompt(self, step: int) -> str:
         role = self.config.bitext_prompt
@@ -248,7 +248,7 @@ class Distiller:
                 self.student(english_batch), english_batch.attention, self.pairing.pooling
             )
             terms["anchor"] = config.anchor_weight * _squared_distance(vectors, teacher_vectors)
-        total = sum(terms.values())
+        total = cast(torch.Tensor, sum(terms.values()))  # the options enable at least one term
         return total, {name: value.item() for name, value in terms.items()}
 
     def run(self, on_step: Callable[[int, float], None] | None = None) -> dict[str, Any]:

