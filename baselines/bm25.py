@@ -28,6 +28,7 @@ class BM25(MethodBase):
     """BM25 (bm25s) on lower-cased Unicode words and CJK bigrams; no stemming, no stopwords."""
 
     Options = BM25Options
+    options: BM25Options
     requires = ("bm25s",)
     version = "2"  # 2: CJK text as character bigrams (clirbench.analyzer)
 
@@ -49,7 +50,7 @@ def hits_to_run(hits: list[dict[int, float]], query_ids: list[str], doc_ids: lis
     """Turn per-query {document position: score} into a run keyed by ids."""
     return {
         qid: {doc_ids[d]: score for d, score in found.items()}
-        for qid, found in zip(query_ids, hits)
+        for qid, found in zip(query_ids, hits, strict=True)
     }
 
 
@@ -100,7 +101,9 @@ def bm25_search(
 def bm25_weighted_search(
     doc_texts: Sequence[str], queries: Sequence[Mapping[str, float]], k: int, options: BM25Options
 ) -> list[dict[int, float]]:
-    """Like :func:`bm25_search` for weighted bags of terms: a document scores sum(weight * BM25(term)).
+    """Like :func:`bm25_search` for weighted bags of terms.
+
+    A document scores sum(weight * BM25(term)).
 
     Terms are matched as :func:`~clirbench.analyzer.tokenize` writes them.
     """

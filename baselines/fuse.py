@@ -60,7 +60,7 @@ class FuseOptions(MethodOptions):
         """Names and one-key mappings as --set and YAML give them, to System records."""
         if not isinstance(value, (list, tuple)):
             raise ValueError("give a list of methods, e.g. [optical, nmt]")
-        systems = []
+        systems: list[Any] = []
         for item in value:
             if isinstance(item, str):
                 systems.append({"method": item})
@@ -96,6 +96,7 @@ class Fuse(MethodBase):
     """Fusion of other methods' stored runs: RRF, CombSUM or CombMNZ (as ranx defines them)."""
 
     Options = FuseOptions
+    options: FuseOptions
 
     def label(self) -> str:
         from clirbench.registry import get_method_class

@@ -40,6 +40,7 @@ class MBERT(AdaptedEncoderMixin, DenseEncoder):
     With ``adapt``, the model is first MLM-adapted to the task's language."""
 
     Options = MBERTOptions
+    options: MBERTOptions
     requires = ("transformers", "torch")
     rebuilt_on_adaptation = ("_loaded",)
 

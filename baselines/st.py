@@ -43,6 +43,7 @@ class SentenceTransformerEncoder(AdaptedEncoderMixin, DenseEncoder):
     With ``adapt``, the model is first MLM-adapted to the task's language."""
 
     Options = STOptions
+    options: STOptions
     requires = ("sentence_transformers",)
     rebuilt_on_adaptation = ("folder", "model")
 
@@ -69,7 +70,8 @@ class SentenceTransformerEncoder(AdaptedEncoderMixin, DenseEncoder):
             model = SentenceTransformer(self.folder, device=self.device)
         except OSError as error:
             raise MethodUnavailableError(
-                f"st: model {self.options.model!r} is not available here ({str(error).splitlines()[0]}); "
+                f"st: model {self.options.model!r} is not available here "
+                f"({str(error).splitlines()[0]}); "
                 "give a local folder with --set st.model=PATH"
             ) from None
         if self.options.max_length:

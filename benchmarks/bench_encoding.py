@@ -60,7 +60,8 @@ def main() -> None:
     print(f"clirbench encode_all:         {len(texts) / ours_s:8.1f} texts/s")
     ratio = bare_s / ours_s
     print(
-        f"throughput ratio clirbench / bare: {ratio:.3f}x (target >= 0.95x: {'OK' if ratio >= 0.95 else 'MISSED'})"
+        f"throughput ratio clirbench / bare: {ratio:.3f}x "
+        f"(target >= 0.95x: {'OK' if ratio >= 0.95 else 'MISSED'})"
     )
 
     cached = SentenceTransformerEncoder(build_options("st", options))
@@ -76,7 +77,8 @@ def main() -> None:
     warm_s = time.perf_counter() - started
     speedup = cold_s / warm_s
     print(
-        f"cold run {cold_s:.3f} s, warm-cache rerun {warm_s:.4f} s: {speedup:.0f}x faster (target >= 50x: {'OK' if speedup >= 50 else 'MISSED'})"
+        f"cold run {cold_s:.3f} s, warm-cache rerun {warm_s:.4f} s: {speedup:.0f}x faster "
+        f"(target >= 50x: {'OK' if speedup >= 50 else 'MISSED'})"
     )
 
 

@@ -38,7 +38,8 @@ def startup(repeats: int) -> None:
     )
     mteb_time = best_wall_time([sys.executable, "-c", "import mteb"], max(1, repeats // 2))
     print(
-        f"clirbench --help     {help_time:8.3f} s (best of {repeats}; target <= 0.3 s: {'OK' if help_time <= 0.3 else 'MISSED'})"
+        f"clirbench --help     {help_time:8.3f} s (best of {repeats}; "
+        f"target <= 0.3 s: {'OK' if help_time <= 0.3 else 'MISSED'})"
     )
     print(f"python -c 'import mteb' {mteb_time:5.3f} s")
     print(f"ratio import-mteb / clirbench-help: {mteb_time / help_time:.1f}x")
@@ -78,7 +79,7 @@ def floor_search_eval(docs, queries, doc_ids, query_ids, qrels, k):
     part = np.argpartition(scores, -k, axis=1)[:, -k:]
     part_scores = np.take_along_axis(scores, part, axis=1)
     run = {
-        qid: {doc_ids[j]: s for j, s in zip(part[i].tolist(), part_scores[i].tolist())}
+        qid: {doc_ids[j]: s for j, s in zip(part[i].tolist(), part_scores[i].tolist(), strict=True)}
         for i, qid in enumerate(query_ids)
     }
     evaluator = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.10", "map", "recall.100"})
@@ -130,10 +131,12 @@ def timed(function, *args):
 def search(n_docs: int, n_queries: int, dim: int, k: int, repeats: int) -> None:
     data = make_data(n_docs, n_queries, dim)
     print(
-        f"\nsearch + evaluation: {n_docs} documents x {n_queries} queries x {dim} dimensions, top {k}"
+        f"\nsearch + evaluation: {n_docs} documents x {n_queries} queries x {dim} dimensions, "
+        f"top {k}"
     )
-    import clirbench.evaluation  # noqa: F401 - keep first-import costs out of the timings
     import pytrec_eval  # noqa: F401
+
+    import clirbench.evaluation  # noqa: F401 - keep first-import costs out of the timings
 
     rows = {}
     for name, function in [
@@ -152,11 +155,13 @@ def search(n_docs: int, n_queries: int, dim: int, k: int, repeats: int) -> None:
         )
     ratio = rows["clirbench"][0] / rows["numpy + pytrec_eval"][0]
     print(
-        f"ratio clirbench / floor: {ratio:.2f}x (target <= 1.0x: {'OK' if ratio <= 1.0 else 'MISSED'})"
+        f"ratio clirbench / floor: {ratio:.2f}x "
+        f"(target <= 1.0x: {'OK' if ratio <= 1.0 else 'MISSED'})"
     )
     ratio = rows["clirbench"][0] / rows["BEIR EvaluateRetrieval"][0]
     print(
-        f"ratio clirbench / BEIR: {ratio:.2f}x (target <= 0.9x: {'OK' if ratio <= 0.9 else 'MISSED'})"
+        f"ratio clirbench / BEIR: {ratio:.2f}x "
+        f"(target <= 0.9x: {'OK' if ratio <= 0.9 else 'MISSED'})"
     )
     printed = {
         name: {m: f"{v:.4f}" for m, v in result.items()} for name, (_, result) in rows.items()

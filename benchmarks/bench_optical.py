@@ -138,13 +138,14 @@ def main() -> None:
     looped, batched = pot_loop(), pot_batched()
     loop_gap = max(
         float(np.abs(ours[i][r][:, c].numpy() - p).max())
-        for i, ((r, c), p) in enumerate(zip(kept, looped))
+        for i, ((r, c), p) in enumerate(zip(kept, looped, strict=True))
     )
     batch_gap = float((ours - batched).abs().max())
     shape = "x".join(map(str, cost.shape))
     print(
-        f"Sinkhorn, {eps=}, {iters} iterations, cost {shape} (float64), plans: max |ours - POT loop| "
-        f"{loop_gap:.1e}, max |ours - POT batched| {batch_gap:.1e} (POT batched updates u before v)"
+        f"Sinkhorn, {eps=}, {iters} iterations, cost {shape} (float64), plans: "
+        f"max |ours - POT loop| {loop_gap:.1e}, max |ours - POT batched| {batch_gap:.1e} "
+        "(POT batched updates u before v)"
     )
     repeats = 10 * args.repeats  # milliseconds each: more calls for a steadier median
     torch_s = timed(lambda: sinkhorn_log(cost, a, b, eps, iters), repeats)
@@ -155,7 +156,8 @@ def main() -> None:
         f"POT solve_batch {batch_s * 1e3:.1f} ms"
     )
     print(
-        f"POT loop / torch = {loop_s / torch_s:.1f}x, POT solve_batch / torch = {batch_s / torch_s:.1f}x"
+        f"POT loop / torch = {loop_s / torch_s:.1f}x, "
+        f"POT solve_batch / torch = {batch_s / torch_s:.1f}x"
     )
     folder.rmdir()
 

@@ -125,7 +125,7 @@ def worker(mode: str, folder: Path, n_docs: int, k: int, shard_docs: int) -> Non
     targets = np.load(folder / "targets.npy")
     shards = [folder / f"docs-{i:03d}.npy" for i in range(-(-n_docs // shard_docs))]
     doc_ids, query_ids = DocIds(n_docs), [f"q{i}" for i in range(len(queries))]
-    qrels = {qid: {doc_ids[int(target)]: 1} for qid, target in zip(query_ids, targets)}
+    qrels = {qid: {doc_ids[int(target)]: 1} for qid, target in zip(query_ids, targets, strict=True)}
     baseline = rss_mib()
     started = time.perf_counter()
     if mode == "sharded":
@@ -143,8 +143,8 @@ def worker(mode: str, folder: Path, n_docs: int, k: int, shard_docs: int) -> Non
         else:
             ids, scores = numpy_before(queries, docs, k)
             run = {
-                q: {doc_ids[i]: s for i, s in zip(r, v)}
-                for q, r, v in zip(query_ids, ids.tolist(), scores.tolist())
+                q: {doc_ids[i]: s for i, s in zip(r, v, strict=True)}
+                for q, r, v in zip(query_ids, ids.tolist(), scores.tolist(), strict=True)
             }
     else:
         options = SearchOptions(**HNSW) if mode == "hnsw" else SearchOptions()
@@ -230,9 +230,10 @@ def main() -> None:
             exact = args.dir / f"top-sharded-{n_docs}.npy"
             if mode != "sharded" and exact.exists():
                 found, truth = np.load(args.dir / f"top-{mode}-{n_docs}.npy"), np.load(exact)
-                recall = (
-                    f"{np.mean([len(set(a) & set(b)) / len(b) for a, b in zip(found, truth)]):.4f}"
-                )
+                overlaps = [
+                    len(set(a) & set(b)) / len(b) for a, b in zip(found, truth, strict=True)
+                ]
+                recall = f"{np.mean(overlaps):.4f}"
             growth = result["peak_mib"] - result["baseline_mib"]
             print(
                 f"{mode:13s} {n_docs:9d} {result['seconds']:7.2f} {result['peak_mib']:9.0f} "

@@ -30,7 +30,10 @@ TARGET_SPEEDUP = 100.0
 
 
 def make_hits(n_systems: int, n_queries: int, k: int, seed: int) -> np.ndarray:
-    """Relevant documents in each system's top k, shape (n_systems, n_queries); systems differ in quality."""
+    """Relevant documents in each system's top k, shape (n_systems, n_queries).
+
+    The systems differ in quality.
+    """
     rng = np.random.default_rng(seed)
     quality = np.linspace(0.3, 0.5, n_systems)[:, None]
     query_ease = rng.uniform(-0.2, 0.2, size=(1, n_queries))
@@ -53,9 +56,9 @@ def build_ranx_inputs(hits: np.ndarray, k: int):
     ]  # zero-padded: ranx orders queries by id
     qrels = Qrels.from_dict({q: {f"rel{d}": 1 for d in range(k)} for q in query_ids})
     runs = []
-    for name, system_hits in zip(system_names(hits.shape[0]), hits):
+    for name, system_hits in zip(system_names(hits.shape[0]), hits, strict=True):
         ranking = {}
-        for q, h in zip(query_ids, system_hits.tolist()):
+        for q, h in zip(query_ids, system_hits.tolist(), strict=True):
             docs = [f"rel{d}" for d in range(h)] + [f"non{d}" for d in range(k - h)]
             ranking[q] = {doc: float(k - rank) for rank, doc in enumerate(docs)}
         runs.append(Run.from_dict(ranking, name=name))
@@ -70,13 +73,13 @@ def ranx_verify(hits: np.ndarray, k: int) -> dict:
     metric = METRIC_NAME.format(k=k)
     errors = [
         np.abs(evaluate(qrels, run, metric, return_mean=False) - system_hits / k).max()
-        for run, system_hits in zip(runs, hits)
+        for run, system_hits in zip(runs, hits, strict=True)
     ]
     return {"max_abs_error": float(max(errors))}
 
 
 def ranx_time(hits: np.ndarray, k: int, n_permutations: int, max_p: float, seed: int) -> dict:
-    """Seconds for a first (JIT-compiling) and a second ``ranx.compare``, and its p-values for i < j."""
+    """Seconds for a first (JIT-compiling) and a second ``ranx.compare``; its p-values, i < j."""
     from ranx import compare
 
     qrels, runs = build_ranx_inputs(hits, k)
@@ -120,7 +123,7 @@ def ranx_worker(mode: str, data_path: Path, out_path: Path) -> None:
 
 
 def run_ranx(python: str, mode: str, data_path: Path, workdir: Path) -> dict:
-    """Run a ranx worker in ``python`` with a fresh numba cache, so nothing compiled earlier is reused."""
+    """Run a ranx worker in ``python`` with a fresh numba cache: nothing compiled is reused."""
     out_path = workdir / f"{mode}.json"
     env = {**os.environ, "NUMBA_CACHE_DIR": tempfile.mkdtemp(dir=workdir)}
     command = [
@@ -163,7 +166,8 @@ def ranx_python(requested: str | None) -> str:
     if importlib.util.find_spec("ranx") is not None:
         return sys.executable
     sys.exit(
-        "ranx is not importable here; install it in a venv and pass --ranx-python /path/to/venv/bin/python"
+        "ranx is not importable here; install it in a venv and pass "
+        "--ranx-python /path/to/venv/bin/python"
     )
 
 
@@ -198,7 +202,8 @@ def main() -> None:
     scores = hits / args.k
     n_pairs = args.systems * (args.systems - 1) // 2
     print(
-        f"{args.systems} systems x {args.queries} queries, {n_pairs} pairs, {args.permutations} permutations"
+        f"{args.systems} systems x {args.queries} queries, {n_pairs} pairs, "
+        f"{args.permutations} permutations"
     )
     print(f"ranx interpreter: {python}")
 
@@ -216,10 +221,12 @@ def main() -> None:
         check = run_ranx(python, "verify", data_path, workdir)
         if check["max_abs_error"] != 0.0:
             sys.exit(
-                f"ranx {METRIC_NAME.format(k=args.k)} differs from the clirbench scores by {check['max_abs_error']}"
+                f"ranx {METRIC_NAME.format(k=args.k)} differs from the clirbench scores by "
+                f"{check['max_abs_error']}"
             )
         print(
-            f"ranx per-query {METRIC_NAME.format(k=args.k)} == clirbench scores: yes (max abs error 0.0)"
+            f"ranx per-query {METRIC_NAME.format(k=args.k)} == clirbench scores: "
+            "yes (max abs error 0.0)"
         )
 
         times, p_clirbench = time_clirbench(scores, args.permutations, args.seed, args.repeats)
@@ -228,24 +235,30 @@ def main() -> None:
     clirbench_s = max(times)
     p_diff = np.abs(np.asarray(ranx["p_values"]) - p_clirbench).max()
     print(
-        f"clirbench all_pairs_randomization: first {times[0]:.3f} s, best {min(times):.3f} s, worst {clirbench_s:.3f} s ({args.repeats} calls)"
+        f"clirbench all_pairs_randomization: first {times[0]:.3f} s, best {min(times):.3f} s, "
+        f"worst {clirbench_s:.3f} s ({args.repeats} calls)"
     )
     print(
-        f"ranx compare (fisher): cold {ranx['cold_s']:.2f} s (includes numba JIT), warm {ranx['warm_s']:.2f} s"
+        f"ranx compare (fisher): cold {ranx['cold_s']:.2f} s (includes numba JIT), "
+        f"warm {ranx['warm_s']:.2f} s"
     )
     print(
-        "  (ranx.compare also evaluates the metric and tests every ordered pair, i.e. each pair twice)"
+        "  (ranx.compare also evaluates the metric and tests every ordered pair, "
+        "i.e. each pair twice)"
     )
     print(
-        f"ratio ranx / clirbench (worst): cold {ranx['cold_s'] / clirbench_s:.0f}x, warm {ranx['warm_s'] / clirbench_s:.0f}x"
+        f"ratio ranx / clirbench (worst): cold {ranx['cold_s'] / clirbench_s:.0f}x, "
+        f"warm {ranx['warm_s'] / clirbench_s:.0f}x"
     )
     noise = np.sqrt(2 * 0.25 / args.permutations)
     print(
-        f"max |p_ranx - p_clirbench| over pairs: {p_diff:.4f} (Monte-Carlo sd of a difference is at most {noise:.4f})"
+        f"max |p_ranx - p_clirbench| over pairs: {p_diff:.4f} "
+        f"(Monte-Carlo sd of a difference is at most {noise:.4f})"
     )
     met = clirbench_s < TARGET_SECONDS and ranx["warm_s"] / clirbench_s >= TARGET_SPEEDUP
     print(
-        f"target (< {TARGET_SECONDS:g} s and >= {TARGET_SPEEDUP:g}x faster than warm ranx): {'MET' if met else 'NOT MET'}"
+        f"target (< {TARGET_SECONDS:g} s and >= {TARGET_SPEEDUP:g}x faster than warm ranx): "
+        f"{'MET' if met else 'NOT MET'}"
     )
 
 

@@ -44,7 +44,8 @@ def main() -> None:
     values = {"preset": args.preset, "model": args.model}
     translator = load_translator(args.translator, values, builtin_bitext())
     print(
-        f"{args.translator}: ready in {time.perf_counter() - started:.1f} s (trained, or loaded from the cache)"
+        f"{args.translator}: ready in {time.perf_counter() - started:.1f} s "
+        "(trained, or loaded from the cache)"
     )
     print(translator.describe())
 
@@ -64,7 +65,8 @@ def main() -> None:
         bleu_lc = sacrebleu.corpus_bleu(hypotheses, references, lowercase=True).score
         chrf_lc = sacrebleu.CHRF(lowercase=True).corpus_score(hypotheses, references).score
         print(
-            f"{source}->{target:<12} {bleu:6.1f} {chrf:6.1f} {bleu_lc:9.1f} {chrf_lc:9.1f} {speed:8.0f}"
+            f"{source}->{target:<12} {bleu:6.1f} {chrf:6.1f} "
+            f"{bleu_lc:9.1f} {chrf_lc:9.1f} {speed:8.0f}"
         )
 
 

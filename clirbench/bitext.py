@@ -34,7 +34,10 @@ class Bitext:
 
     @cached_property
     def pairs_sha256(self) -> str:
-        """SHA-256 of the pairs as ``source<TAB>target`` lines: what a model trained on them depends on."""
+        """SHA-256 of the pairs as ``source<TAB>target`` lines.
+
+        It is what a model trained on them depends on.
+        """
         digest = hashlib.sha256()
         for source, target in self.pairs:
             digest.update(f"{source}\t{target}\n".encode())
@@ -120,7 +123,7 @@ def task_bitext_name(task_card: TaskCard) -> str:
     if len(names) == 1:
         return names.pop()
     raise MethodUnavailableError(
-        f"task {task_card.name} ({task_card.query_lang}->{task_card.doc_lang}) names no bitext and no "
-        "built-in bitext covers its languages: give bitext=NAME (a built-in bitext) or bitext_file "
-        "with its two languages"
+        f"task {task_card.name} ({task_card.query_lang}->{task_card.doc_lang}) names no bitext "
+        "and no built-in bitext covers its languages: give bitext=NAME (a built-in bitext) or "
+        "bitext_file with its two languages"
     )

@@ -19,6 +19,7 @@ reads what the others appended. A failed write (full disk) is cut off too and re
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -118,7 +119,7 @@ class RecordFile:
         except OSError as error:
             raise CacheError(f"cannot read {self.path}: {error.strerror or error}") from None
         payloads, position = [], 0
-        for payload, position in _frames(buffer):
+        for payload, position in _frames(buffer):  # noqa: B007 - the last end is used below
             payloads.append(payload)
         self.end += position
         self.tail = len(buffer) - position
@@ -175,10 +176,10 @@ def _write_at(path: Path, start: int, data: bytes) -> int:
         while written < len(data):
             written += os.pwrite(fd, view[written:], start + written)
     except OSError as error:
-        try:
-            os.ftruncate(fd, start)  # leave the file as it was
-        except OSError:
-            pass  # readers stop at the torn frame; the next writer cuts it
+        # Leave the file as it was; if that fails too, readers stop at the torn frame and the
+        # next writer cuts it.
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, start)
         raise CacheError(_write_problem(path, error)) from None
     finally:
         os.close(fd)
@@ -260,7 +261,7 @@ class EmbeddingCache:
         """Vectors for ``texts``: cached rows, and ``encode`` (in batches) for the rest."""
         keys = [text_key(t) for t in texts]
         counts = Counter(keys)
-        first_text = dict(zip(reversed(keys), reversed(texts)))
+        first_text = dict(zip(reversed(keys), reversed(texts), strict=True))
         # Similar lengths batch together: less padding for encoders that pad.
         missing = sorted(
             (k for k in counts if k not in self._rows), key=lambda k: len(first_text[k])
@@ -352,7 +353,7 @@ class ShardCache:
         except (OSError, UnicodeDecodeError, ValueError) as error:
             raise CacheError(
                 f"{folder}: unreadable {SHARD_MANIFEST} ({error}); {_clear_hint(folder)}"
-            )
+            ) from error
         shard = EmbeddingShard(folder, digest, manifest.get("rows", -1), manifest.get("dim", -1))
         if problem := _shard_problem(shard, manifest):
             raise CacheError(f"{folder}: {problem}; {_clear_hint(folder)}")
@@ -446,7 +447,7 @@ class TranslationCache:
         advance: Callable[[int], None] = lambda n: None,
     ) -> list[str]:
         keys = [text_key(t).hex() for t in texts]
-        todo = {k: t for k, t in zip(keys, texts) if k not in self._done}
+        todo = {k: t for k, t in zip(keys, texts, strict=True) if k not in self._done}
         pending = list(todo)
         advance(len(texts) - len(pending))
         for start in range(0, len(pending), batch_size):
@@ -455,9 +456,11 @@ class TranslationCache:
             if len(outputs) != len(batch) or not all(isinstance(o, str) for o in outputs):
                 raise ValueError(f"translate returned {len(outputs)} texts for {len(batch)}")
             # ASCII JSON: a translation holding a lone surrogate still round-trips.
-            payload = json.dumps([[k, o] for k, o in zip(batch, outputs)]).encode("ascii")
+            payload = json.dumps([[k, o] for k, o in zip(batch, outputs, strict=True)]).encode(
+                "ascii"
+            )
             self._add_frames(self._file.append(payload))
-            for key, output in zip(batch, outputs):
+            for key, output in zip(batch, outputs, strict=True):
                 self._done.setdefault(key, output)
             advance(len(batch))
         return [self._done[k] for k in keys]
@@ -581,7 +584,10 @@ def list_namespaces(root: Path | None = None) -> list[dict[str, Any]]:
 
 
 def clear(method: str | None = None, root: Path | None = None) -> int:
-    """Delete cached embeddings and translations (of one method, or all); returns namespaces removed."""
+    """Delete cached embeddings and translations of one method, or all.
+
+    Returns the number of namespaces removed.
+    """
     removed = 0
     for entry in list_namespaces(root):
         if method is None or entry["namespace"].get("method") == method:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, cast, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -273,7 +273,8 @@ class DenseEncoder(MethodBase):
 
         from clirbench.sentences import sentence_windows
 
-        options = self.options
+        # A mode other than whole comes from DenseEncoderOptions, with its window options.
+        options = cast(DenseEncoderOptions, self.options)
         mode = getattr(options, "long_documents", "whole")
         if mode == "whole":
             return self.encode_all(texts, lang, "document"), None
@@ -287,7 +288,7 @@ class DenseEncoder(MethodBase):
 
     def long_document_label(self, label: str) -> str:
         """``label`` with the long-document mode added (``me5[maxp]``, ``st[...,maxp-w2-s1]``)."""
-        options = self.options
+        options = cast(DenseEncoderOptions, self.options)  # as in encode_documents
         mode = getattr(options, "long_documents", "whole")
         if mode == "whole":
             return label

@@ -51,7 +51,7 @@ def _options_digest(options: dict[str, Any]) -> str:
 
 
 def task_language(task_metadata: Any, hf_subset: str, role: Role) -> str:
-    """The clirbench code of the queries' or the documents' language in one subset of an MTEB task."""
+    """The clirbench code of the queries' or the documents' language in an MTEB task's subset."""
     from clirbench.tasks.mteb_source import card_languages
 
     languages = task_metadata.hf_subsets_to_langscripts.get(hf_subset)

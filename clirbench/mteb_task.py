@@ -82,7 +82,9 @@ def as_mteb_task(task: Task) -> Any:
     )
 
     class ClirbenchRetrieval(AbsTaskRetrieval):
-        def load_data(self, **kwargs: Any) -> None:
+        def load_data(
+            self, num_proc: int | None = None, *, timer: Any = None, **kwargs: Any
+        ) -> None:
             self.dataset = {"default": {card.split: _split_data(task)}}
             self.data_loaded = True
 

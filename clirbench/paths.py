@@ -15,8 +15,9 @@ def cache_dir() -> Path:
     ``CLIRBENCH_CACHE`` overrides the default ``~/.cache/clirbench``: a folder or a ``file://``
     URL. The cache must be local: models load from folders, generated tasks and embedding
     shards are read as local files, and the embedding and translation record files are appended
-    in place under a file lock, which object stores cannot do. So for any other URL (``s3://``, ``gs://``...) the cache is
-    kept in ``CLIRBENCH_LOCAL_CACHE`` (else the default), and a note says so once per run.
+    in place under a file lock, which object stores cannot do. So for any other URL
+    (``s3://``, ``gs://``...) the cache is kept in ``CLIRBENCH_LOCAL_CACHE`` (else the
+    default), and a note says so once per run.
     """
     from clirbench.location import is_url, note_once, open_location
 

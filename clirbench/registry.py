@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cache
 from importlib.metadata import entry_points
 from typing import Any, Generic, TypeVar
@@ -73,7 +73,8 @@ class Registry(Generic[T]):
         for entry in entry_points(group=self.group):
             if entry.name in found and found[entry.name] != entry.value:
                 raise ClirbenchError(
-                    f"plugin {self.kind} {entry.name!r} ({entry.value}) clashes with {found[entry.name]}"
+                    f"plugin {self.kind} {entry.name!r} ({entry.value}) clashes with "
+                    f"{found[entry.name]}"
                 )
             found[entry.name] = entry.value
         return found
@@ -171,7 +172,7 @@ class MethodIdentity(BaseModel):
 
 
 @cache
-def _distributions() -> dict[str, list[str]]:
+def _distributions() -> Mapping[str, list[str]]:
     from importlib.metadata import packages_distributions
 
     return packages_distributions()

@@ -116,8 +116,8 @@ def check_run(run: Run, method: str, task: str) -> None:
         for doc_id, score in hits.items():
             if not math.isfinite(score):
                 raise MethodFailedError(
-                    f"method {method!r} scored document {doc_id!r} {score} for query {qid!r} on task "
-                    f"{task!r}; a score must be a finite number (nothing was stored)"
+                    f"method {method!r} scored document {doc_id!r} {score} for query {qid!r} "
+                    f"on task {task!r}; a score must be a finite number (nothing was stored)"
                 )
 
 

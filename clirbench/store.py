@@ -35,6 +35,7 @@ all of it still holds::
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import glob
 import hashlib
@@ -291,9 +292,10 @@ class ResultStore:
                 )
         elif self.root.is_dir() and any(self.root.glob(f"*/*/{MANIFEST_FILE}")):
             raise StoreError(
-                f"{self.root} was written by an older clirbench, whose cells did not record the split or "
-                "the method's version (dev and test, or two versions, could share a cell). Its results "
-                f"cannot be reused safely: move it aside (mv {self.root} {self.root}.old) and run again."
+                f"{self.root} was written by an older clirbench, whose cells did not record the "
+                "split or the method's version (dev and test, or two versions, could share a "
+                "cell). Its results cannot be reused safely: move it aside "
+                f"(mv {self.root} {self.root}.old) and run again."
             )
 
     def path(self, key: CellKey) -> Location:
@@ -319,16 +321,19 @@ class ResultStore:
             and task.source.startswith(FOLDER_SOURCE)
         ):
             raise StoreError(
-                f"{self.root} already holds task {task.name!r} from {stored.source.removeprefix(FOLDER_SOURCE)}, "
-                f"not from {task.source.removeprefix(FOLDER_SOURCE)}: give one of them another name (name: in its "
-                "task.yaml), use another --store, or pass --overwrite to replace the stored results"
+                f"{self.root} already holds task {task.name!r} from "
+                f"{stored.source.removeprefix(FOLDER_SOURCE)}, not from "
+                f"{task.source.removeprefix(FOLDER_SOURCE)}: give one of them another name (name: "
+                "in its task.yaml), use another --store, or pass --overwrite to replace the stored "
+                "results"
             )
         if stored != task:
             return None, "the task's data changed"
         if (was := cell.manifest["method"].get("identity")) != dict(method):
             return (
                 None,
-                f"the method's code changed ({_describe_identity(was)} -> {_describe_identity(method)})",
+                f"the method's code changed "
+                f"({_describe_identity(was)} -> {_describe_identity(method)})",
             )
         return cell, ""
 
@@ -453,7 +458,8 @@ class ResultStore:
         if len(matches) > 1:
             splits = ", ".join(sorted(c.manifest["task"]["split"] for c in matches))
             raise StoreError(
-                f"{system!r} has results on several splits of {task!r} ({splits}): choose one with --split"
+                f"{system!r} has results on several splits of {task!r} ({splits}): "
+                "choose one with --split"
             )
         return matches[0]
 
@@ -540,7 +546,7 @@ class ResultStore:
             match = _ENTRY.fullmatch(entry.name)
             roles = match.groupdict() if match else {}
             role = next((name for name, value in roles.items() if value), None)
-            if role is None or (role == "lock") == entry.is_dir():
+            if match is None or role is None or (role == "lock") == entry.is_dir():
                 found.append(_orphan(entry, "not a result cell", repair))
                 continue
             cell = match.group(role)
@@ -766,10 +772,8 @@ def _write_problem(final: Path, error: OSError) -> str:
 def _remove_if_emptied(folder: Path, repair: bool) -> None:
     """After a repair, a task or split folder left empty goes too (a save recreates it)."""
     if repair:
-        try:
+        with contextlib.suppress(OSError):  # not empty: it holds cells
             folder.rmdir()
-        except OSError:
-            pass  # not empty: it holds cells
 
 
 def _problem(path: Location, kind: ProblemKind, what: str, repair: bool) -> StoreProblem:

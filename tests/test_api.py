@@ -167,7 +167,7 @@ def test_readme_python_api_example(
     match = re.search(r"^computed nmt (0\.\d{4})$", printed, flags=re.MULTILINE)
     assert match and float(match.group(1)) > 0.5  # the lexical translator makes Chichewa findable
     assert "| nmt[lexical] |" in printed and r"\toprule" in printed and r"\textbf{" in printed
-    aggregate = eval(printed.strip().splitlines()[-1])  # noqa: S307 - the dict the example printed
+    aggregate = eval(printed.strip().splitlines()[-1])  # the dict the example printed
     assert aggregate["NumRet"] == 300 * 100 and 0.5 < aggregate["nDCG@10"] <= 1.0
     assert (tmp_path / "results").is_dir()
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -22,7 +23,7 @@ VOCABULARY = ("rain", "fish", "maize", "ball")
 class Keywords(DenseEncoder):
     """One dimension per keyword, counts as values: scores are keyword overlaps."""
 
-    encoded: list[str] = []
+    encoded: ClassVar[list[str]] = []
 
     def encode(self, texts, lang, role):
         type(self).encoded.extend(texts)

@@ -32,7 +32,7 @@ def test_set_flags_and_yaml(tmp_path):
         "me5": {"batch_size": 8},
         "bm25": {"variant": "bm25+", "k1": 1.2},
     }
-    with pytest.raises(OptionsError, match="METHOD.OPTION=VALUE"):
+    with pytest.raises(OptionsError, match=r"METHOD.OPTION=VALUE"):
         parse_assignments(["batch_size=8"])
     path = tmp_path / "options.yaml"
     path.write_text("bm25:\n  k1: 0.8\n  b: 0.4\n")
@@ -40,7 +40,7 @@ def test_set_flags_and_yaml(tmp_path):
         "bm25": {"k1": 1.0, "b": 0.4}
     }
     path.write_text("bm25: [unclosed\n")
-    with pytest.raises(InputError, match="options.yaml:"):
+    with pytest.raises(InputError, match=r"options.yaml:"):
         read_options_file(path)
 
 
@@ -67,7 +67,7 @@ def test_a_registry_loads_lazily_registers_and_matches_prefix_patterns():
     assert kinds.get("double")(2) == 4 and "double" in kinds.names()
     with pytest.raises(ClirbenchError, match="widget name 'double' is taken"):
         kinds.register("double")(lambda x: x)
-    with pytest.raises(UnknownNameError, match="unknown widget 'jsn'. Did you mean 'json'"):
+    with pytest.raises(UnknownNameError, match=r"unknown widget 'jsn'. Did you mean 'json'"):
         kinds.get("jsn")
 
 

@@ -154,7 +154,7 @@ def test_bad_vector_files_are_input_errors(tmp_path):
     cut = tmp_path / "cut.npy"
     np.save(cut, np.ones((300, 4), dtype=np.float32))
     cut.write_bytes(cut.read_bytes()[:-8])
-    with pytest.raises(InputError, match="cut.npy"):
+    with pytest.raises(InputError, match=r"cut.npy"):
         topk(queries, [cut], 1)
 
 

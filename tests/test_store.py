@@ -210,7 +210,8 @@ def test_labels_name_the_options_that_differ(tmp_path: Path):
     assert store.find("t", "bm25").path == plain.path  # the label of the all-defaults configuration
     with pytest.raises(
         StoreError,
-        match=r"several configurations on 't': name one of nmt\[lexical,mode=query\], nmt\[lexical\]",
+        match=r"several configurations on 't': "
+        r"name one of nmt\[lexical,mode=query\], nmt\[lexical\]",
     ):
         store.find("t", "nmt")
     with pytest.raises(ClirbenchError, match="Did you mean 'bm25'"):

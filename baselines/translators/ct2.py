@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import Field
 
@@ -92,8 +92,8 @@ class CT2Translator(TranslatorBase):
             )
         except (OSError, ValueError) as error:
             raise MethodUnavailableError(
-                f"no tokenizer for the CTranslate2 model {folder}: save the source model's tokenizer in "
-                f"{folder / TOKENIZER_FOLDER} ({error})"
+                f"no tokenizer for the CTranslate2 model {folder}: save the source model's "
+                f"tokenizer in {folder / TOKENIZER_FOLDER} ({error})"
             ) from None
         self.translator = ctranslate2.Translator(str(folder), device="cpu")
         self.folder = folder
@@ -120,11 +120,12 @@ class CT2Translator(TranslatorBase):
                 beam_size=self.beam_size,
                 max_decoding_length=max_new_tokens(max(len(tokens) for tokens in sources)),
             )
-            for i, result in zip(batch, results):
+            for i, result in zip(batch, results, strict=True):
                 ids = self.tokenizer.convert_tokens_to_ids(result.hypotheses[0])
-                outputs[i] = self.tokenizer.decode(ids, skip_special_tokens=True).strip()
+                text = cast(str, self.tokenizer.decode(ids, skip_special_tokens=True))
+                outputs[i] = text.strip()
         return outputs
 
     def _tokens(self, text: str) -> list[str]:
         ids = self.tokenizer(text, truncation=True, max_length=MAX_SOURCE_TOKENS)["input_ids"]
-        return self.tokenizer.convert_ids_to_tokens(ids)
+        return cast("list[str]", self.tokenizer.convert_ids_to_tokens(ids))

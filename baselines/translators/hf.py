@@ -104,7 +104,9 @@ class HFTranslator(TranslatorBase):
                     **forced,
                 )
                 for i, text in zip(
-                    batch, self.tokenizer.batch_decode(generated, skip_special_tokens=True)
+                    batch,
+                    self.tokenizer.batch_decode(generated, skip_special_tokens=True),
+                    strict=True,
                 ):
                     outputs[i] = text.strip()
         return outputs
@@ -152,7 +154,10 @@ def model_family(tokenizer: PreTrainedTokenizerBase) -> Family:
 def set_languages(
     tokenizer: PreTrainedTokenizerBase, family: Family, source_lang: str, target_lang: str
 ) -> str | None:
-    """Set the tokenizer's source language; return the target-language token to start with, if any."""
+    """Set the tokenizer's source language.
+
+    Returns the target-language token to start with, if any.
+    """
     if family == "plain":
         return None
     source, target = (_family_code(tokenizer, family, lang) for lang in (source_lang, target_lang))

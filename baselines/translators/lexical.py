@@ -34,7 +34,8 @@ if TYPE_CHECKING:
     from clirbench.bitext import Bitext
 
 FORMAT_VERSION = 1
-# EM iterations for every preset: on the built-in dev split, retrieval peaks at 5 (3, 10 and 20 do worse).
+# EM iterations for every preset: on the built-in dev split, retrieval peaks at 5
+# (3, 10 and 20 do worse).
 ITERATIONS = 5
 MIN_PROBABILITY = 1e-3  # smaller entries are dropped from the stored tables
 TABLES_FILE = "tables.npz"
@@ -65,18 +66,24 @@ class TranslationTable:
         return {word: row for row, word in enumerate(self.source_vocab)}
 
     def top(self, word: str, n: int) -> list[tuple[str, float]]:
-        """Up to ``n`` translations of ``word`` with their probabilities; none for an unknown word."""
+        """Up to ``n`` translations of ``word`` with their probabilities.
+
+        None for an unknown word.
+        """
         row = self._rows.get(word)
         if row is None:
             return []
         span = slice(self.indptr[row], min(self.indptr[row] + n, self.indptr[row + 1]))
         return [
             (self.target_vocab[i], p)
-            for i, p in zip(self.indices[span].tolist(), self.probs[span].tolist())
+            for i, p in zip(self.indices[span].tolist(), self.probs[span].tolist(), strict=True)
         ]
 
     def translation(self, word: str, n: int = 1) -> str:
-        """``word``'s ``n`` most probable translations, space-separated; an unknown word stays as it is."""
+        """``word``'s ``n`` most probable translations, space-separated.
+
+        An unknown word stays as it is.
+        """
         key = (word, n)
         if key not in self._translations:
             self._translations[key] = (
@@ -247,7 +254,8 @@ class LexicalTranslator(TranslatorBase):
         if (target_lang, source_lang) == languages:
             return self._tables["backward"]
         raise MethodUnavailableError(
-            f"the lexical translator was trained on {self.bitext.origin} ({languages[0]}<->{languages[1]}) "
+            f"the lexical translator was trained on {self.bitext.origin} "
+            f"({languages[0]}<->{languages[1]}) "
             f"and cannot translate {source_lang}->{target_lang}"
         )
 
@@ -260,7 +268,9 @@ class LexicalTranslator(TranslatorBase):
     def translate(
         self, texts: Sequence[str], source_lang: str, target_lang: str, alternatives: int = 1
     ) -> list[str]:
-        """Each word becomes its most probable translation, or its ``alternatives`` most probable ones.
+        """Each word becomes its most probable translation.
+
+        Or its ``alternatives`` most probable ones.
 
         Several alternatives make a poorer sentence but a better document to search: the right
         translation is often second or third.

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from clirbench.bitext import Bitext
     from clirbench.training import LoopConfig, TrainingLoop
 
+
 NAME = "marian-local"
 FORMAT_VERSION = 1
 CHECKPOINT_SECONDS = 180.0
@@ -172,7 +173,7 @@ class MarianLocalTranslator(TranslatorBase):
             self._model, [[tag, *chunk, EOS] for chunk in chunks], self.options.batch_size
         )
         joined: list[list[str]] = [[] for _ in texts]
-        for owner, ids in zip(owners, outputs):
+        for owner, ids in zip(owners, outputs, strict=True):
             joined[owner].append(self._vocab.decode(ids))
         return [" ".join(parts) for parts in joined]
 
@@ -224,7 +225,7 @@ def _generate(model: MarianMTModel, sources: list[list[int]], batch_size: int) -
                 do_sample=False,
                 max_new_tokens=min(limit, max_new_tokens(input_ids.shape[1])),
             )
-            for i, row in zip(batch, generated.tolist()):
+            for i, row in zip(batch, generated.tolist(), strict=True):
                 outputs[i] = [t for t in row if t not in (PAD, EOS)]
     return outputs
 

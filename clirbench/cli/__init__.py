@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Optional
 
 import typer
 
@@ -45,7 +44,7 @@ def _show_version(value: bool) -> None:
 
 @app.callback()
 def global_options(
-    version: Optional[bool] = typer.Option(
+    version: bool | None = typer.Option(
         None, "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
     ),
     debug: bool = typer.Option(

@@ -7,7 +7,7 @@ import errno
 import io
 import os
 from dataclasses import dataclass
-from types import TracebackType
+from types import ModuleType, TracebackType
 
 import typer
 
@@ -74,8 +74,10 @@ def _path_in_traceback(tb: TracebackType | None) -> str | None:
     for frame in reversed(frames):
         values = list(frame.f_locals.values())
         for value in values:
-            if isinstance(value, io.IOBase) and isinstance(getattr(value, "name", None), str):
-                return value.name
+            if isinstance(value, io.IOBase):
+                name = getattr(value, "name", None)
+                if isinstance(name, str):
+                    return name
         for value in values:
             if isinstance(value, os.PathLike):
                 return os.fspath(value)
@@ -98,12 +100,12 @@ def _decode_message(error: UnicodeDecodeError) -> str:
     return f"{path}: {problem}" if path else problem
 
 
-def click_exceptions():  # noqa: ANN201 - a module
+def click_exceptions() -> ModuleType:
     """The click exceptions typer raises: its vendored copy (typer >= 0.22), else click's."""
     try:
         from typer._click import exceptions
     except ImportError:
-        from click import exceptions
+        from click import exceptions  # type: ignore[no-redef]
     return exceptions
 
 

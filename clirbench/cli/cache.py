@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 app = typer.Typer(help="Cached embeddings and translations.", no_args_is_help=True)
@@ -36,7 +34,7 @@ def list_cache() -> None:
 
 @app.command("clear")
 def clear_cache(
-    method: Optional[str] = typer.Option(None, "--method", help="Only this method's entries."),
+    method: str | None = typer.Option(None, "--method", help="Only this method's entries."),
 ) -> None:
     """Delete cached embeddings and translations."""
     from clirbench.cache import clear

@@ -133,7 +133,7 @@ def compare(
         seed=seed,
         comparisons=tuple(
             PairedTest(**row, p_adjusted=float(p), significant=bool(p <= ALPHA))
-            for row, p in zip(rows, adjust([row["p"] for row in rows], correction))
+            for row, p in zip(rows, adjust([row["p"] for row in rows], correction), strict=True)
         ),
     )
     for reason in skipped:

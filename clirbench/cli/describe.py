@@ -167,7 +167,8 @@ def _describe_task(spec: str, split: str | None, as_json: bool, methods: dict[st
             (
                 f"{side} language",
                 (
-                    f"{language['name']}; family {language['family']}; script {language['script']}; "
+                    f"{language['name']}; family {language['family']}; "
+                    f"script {language['script']}; "
                     f"resource class {language['resource']} (Joshi et al. 2020)"
                 ),
             )

@@ -73,7 +73,7 @@ def tasks(as_json: bool = typer.Option(False, "--json", help=JSON_HELP)) -> None
     for name in [*BUILTIN_TASKS, *SUITES["noisy"]]:
         entry = BUILTIN_TASKS[name.removesuffix("/noisy")]
         language = LANGUAGES[entry.language]
-        row = {
+        row: dict[str, Any] = {
             "name": name,
             "query_lang": entry.query_lang,
             "doc_lang": entry.doc_lang,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -24,7 +23,7 @@ def report(
         "--baseline",
         help=f"System every other is tested against; '{NO_BASELINE}' for no baseline.",
     ),
-    measures: Optional[str] = typer.Option(
+    measures: str | None = typer.Option(
         None, "--measures", help="The primary measure, one name (default: the task cards' first)."
     ),
     correction: str = typer.Option(
@@ -37,13 +36,13 @@ def report(
         10_000, "--resamples", help="Randomization and bootstrap resamples."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the resampling."),
-    tasks: Optional[str] = typer.Option(
+    tasks: str | None = typer.Option(
         None,
         "--tasks",
         "-t",
         help="Only these tasks: comma-separated names, suite:NAME or lang:CODE.",
     ),
-    methods: Optional[str] = typer.Option(
+    methods: str | None = typer.Option(
         None, "--methods", "-m", help="Only these systems: comma-separated method names or labels."
     ),
     gain: str = typer.Option(
@@ -53,7 +52,7 @@ def report(
         f"'{NO_BASELINE}' for none.",
     ),
 ) -> None:
-    """Write the leaderboard with significance tests and confidence intervals; print the two paths."""
+    """Write the leaderboard with significance tests and confidence intervals; print the two paths."""  # noqa: E501 - typer shows it on one line
     from clirbench.cli.run import names
     from clirbench.report import write_report
 
@@ -66,9 +65,10 @@ def report(
             )
     pair = None
     if gain != NO_BASELINE:
-        pair = tuple(names(gain, "--gain"))
-        if len(pair) != 2:
+        given = names(gain, "--gain")
+        if len(given) != 2:
             raise typer.BadParameter("give two systems: SYSTEM,REFERENCE", param_hint="--gain")
+        pair = (given[0], given[1])
     paths = write_report(
         store,
         out,

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -21,7 +20,7 @@ def check(
         False, "--dry-run", help="List the conditions and whether the store has them."
     ),
     store: str = typer.Option("results", "--store", help="Result store to reuse and fill."),
-    matrix: Optional[Path] = typer.Option(
+    matrix: Path | None = typer.Option(
         None, "--matrix", help="Matrix YAML (default: the one shipped)."
     ),
 ) -> None:
@@ -39,7 +38,8 @@ def check(
         for c in conditions:
             action = "reuse" if is_stored(c, results) else "compute"
             print_line(
-                f"{escape(c.name)}: {c.method} on {c.task} ({c.split}) -> {action}; expected {c.expected}, tolerance {c.tolerance}"
+                f"{escape(c.name)}: {c.method} on {c.task} ({c.split}) -> {action}; "
+                f"expected {c.expected}, tolerance {c.tolerance}"
             )
         return
 
@@ -47,7 +47,8 @@ def check(
         colour = "green" if v.status == "OK" else "red"
         origin = "reused" if v.reused else "computed"
         print_line(
-            f"[{colour}]\\[{v.status}][/] {escape(v.condition.name)} {v.measure}: expected {v.expected:.4f}, observed {v.observed:.4f} ({origin})"
+            f"[{colour}]\\[{v.status}][/] {escape(v.condition.name)} {v.measure}: "
+            f"expected {v.expected:.4f}, observed {v.observed:.4f} ({origin})"
         )
 
     verdicts = run_check(conditions, results, on_verdict=show)
@@ -65,12 +66,13 @@ def pin(
     cheap: list[str] = typer.Option(
         [], "--cheap", help="System label to mark cheap, as the leaderboard shows it (repeatable)."
     ),
-    matrix_file: Optional[Path] = typer.Option(
+    matrix_file: Path | None = typer.Option(
         None, "--matrix", help="Matrix YAML to write (default: the one shipped)."
     ),
 ) -> None:
     """Pin every stored cell's nDCG@10, RR@10 and R@100 as a condition named LABEL.TASK."""
-    from clirbench.repro.matrix import MATRIX_FILE, pin as pin_matrix, write_matrix
+    from clirbench.repro.matrix import MATRIX_FILE, write_matrix
+    from clirbench.repro.matrix import pin as pin_matrix
     from clirbench.store import ResultStore
 
     matrix = pin_matrix(ResultStore(store), cheap)

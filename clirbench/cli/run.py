@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -22,7 +22,7 @@ def names(value: str, option: str) -> list[str]:
     return found
 
 
-def _moved_out(value: Optional[str]) -> None:
+def _moved_out(value: str | None) -> None:
     if value is not None:
         raise typer.BadParameter(
             f"the result store is now --store (--out names a folder of written files): "
@@ -33,7 +33,7 @@ def _moved_out(value: Optional[str]) -> None:
 
 def method_options(
     method_names: list[str],
-    options_file: Optional[Path],
+    options_file: Path | None,
     set_options: list[str],
     from_file: dict[str, dict[str, Any]],
 ) -> dict[str, dict[str, Any]]:
@@ -84,7 +84,7 @@ def run(
     store: str = typer.Option(
         "results", "--store", "-s", help="Result store: a folder or a URL (s3://, memory://, ...)."
     ),
-    old_out: Optional[str] = typer.Option(None, "--out", "-o", hidden=True, callback=_moved_out),
+    old_out: str | None = typer.Option(None, "--out", "-o", hidden=True, callback=_moved_out),
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Show the cells that would run, and stop."
     ),
@@ -94,29 +94,29 @@ def run(
     set_options: list[str] = typer.Option(
         [], "--set", help="Method option, METHOD.OPTION=VALUE (repeatable)."
     ),
-    options_file: Optional[Path] = typer.Option(
+    options_file: Path | None = typer.Option(
         None,
         "--options",
         help="YAML file: method -> {option: value}; "
         "sections for methods not run are checked and ignored; "
         "executor and address at the top level as the flags (which win).",
     ),
-    split: Optional[str] = typer.Option(
+    split: str | None = typer.Option(
         None, "--split", help="Split of folder tasks (default: card's, else test)."
     ),
-    query_lang: Optional[str] = typer.Option(
+    query_lang: str | None = typer.Option(
         None, "--query-lang", help="Query language of folder tasks, e.g. eng_Latn."
     ),
-    doc_lang: Optional[str] = typer.Option(
+    doc_lang: str | None = typer.Option(
         None, "--doc-lang", help="Document language of folder tasks, e.g. nya_Latn."
     ),
-    executor: Optional[str] = typer.Option(
+    executor: str | None = typer.Option(
         None,
         "--executor",
         help="local: cells one by one in this process; ray: independent cells at once as "
         "Ray tasks (pip install 'clirbench[ray]'). Default: the options file's, else local.",
     ),
-    address: Optional[str] = typer.Option(
+    address: str | None = typer.Option(
         None,
         "--address",
         help="With --executor ray: the cluster, auto or ray://HOST:PORT "
@@ -161,7 +161,7 @@ def run(
         raise typer.Exit(1)
 
 
-def _executor(flag: Optional[str], address: Optional[str], from_file: OptionsFile) -> Executor:
+def _executor(flag: str | None, address: str | None, from_file: OptionsFile) -> Executor:
     """Each of executor and address from its flag, else from the options file (the file's
     address only for a run on Ray)."""
     from clirbench.runner import Executor

@@ -294,7 +294,8 @@ def _primary_measure(cards: Sequence[dict[str, Any]], requested: str | None) -> 
     measure = canonical_measure(requested)
     if measure not in common:
         raise ReportError(
-            f"measure {requested!r} is not scored on every task; the tasks share {', '.join(common) or 'no measure'}"
+            f"measure {requested!r} is not scored on every task; "
+            f"the tasks share {', '.join(common) or 'no measure'}"
         )
     return measure
 
@@ -342,14 +343,16 @@ def _task_results(
     checksums = sorted({str(cell.manifest["task"].get("checksum", "")) for cell in cells})
     if len(checksums) > 1:
         raise ReportError(
-            f"task {name!r} has results made from different task data (checksums {', '.join(checksums)}); "
+            f"task {name!r} has results made from different task data "
+            f"(checksums {', '.join(checksums)}); "
             "rerun its stale cells with --overwrite"
         )
     primary = {labels[cell.path]: cell.per_query[measure] for cell in cells}
     query_sets = {frozenset(scores) for scores in primary.values()}
     if len(query_sets) > 1:
         raise ReportError(
-            f"systems on task {name!r} were scored on different queries; rerun its cells with --overwrite"
+            f"systems on task {name!r} were scored on different queries; "
+            "rerun its cells with --overwrite"
         )
     return _TaskResults(
         card=cells[0].manifest["task"],
@@ -359,11 +362,15 @@ def _task_results(
 
 
 def _resolve_baseline(baseline: str | None, systems: list[str]) -> str | None:
-    """``baseline`` checked against the system labels (``name@hash`` when a method has several configurations)."""
+    """``baseline`` checked against the system labels.
+
+    (``name@hash`` when a method has several configurations.)
+    """
     if baseline is None or baseline in systems:
         return baseline
     raise ReportError(
-        f"baseline {baseline!r} is not among the systems in the store ({', '.join(systems)}); pick one, or none"
+        f"baseline {baseline!r} is not among the systems in the store "
+        f"({', '.join(systems)}); pick one, or none"
     )
 
 
@@ -426,7 +433,7 @@ def _compare(
     adjusted = adjust([c.p_value for *_, c in found], settings.correction) if found else []
     by_key: dict[str | frozenset[str], Pairs] = {}
     tests = []
-    for (key, where, queries, comparison), p_adjusted in zip(found, adjusted):
+    for (key, where, queries, comparison), p_adjusted in zip(found, adjusted, strict=True):
         corrected = dataclasses.replace(
             comparison,
             p_adjusted=float(p_adjusted),
@@ -458,7 +465,10 @@ def _paired_test(comparison: Comparison, task: str, measure: str, queries: int) 
 
 
 def _means(primary: dict[str, dict[str, float]]) -> dict[str, float]:
-    """Mean per system, computed as ``clirbench.stats.tied_with_best`` does so both pick the same best."""
+    """Mean per system, computed as ``clirbench.stats.tied_with_best`` does.
+
+    So both pick the same best.
+    """
     import numpy as np
 
     return {system: float(np.mean(list(scores.values()))) for system, scores in primary.items()}
@@ -574,7 +584,9 @@ def _language_columns(task_views: list[TaskSection]) -> list[tuple[str, list[Tas
 
 
 def _score_table(columns: list[tuple[str, list[TaskSection]]], systems: list[str]) -> ScoreTable:
-    """Systems x columns of the primary measure; a column is one task or the macro average of several.
+    """Systems x columns of the primary measure.
+
+    A column is one task or the macro average of several.
 
     A system's macro average (per column and over all columns) is shown only when it has every
     task in it, so a partial system never ranks on an easier subset; its worst column is over
@@ -585,7 +597,7 @@ def _score_table(columns: list[tuple[str, list[TaskSection]]], systems: list[str
         cells = [_column_cell(views, system) for _, views in columns]
         scored = [
             (label, cell.value)
-            for (label, _), cell in zip(columns, cells)
+            for (label, _), cell in zip(columns, cells, strict=True)
             if cell.value is not None
         ]
         if not scored:

@@ -156,7 +156,7 @@ class Leaderboard:
         for task in tasks:
             facts = [task.name, task.query_lang, task.doc_lang, task.split, task.queries]
             for rank, row in enumerate(task.rows, start=1):
-                scores = dict(zip(task.measures, row.scores))
+                scores = dict(zip(task.measures, row.scores, strict=True))
                 numbers = [
                     *(scores.get(m) for m in measures),
                     row.ci_low,
@@ -217,7 +217,7 @@ class Leaderboard:
             for row in view.rows:
                 kinds: list[tuple[MarkKind, ...]] = [() for _ in columns]
                 kinds[view.primary_index] = row.mark_kinds
-                rows.append((row.system, list(zip(row.scores, kinds))))
+                rows.append((row.system, list(zip(row.scores, kinds, strict=True))))
             what = f"{view.name} ({view.languages}, {view.queries} queries)"
         return _latex_table(columns, rows, self._latex_caption(what), label, digits)
 
@@ -376,7 +376,7 @@ def _latex_table(
     ]
     for system, values in rows:
         cells = [_latex_escape(system)]
-        for (value, kinds), top in zip(values, best):
+        for (value, kinds), top in zip(values, best, strict=True):
             if value is None:
                 cells.append("--")
                 continue

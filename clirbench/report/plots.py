@@ -138,7 +138,7 @@ def _marks(row: TaskRow) -> str:
     return "".join(
         f'<tspan class="mark-{kind}" fill="{MARK_COLOURS[kind]}" font-weight="700">'
         f"{escape(glyph)}</tspan>"
-        for kind, glyph in zip(row.mark_kinds, row.marks)
+        for kind, glyph in zip(row.mark_kinds, row.marks, strict=True)
     )
 
 
@@ -175,7 +175,8 @@ def gain_scatter(gain: Gain, measure: str) -> str:
     title = f"{system} minus {reference} ({measure}) against {reference}'s {measure}, per language"
     parts = [
         (
-            f'<svg class="plot scatter" role="img" width="{SCATTER_WIDTH}" height="{SCATTER_HEIGHT}" '
+            f'<svg class="plot scatter" role="img" width="{SCATTER_WIDTH}" '
+            f'height="{SCATTER_HEIGHT}" '
             f'viewBox="0 0 {SCATTER_WIDTH} {SCATTER_HEIGHT}" aria-label="{escape(title)}">'
         )
     ]

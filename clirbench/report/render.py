@@ -77,7 +77,10 @@ def _signed(value: float | None, digits: int = 4) -> str:
 
 
 def _sort_key(value: float | None) -> str:
-    """A table cell's ``data-sort`` value for the page's script: full precision, empty when missing."""
+    """A table cell's ``data-sort`` value for the page's script.
+
+    Full precision, and empty when the value is missing.
+    """
     return "" if value is None else repr(value)
 
 

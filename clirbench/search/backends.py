@@ -44,6 +44,6 @@ def search(
         ids, scores = faiss_topk(queries, shards, k, backend, options or SearchOptions(), doc_ids)
         advance(len(query_ids))
     return {
-        qid: {doc_ids[i]: score for i, score in zip(row_ids, row_scores) if i >= 0}
-        for qid, row_ids, row_scores in zip(query_ids, ids.tolist(), scores.tolist())
+        qid: {doc_ids[i]: score for i, score in zip(row_ids, row_scores, strict=True) if i >= 0}
+        for qid, row_ids, row_scores in zip(query_ids, ids.tolist(), scores.tolist(), strict=True)
     }

@@ -122,8 +122,8 @@ def shard_topk(
         found_ids.append(best[1])
     if not found_ids:
         return np.zeros((0, 0), dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
-    scores, ids = _order(torch.cat(found_scores), torch.cat(found_ids), ties)
-    return ids.numpy(), scores.numpy()
+    top_scores, top_ids = _order(torch.cat(found_scores), torch.cat(found_ids), ties)
+    return top_ids.numpy(), top_scores.numpy()
 
 
 def merge_topk(
@@ -135,13 +135,14 @@ def merge_topk(
     ties = ties or TieOrder()
     best: tuple[torch.Tensor, torch.Tensor] | None = None
     for ids, scores in parts:
-        scores, ids = np.require(scores, np.float32, "CW"), np.require(ids, np.int64, "CW")
+        scores = np.require(scores, np.float32, ["C", "W"])
+        ids = np.require(ids, np.int64, ["C", "W"])
         found = torch.from_numpy(scores), torch.from_numpy(ids)
         best = found if best is None else _merge(best, found, k, ties)
     if best is None:
         return np.zeros((n_queries, 0), dtype=np.int64), np.zeros((n_queries, 0), dtype=np.float32)
-    scores, ids = _order(*best, ties)
-    return ids.numpy(), scores.numpy()
+    top_scores, top_ids = _order(*best, ties)
+    return top_ids.numpy(), top_scores.numpy()
 
 
 def exact_search(
@@ -164,9 +165,9 @@ def exact_search(
         for start in range(0, len(query_ids), block):
             ids, scores = topk(queries[start : start + block], shards, k, budget_bytes, doc_ids)
             for qid, row_ids, row_scores in zip(
-                query_ids[start : start + block], ids.tolist(), scores.tolist()
+                query_ids[start : start + block], ids.tolist(), scores.tolist(), strict=True
             ):
-                run[qid] = dict(zip([doc_ids[i] for i in row_ids], row_scores))
+                run[qid] = dict(zip([doc_ids[i] for i in row_ids], row_scores, strict=True))
             advance(len(ids))
     return run
 
@@ -206,9 +207,12 @@ def best_passage_search(
             continue
         ordered_scores, ordered_ids = _order(*best, ties)
         for qid, row_ids, row_scores in zip(
-            query_ids[start : start + QUERY_BLOCK], ordered_ids.tolist(), ordered_scores.tolist()
+            query_ids[start : start + QUERY_BLOCK],
+            ordered_ids.tolist(),
+            ordered_scores.tolist(),
+            strict=True,
         ):
-            run[qid] = dict(zip([doc_ids[i] for i in row_ids], row_scores))
+            run[qid] = dict(zip([doc_ids[i] for i in row_ids], row_scores, strict=True))
     return run
 
 
@@ -328,7 +332,7 @@ def _blocks(shard: Shard, rows: int, dim: int) -> Iterator[tuple[int, np.ndarray
         file.seek(data_offset)
         for start in range(0, n_rows, rows):
             block = buffer[: min(rows, n_rows - start)]
-            if file.readinto(block) != block.nbytes:
+            if file.readinto(block.data) != block.nbytes:
                 raise InputError(path, None, "the file ends before its last vector; write it again")
             yield start, block
 

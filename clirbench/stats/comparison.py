@@ -89,7 +89,9 @@ def compare_systems(
             ci_high=float(high),
             significant=bool(p_adj <= alpha),
         )
-        for (i, j), p, p_adj, (low, high) in zip(index_pairs, p_values, p_adjusted, intervals)
+        for (i, j), p, p_adj, (low, high) in zip(
+            index_pairs, p_values, p_adjusted, intervals, strict=True
+        )
     ]
 
 
@@ -136,7 +138,9 @@ def _aligned(scores: Scores) -> tuple[list[str], np.ndarray]:
                 f"missing {_preview(expected - scored)}, unexpected {_preview(scored - expected)}"
             )
     matrix = np.array([[scores[name][q] for q in query_ids] for name in names], dtype=np.float64)
-    bad = [name for name, values in zip(names, matrix) if not np.all(np.isfinite(values))]
+    bad = [
+        name for name, values in zip(names, matrix, strict=True) if not np.all(np.isfinite(values))
+    ]
     if bad:
         raise ValueError(f"systems {bad} have non-finite scores")
     return names, matrix

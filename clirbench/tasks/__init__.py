@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from clirbench.errors import UnknownNameError
-from clirbench.tasks.languages import AFRICAN_LANGUAGES, LANGUAGES
 from clirbench.registry import Registry
+from clirbench.tasks.languages import AFRICAN_LANGUAGES, LANGUAGES
 from clirbench.tasks.task import Task
 
 
@@ -38,7 +38,7 @@ class BuiltinTask:
 
 def _builtin_tasks() -> dict[str, BuiltinTask]:
     from clirbench.tasks.builtin.quran import TASK_NAMES as QURAN_TASKS
-    from clirbench.tasks.builtin.quran import QuranTask, TRANSLATIONS
+    from clirbench.tasks.builtin.quran import TRANSLATIONS, QuranTask
 
     bible = "clirbench.tasks.builtin.bible:bible_task"
     tasks = {
@@ -161,7 +161,9 @@ def _sources() -> Registry[Callable[..., Task]]:
     names = {name: task.factory for name, task in BUILTIN_TASKS.items()}
     patterns = {
         # <built-in task>/noisy[-rateR][-seedS]: orthographic noise on the non-English side.
-        r"(?P<base>.+)/noisy(?:-rate(?P<rate>[0-9.]+))?(?:-seed(?P<seed>[0-9]+))?": "clirbench.tasks.noise:noisy_variant",
+        r"(?P<base>.+)/noisy(?:-rate(?P<rate>[0-9.]+))?(?:-seed(?P<seed>[0-9]+))?": (
+            "clirbench.tasks.noise:noisy_variant"
+        ),
         # udhr-en-XXX/paragraph: the UDHR coverage probe (known once it is generated).
         r"udhr-en-.*/paragraph": "clirbench.tasks.builtin.udhr:probe_task",
     }

@@ -35,7 +35,8 @@ def _require_file(path: Path) -> Path:
         raise InputError(
             path,
             None,
-            "file not found (a BEIR folder needs corpus.jsonl, queries.jsonl and qrels/<split>.tsv)",
+            "file not found "
+            "(a BEIR folder needs corpus.jsonl, queries.jsonl and qrels/<split>.tsv)",
         )
     return path
 

@@ -60,7 +60,8 @@ class TaskCard(BaseModel):
             raise ValueError(f"{value!r} holds a control character")
         if len(encode_segment(value).encode()) > MAX_NAME_BYTES:
             raise ValueError(
-                f"{value[:40]!r}... is too long for a file name ({len(value)} characters); shorten it"
+                f"{value[:40]!r}... is too long for a file name ({len(value)} characters); "
+                "shorten it"
             )
         return value
 

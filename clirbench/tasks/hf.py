@@ -33,10 +33,10 @@ from clirbench.errors import ClirbenchError, InputError
 from clirbench.hashing import short_hash
 from clirbench.tasks.languages import from_iso639_1
 from clirbench.tasks.records import (
-    card_from,
     DocumentRecord,
     QrelRecord,
     QueryRecord,
+    card_from,
     collect_corpus,
     collect_qrels,
     collect_queries,
@@ -139,8 +139,9 @@ def _folder_checksum(folder: Path) -> str:
 
 def _absent(repo: str, cache_dir: Path | None, files: str = "") -> ClirbenchError:
     return ClirbenchError(
-        f"the Hugging Face dataset {repo!r} is not on this machine (looked in {_hub_cache(cache_dir)} and "
-        f"{_datasets_cache(cache_dir)}). clirbench never downloads; fetch it once with:\n"
+        f"the Hugging Face dataset {repo!r} is not on this machine "
+        f"(looked in {_hub_cache(cache_dir)} and {_datasets_cache(cache_dir)}). "
+        "clirbench never downloads; fetch it once with:\n"
         f"  hf download {repo}{files} --repo-type dataset\n"
         "(or load it once with datasets.load_dataset while online; HF_HOME moves both caches)"
     )
@@ -176,7 +177,10 @@ def _locate(repo: str, cache_dir: Path | None) -> _Location:
 
 
 def _parse(spec: str) -> tuple[Path | None, str | None, str | None]:
-    """``spec`` -> (local folder, Hub repository, subset); a folder may be followed by ``/SUBSET``."""
+    """``spec`` -> (local folder, Hub repository, subset).
+
+    A folder may be followed by ``/SUBSET``.
+    """
     path = Path(spec)
     if path.is_dir():
         return path, None, None
@@ -195,7 +199,7 @@ def hf_task(
     cache_dir: str | Path | None = None,
     **card_overrides: Any,
 ) -> Task:
-    """A task from a Hugging Face dataset repository in the local cache, or from a folder laid out as one.
+    """A task from a Hugging Face dataset repository in the local cache, or a folder like one.
 
     ``cache_dir`` is a Hugging Face home (``hub/`` and ``datasets/`` under it); by default the
     libraries' own. Card values in ``card_overrides`` (None means not given) win.
@@ -205,7 +209,8 @@ def hf_task(
     if repo is not None:
         location = _locate(repo, cache)
         name = f"{PREFIX}{spec}"
-    else:  # named by the folder, as BEIR folders are, so that the name does not depend on the machine
+    else:  # named by the folder, as BEIR folders are, so the name does not depend on the machine
+        assert folder is not None  # _parse gives a folder or a repository
         location = _Location(
             str(folder.resolve()), _folder_checksum(folder), _datasets_cache(cache), folder=folder
         )
@@ -226,6 +231,7 @@ def _available_configs(location: _Location) -> list[str]:
     if location.folder is not None:
         with hf_offline():
             return datasets.get_dataset_config_names(str(location.folder))
+    assert location.prepared is not None  # a location has a folder or a prepared copy
     return sorted(path.name for path in location.prepared.iterdir() if path.is_dir())
 
 
@@ -235,12 +241,13 @@ def _config(part: str, subset: str | None, configs: list[str], name: str) -> str
         if config in configs:
             return config
     raise ClirbenchError(
-        f"{name}: no {' or '.join(map(repr, candidates))} config for the {part}; configs: {', '.join(configs)}"
+        f"{name}: no {' or '.join(map(repr, candidates))} config for the {part}; "
+        f"configs: {', '.join(configs)}"
     )
 
 
 def _splits(location: _Location, config: str) -> Mapping[str, _Rows]:
-    """The splits of one config: streamed from the files, or memory-mapped from the datasets cache."""
+    """One config's splits: streamed from the files, or memory-mapped from the datasets cache."""
     import datasets
 
     cache_dir = str(location.datasets_cache)
@@ -349,7 +356,8 @@ def _ciral_language(folder: Path, subset: str | None, name: str) -> tuple[str, s
             path.name.removeprefix("ciral-") for path in folder.glob("ciral-*") if path.is_dir()
         )
         raise ClirbenchError(
-            f"{name}: CIRAL needs a language as subset, e.g. hf:CIRAL/ciral/hausa; present: {', '.join(present)}"
+            f"{name}: CIRAL needs a language as subset, e.g. hf:CIRAL/ciral/hausa; "
+            f"present: {', '.join(present)}"
         )
     return language, CIRAL_LANGUAGES[language]
 
@@ -373,9 +381,13 @@ def _ciral_files(
 
 
 def _ciral_passages(location: _Location, language: str, cache_dir: Path | None) -> tuple[Path, str]:
-    """The passages file and the revision it comes from: in CIRAL/ciral-corpus, or in a local folder."""
+    """The passages file and the revision it comes from.
+
+    They are in CIRAL/ciral-corpus, or in a local folder.
+    """
     relative = f"passages-v1.0/{language}_passages.jsonl"
     if location.repo is None:
+        assert location.folder is not None  # a local folder
         if not (location.folder / relative).is_file():
             raise InputError(
                 location.folder / relative,
@@ -433,6 +445,7 @@ def _ciral_task(
     cache_dir: Path | None,
     overrides: dict[str, Any],
 ) -> Task:
+    assert location.folder is not None  # CIRAL is recognised by its folder's files
     language, code = _ciral_language(location.folder, subset, name)
     topics, qrels = _ciral_files(location.folder, language, code, split, name)
     passages, corpus_revision = _ciral_passages(location, language, cache_dir)
@@ -445,7 +458,8 @@ def _ciral_task(
         "query_lang": "eng_Latn",
         "doc_lang": from_iso639_1(code),
         "split": split,
-        "source": f"Hugging Face datasets {location.description} (topics, qrels) and {CIRAL_CORPUS_REPO} (passages)",
+        "source": f"Hugging Face datasets {location.description} (topics, qrels) and "
+        f"{CIRAL_CORPUS_REPO} (passages)",
         "license": "Apache-2.0",
         "citation": CIRAL_CITATION,
         "checksum": checksum,

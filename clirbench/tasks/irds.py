@@ -14,7 +14,7 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from clirbench.errors import ClirbenchError
 from clirbench.hashing import short_hash
@@ -78,7 +78,7 @@ def _downloads_refused(attempted: list[str]) -> Iterator[None]:
     saved = {source: source.__dict__["stream"] for source in sources}
 
     def refuse(self: Any) -> None:
-        url = getattr(self, "url", None) or getattr(self, "uri", repr(self))
+        url = cast(str, getattr(self, "url", None) or getattr(self, "uri", repr(self)))
         attempted.append(url)
         raise _DownloadRefused(f"clirbench reads local data only; not downloading {url}")
 
@@ -104,7 +104,8 @@ def _absent(dataset_id: str, attempted: list[str]) -> ClirbenchError:
     )
     return ClirbenchError(
         f"ir_datasets {dataset_id!r} is not on this machine: it would download {attempted[0]}"
-        f"{f' (and {len(attempted) - 1} more)' if len(attempted) > 1 else ''}. clirbench never downloads. "
+        f"{f' (and {len(attempted) - 1} more)' if len(attempted) > 1 else ''}. "
+        "clirbench never downloads. "
         f"Fetch it once with the commands below; ir_datasets keeps it under {_home()} "
         f"(set IR_DATASETS_HOME to use another folder):\n{export}"
     )
@@ -141,7 +142,8 @@ def _check_parts(dataset_id: str, dataset: Any) -> None:
         )
         hint = f" Try one of: {', '.join(children[:8])}." if children else ""
         raise ClirbenchError(
-            f"ir_datasets {dataset_id!r} has no {' or '.join(missing)}; a task needs documents, queries and judgements.{hint}"
+            f"ir_datasets {dataset_id!r} has no {' or '.join(missing)}; "
+            f"a task needs documents, queries and judgements.{hint}"
         )
 
 
@@ -231,7 +233,9 @@ def _read(dataset_id: str, dataset: Any) -> TaskData:
 
 
 def irds_task(dataset_id: str, split: str | None = None, **card_overrides: Any) -> Task:
-    """A task from an ir_datasets id; ``split``, if given and not already the id's last part, is appended.
+    """A task from an ir_datasets id.
+
+    ``split``, if given and not already the id's last part, is appended to the id.
 
     Languages come from ``docs_lang()`` / ``queries_lang()``; the card's split is the id's last
     part (``test``, ``dev``, ``hc4-filtered``). Nothing is read until the data is first used.

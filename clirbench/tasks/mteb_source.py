@@ -12,8 +12,8 @@ from typing import Any
 
 from clirbench.errors import ClirbenchError
 from clirbench.hashing import short_hash
-from clirbench.tasks.card import UNKNOWN_LANGUAGE
 from clirbench.tasks import records
+from clirbench.tasks.card import UNKNOWN_LANGUAGE
 from clirbench.tasks.records import DocumentRecord, QrelRecord, QueryRecord, card_from
 from clirbench.tasks.task import Task, TaskData
 
@@ -78,7 +78,8 @@ def _mteb_task(name: str, subset: str | None, split: str | None) -> tuple[Any, s
     split = split or metadata.eval_splits[0]
     if split not in metadata.eval_splits:
         raise ClirbenchError(
-            f"MTEB task {name!r} has no split {split!r}; its splits: {', '.join(metadata.eval_splits)}"
+            f"MTEB task {name!r} has no split {split!r}; "
+            f"its splits: {', '.join(metadata.eval_splits)}"
         )
     hf_subsets = [subset] if metadata.is_multilingual else None
     return mteb.get_task(name, hf_subsets=hf_subsets, eval_splits=[split]), subset, split
@@ -89,8 +90,10 @@ def _absent(task: Any, error: Exception) -> ClirbenchError:
 
     dataset = task.metadata.dataset
     return ClirbenchError(
-        f"the data of MTEB task {task.metadata.name!r} ({dataset['path']} at revision {dataset['revision']}) "
-        f"is not in the local cache ({datasets.config.HF_DATASETS_CACHE}): {type(error).__name__}: {error}. "
+        f"the data of MTEB task {task.metadata.name!r} "
+        f"({dataset['path']} at revision {dataset['revision']}) "
+        f"is not in the local cache ({datasets.config.HF_DATASETS_CACHE}): "
+        f"{type(error).__name__}: {error}. "
         "clirbench never downloads; load it once while online, e.g.\n"
         f'  python -c "import mteb; mteb.get_task({task.metadata.name!r}).load_data()"'
     )

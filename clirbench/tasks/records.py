@@ -1,4 +1,4 @@
-"""Checking records that come from libraries (ir_datasets, Hugging Face datasets, MTEB), and their cards.
+"""Checking records from libraries (ir_datasets, Hugging Face datasets, MTEB) and their cards.
 
 The BEIR reader checks files line by line; these sources hand over records instead. Each record
 carries where it came from (a file, or a name such as ``irds:miracl/sw/dev docs``) and its

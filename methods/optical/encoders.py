@@ -49,7 +49,8 @@ def prompts_of(model: Any) -> dict[str, str]:
 def pooling_of(model: Any) -> Pooling:
     """Mean or CLS pooling, from the model's Pooling module (mean when there is none)."""
     for module in model:
-        mode = getattr(module, "get_config_dict", lambda: {})().get("pooling_mode")
+        config: dict[str, Any] = getattr(module, "get_config_dict", dict)()
+        mode = config.get("pooling_mode")
         if mode is None and hasattr(
             module, "pooling_mode_cls_token"
         ):  # older sentence-transformers

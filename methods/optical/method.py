@@ -52,7 +52,7 @@ from pydantic import Field, model_validator
 
 from clirbench.devices import DeviceOptions, autocast, resolve_device
 from clirbench.errors import OptionsError
-from clirbench.method import Dependency, DenseEncoder, DenseEncoderOptions, Role, Run
+from clirbench.method import DenseEncoder, DenseEncoderOptions, Dependency, Role, Run
 from clirbench.registry import register_method
 
 if TYPE_CHECKING:
@@ -67,7 +67,8 @@ if TYPE_CHECKING:
 PRESETS: dict[str, dict[str, Any]] = {
     # ~4 min of training on 2 CPU cores: what `clirbench run -m optical` does unless told otherwise.
     "quick": {"steps": 120, "train_batch_size": 16, "max_length": 96, "lr": 5e-5},
-    # <= 30 min on 2 CPU cores for every variant (the leaderboard's setting): 8,000 pairs, 1/3 epoch.
+    # <= 30 min on 2 CPU cores for every variant (the leaderboard's setting): 8,000 pairs,
+    # 1/3 epoch.
     "default": {"steps": 500, "train_batch_size": 16, "max_length": 96, "lr": 5e-5},
     # One GPU, about four epochs of the built-in bitext (not run on this project's CPU machines).
     "gpu": {"steps": 1500, "train_batch_size": 64, "max_length": 128, "lr": 5e-5},
@@ -115,7 +116,7 @@ class OpticalOptions(StudentOptions):
 
     input_files: ClassVar[tuple[str, ...]] = ("bitext_file",)
     preset: Literal["quick", "default", "gpu"] = "quick"
-    """Sets the four options below unless they are given (the resolved values are what is stored)."""
+    """Sets the four options below unless they are given (the resolved values are what is stored)."""  # noqa: E501 - `clirbench describe` prints it as written
     steps: int = Field(PRESETS["quick"]["steps"], ge=0)
     train_batch_size: int = Field(PRESETS["quick"]["train_batch_size"], gt=0)
     max_length: int = Field(PRESETS["quick"]["max_length"], gt=2)
@@ -196,6 +197,7 @@ class StudentRetriever(DenseEncoder):
     """Base of the OPTICAL family: teacher for ``teacher_lang``, student for the rest."""
 
     Options: ClassVar[type[StudentOptions]] = StudentOptions
+    options: StudentOptions
     requires = ("torch", "transformers", "sentence_transformers")
     cache_ignores = ("rerank", "rerank_depth")
 
@@ -256,7 +258,7 @@ class StudentRetriever(DenseEncoder):
         }
 
     def cache_namespace(self, lang: str, role: Role) -> dict[str, Any]:
-        """Keyed by the checkpoint id and its weights' sha256: a retrained student never reuses vectors."""
+        """Keyed by checkpoint id and weights' sha256, so a retrained student gets new vectors."""
         namespace = super().cache_namespace(lang, role)
         namespace["training"] = {
             key: self.training.get(key) for key in ("checkpoint", "student_sha256")
@@ -288,7 +290,10 @@ class StudentRetriever(DenseEncoder):
         return vectors.float().cpu().numpy()
 
     def encode_all(self, texts: Sequence[str], lang: str, role: Role) -> np.ndarray:
-        """As the core does, but in batches of similar length (less padding), in the caller's order."""
+        """As the core does, but in batches of similar length (less padding).
+
+        The vectors come back in the caller's order.
+        """
         import numpy as np
 
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
@@ -319,7 +324,7 @@ class StudentRetriever(DenseEncoder):
             [task.queries[q] for q in query_ids], task.card.query_lang, "query"
         )
         run: Run = {}
-        for vector, query_id in zip(queries, query_ids):
+        for vector, query_id in zip(queries, query_ids, strict=True):
             hits = list(candidates.get(query_id, {}))
             picked = np.array([row[d] for d in hits], dtype=np.int64)
             units = [np.arange(bounds[i], bounds[i + 1]) for i in picked]
@@ -345,10 +350,14 @@ class Optical(StudentRetriever):
     """OPTICAL: student distilled from a frozen English teacher by OT token alignment on bitext."""
 
     Options = OpticalOptions
+    options: OpticalOptions
     _task_bitext: str | None = None  # the built-in bitext of the task being retrieved
 
     def use_task(self, task: Task) -> None:
-        """Follow the task's own bitext unless one is given; a new pair starts from the untrained student."""
+        """Follow the task's own bitext unless one is given.
+
+        A new language pair starts from the untrained student.
+        """
         from clirbench.bitext import task_bitext_name
 
         if self.options.bitext_file is not None or self.options.bitext is not None:
@@ -360,9 +369,9 @@ class Optical(StudentRetriever):
                     self.__dict__.pop(attribute, None)
             self._task_bitext = name
 
-    def retrieve(self, task: Task, k: int) -> Run:
+    def retrieve(self, task: Task, k: int, inputs: Sequence[Run] | None = None) -> Run:
         self.use_task(task)
-        return super().retrieve(task, k)
+        return super().retrieve(task, k, inputs)
 
     @cached_property
     def training(self) -> dict[str, Any]:
@@ -421,7 +430,8 @@ class Optical(StudentRetriever):
             name = options.bitext or self._task_bitext
             if name is None:
                 raise OptionsError(
-                    f"{self.name}: no bitext yet (it follows the task): retrieve on a task first, or give bitext"
+                    f"{self.name}: no bitext yet (it follows the task): retrieve on a task first, "
+                    "or give bitext"
                 )
             bitext = builtin_bitext(name, "train")
         if bitext.target_lang == options.teacher_lang:
@@ -436,7 +446,7 @@ class Optical(StudentRetriever):
 
 @register_method("distill-mse")
 class DistillMSE(Optical):
-    """Sentence-level MSE distillation (Reimers & Gurevych 2020): the OPTICAL ablation without OT."""
+    """Sentence-level MSE distillation (Reimers & Gurevych 2020): the OPTICAL ablation without OT."""  # noqa: E501 - `clirbench list methods` shows this line
 
     Options = DistillMSEOptions
 

@@ -17,7 +17,7 @@ def _runs(seed: int = 0, n_runs: int = 3) -> list[dict[str, dict[str, float]]]:
         for q in range(6):
             docs = rng.choice(40, size=int(rng.integers(5, 25)), replace=False)
             scores = rng.normal(loc=r * 3.0, scale=r + 1.0, size=len(docs))
-            run[f"q{q}"] = {f"d{d}": float(s) for d, s in zip(docs, scores)}
+            run[f"q{q}"] = {f"d{d}": float(s) for d, s in zip(docs, scores, strict=True)}
         runs.append(run)
     return runs
 

@@ -141,7 +141,7 @@ def test_tables_are_cached_and_reused(tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 def test_revision_follows_the_bitext_content() -> None:
-    changed = TINY_PAIRS[:-1] + (("the king", "mfumuyo"),)
+    changed = (*TINY_PAIRS[:-1], ("the king", "mfumuyo"))
     assert lexical.revision(tiny_bitext(changed), 5) != lexical.revision(tiny_bitext(), 5)
     assert lexical.revision(tiny_bitext(), 4) != lexical.revision(tiny_bitext(), 5)
 

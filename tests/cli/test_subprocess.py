@@ -216,7 +216,7 @@ def test_ctrl_c_says_what_was_kept_and_exits_130(tmp_path: Path):
         seen.append(line)
     time.sleep(0.5)  # now inside overlap's first sleep
     process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=60)
+    _out, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     assert err.strip().splitlines()[-1] == (
         f"Interrupted: 2 of 4 cells finished and kept in {store}/; "

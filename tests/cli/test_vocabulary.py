@@ -35,7 +35,7 @@ class LongName(MethodBase):
     Options = MethodOptions
 
     def retrieve(self, task, k):
-        return {qid: {doc: 1.0 for doc in sorted(task.corpus)[:k]} for qid in task.queries}
+        return {qid: dict.fromkeys(sorted(task.corpus)[:k], 1.0) for qid in task.queries}
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ ENGLISH = (
     "rain fish lake maize harvest night village river goat bread water child market song".split()
 )
 MADE_UP = "mvu nso nya chi kol usi mud mts mbu mka madzi mwa msi nyi".split()
-LEXICON = dict(zip(ENGLISH, MADE_UP))
+LEXICON = dict(zip(ENGLISH, MADE_UP, strict=True))
 STEPS = 6
 
 
@@ -262,7 +262,6 @@ PINNED = {  # variant: (student.pt digest, loss log digest)
 def _trained_digests(world, variant: str, stop_at: int | None = None) -> tuple[str, str, dict]:
     """Train ``variant`` (interrupted after ``stop_at`` steps and resumed, if given)."""
     from clirbench.methods.optical.training import STUDENT_FILE
-
     from tests.pins import log_digest, state_digest
 
     name, overrides = VARIANTS[variant]
@@ -343,7 +342,6 @@ def _as_old_state(distiller) -> None:
 
 def test_a_state_of_the_old_trainer_resumes_to_the_pinned_weights(world, tmp_path, monkeypatch):
     from clirbench.methods.optical.training import OLD_STATE_FILE, STUDENT_FILE
-
     from tests.pins import log_digest, skip_unless_recorded_platform, state_digest
 
     monkeypatch.setenv("CLIRBENCH_CACHE", str(tmp_path))
@@ -461,7 +459,7 @@ def test_rerank_reads_the_candidates_cell_from_the_store(world, tmp_path, monkey
     candidates = cells["test-first-docs"]
     assert candidates.manifest["method"]["k"] == 3  # the candidates are a cell at rerank_depth
     assert outcome.cell.manifest["inputs"][0]["config_hash"] == candidates.system[1]
-    assert {q: len(hits) for q, hits in outcome.cell.run.items()} == {q: 2 for q in task.queries}
+    assert {q: len(hits) for q, hits in outcome.cell.run.items()} == dict.fromkeys(task.queries, 2)
     for query_id, hits in outcome.cell.run.items():
         assert set(hits) <= set(candidates.run[query_id])
     deeper = build_options("untrained-student", {**values, "rerank_depth": 4})
@@ -488,7 +486,7 @@ def test_options_are_checked():
 def test_bitext_without_the_teacher_language_is_an_error(world):
     method = _method("optical", world, bitext_source_lang="fra_Latn")
     with pytest.raises(OptionsError, match="teacher_lang eng_Latn"):
-        method.bitext
+        method.bitext  # noqa: B018 - a lazy property
 
 
 def test_method_module_loads_no_torch():

@@ -79,7 +79,7 @@ def test_corpus_line(folder: Path, case: str):
     bad, line, fragment = CORPUS_CASES[case]
     write_folder(folder, corpus=VALID_CORPUS + bad)
     with pytest.raises(InputError) as error:
-        beir_task(folder).corpus
+        beir_task(folder).corpus  # noqa: B018 - loading is lazy
     assert_clean(error.value, folder / "corpus.jsonl", line, fragment)
 
 
@@ -98,7 +98,7 @@ def test_whole_corpus(folder: Path, case: str):
     data, line, fragment = WHOLE_CORPUS_CASES[case]
     write_folder(folder, corpus=data)
     with pytest.raises(InputError) as error:
-        beir_task(folder).corpus
+        beir_task(folder).corpus  # noqa: B018 - loading is lazy
     assert_clean(error.value, folder / "corpus.jsonl", line, fragment)
 
 
@@ -135,7 +135,7 @@ def test_queries_line(folder: Path, case: str):
     bad, line, fragment = QUERY_CASES[case]
     write_folder(folder, queries=VALID_QUERIES + bad)
     with pytest.raises(InputError) as error:
-        beir_task(folder).queries
+        beir_task(folder).queries  # noqa: B018 - loading is lazy
     assert_clean(error.value, folder / "queries.jsonl", line, fragment)
 
 
@@ -162,14 +162,14 @@ def test_folder_qrels_line(folder: Path, case: str):
     bad, line, fragment = QRELS_CASES[case]
     write_folder(folder, qrels=HEADER + bad)
     with pytest.raises(InputError) as error:
-        beir_task(folder).qrels
+        beir_task(folder).qrels  # noqa: B018 - loading is lazy
     assert_clean(error.value, folder / "qrels" / "test.tsv", line, fragment)
 
 
 def test_folder_qrels_header_only_and_missing_split(folder: Path):
     write_folder(folder, qrels=b"query-id\tcorpus-id\tscore\n")
     with pytest.raises(InputError) as error:
-        beir_task(folder).qrels
+        beir_task(folder).qrels  # noqa: B018 - loading is lazy
     assert_clean(error.value, folder / "qrels" / "test.tsv", None, "no relevance judgements")
     with pytest.raises(InputError) as error:
         beir_task(folder, split="dev")

@@ -216,6 +216,6 @@ def test_a_bad_per_query_row_names_the_file_and_line(content: bytes, line: int):
     (path.parent / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     [cell] = store.cells()
     with pytest.raises(ClirbenchError) as error:
-        cell.per_query
+        cell.per_query  # noqa: B018 - read on first access
     assert f"{path}:{line}:" in str(error.value) and "store check --repair" in str(error.value)
     assert cell.run == {"q1": {"d1": 2.0, "d2": 1.0}, "q2": {"d2": 0.5}}

@@ -30,7 +30,10 @@ APPROXIMATE_OPTIONS = {"search": "hnsw"}
 
 
 def _small_store(root: Path) -> ResultStore:
-    """The report tests' store (2 tasks, 3 systems, one method not run) and an approximate system."""
+    """The report tests' store (2 tasks, 3 systems, one method not run).
+
+    Plus an approximate system.
+    """
     store = build_store(root)
     chash = config_hash("me5", APPROXIMATE_OPTIONS, 100)
     for seed, task in enumerate(TASKS):

@@ -111,7 +111,9 @@ def test_worst_language_averages_a_languages_tasks(board: Leaderboard, store_roo
 def test_a_group_mean_needs_every_task_of_the_group(board: Leaderboard):
     family = _table(board, "family")
     (partial,) = [row for row in family.rows if row.system == "partial"]
-    values = {column.label: cell.value for column, cell in zip(family.columns, partial.cells)}
+    values = {
+        column.label: cell.value for column, cell in zip(family.columns, partial.cells, strict=True)
+    }
     # It ran on quran-en-swh but not quran-swh-en, on hau but not amh or som; jpn is complete.
     assert values["Niger-Congo"] is None and values["Afro-Asiatic"] is None
     assert values["Japonic"] is not None and partial.covered == 1
@@ -161,7 +163,8 @@ def test_group_tests_share_the_reports_holm_correction(board: Leaderboard, store
     adjusted = multipletests([c.p_value for c in found], method="holm")[1]
     assert [t.p_adjusted for t in board.report.tests] == pytest.approx(adjusted, abs=1e-12)
     by_pair = {
-        (c.system_a, c.system_b, round(c.difference, 12)): p for c, p in zip(found, adjusted)
+        (c.system_a, c.system_b, round(c.difference, 12)): p
+        for c, p in zip(found, adjusted, strict=True)
     }
     checked = 0
     for table in board.report.groupings:

@@ -1,6 +1,7 @@
 """The HTML leaderboard in headless Chromium: sortable tables, a screenshot, no console errors.
 
-Needs Debian's ``chromium`` and ``chromium-driver`` and the ``selenium`` package; skipped without them.
+Needs Debian's ``chromium`` and ``chromium-driver`` and the ``selenium`` package; skipped
+without them.
 """
 
 from __future__ import annotations

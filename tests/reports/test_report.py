@@ -116,8 +116,7 @@ def test_labels_name_the_options_of_a_second_configuration(report_store: Path, t
         "| bm25 |" in markdown
         and r"| bm25\[k1=0.9\] |"
         in markdown.replace("bm25[k1", r"bm25\[k1").replace("0.9]", r"0.9\]")
-        or "bm25[k1=0.9]" in markdown
-    )
+    ) or "bm25[k1=0.9]" in markdown
     assert "@" + "0" * 12 not in markdown  # no bare hash
 
 

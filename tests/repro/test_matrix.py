@@ -61,7 +61,9 @@ def test_wide_tolerance_needs_a_reason(tmp_path: Path):
     with pytest.raises(InputError, match="needs a reason"):
         load_matrix(matrix)
     matrix.write_text(
-        "conditions:\n  - {name: x, method: bm25, task: t, expected: {AP: 0.1}}\n  - {name: x, method: bm25, task: t, expected: {AP: 0.1}}\n"
+        "conditions:\n"
+        "  - {name: x, method: bm25, task: t, expected: {AP: 0.1}}\n"
+        "  - {name: x, method: bm25, task: t, expected: {AP: 0.1}}\n"
     )
     with pytest.raises(InputError, match="duplicate condition names: x"):
         load_matrix(matrix)

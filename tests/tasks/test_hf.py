@@ -70,7 +70,10 @@ def _write_parquet(rows: list[dict], path: Path) -> None:
 
 
 def _mirror_files(folder: Path) -> Path:
-    """tests/data/tiny converted to a Hub repository's files: parquet, as the MTEB mirrors store it."""
+    """tests/data/tiny converted to a Hub repository's files.
+
+    Parquet, as the MTEB mirrors store it.
+    """
     for part in ("corpus", "queries"):
         rows = [json.loads(line) for line in (TINY / f"{part}.jsonl").read_text().splitlines()]
         _write_parquet(rows, folder / f"{part}.parquet")
@@ -287,7 +290,7 @@ def test_ciral_local_copy_with_its_passages_beside(ciral_home: Path, tmp_path: P
     shutil.copytree(
         next((ciral_home / "hub" / "datasets--CIRAL--ciral" / "snapshots").iterdir()), folder
     )
-    with pytest.raises(InputError, match="file not found .the CIRAL passages"):
+    with pytest.raises(InputError, match=r"file not found .the CIRAL passages"):
         load_task(f"hf:{folder}/hausa", cache_dir=tmp_path)
     corpus = next((ciral_home / "hub" / "datasets--CIRAL--ciral-corpus" / "snapshots").iterdir())
     shutil.copytree(corpus / "passages-v1.0", folder / "passages-v1.0")

@@ -37,7 +37,10 @@ Matches and clubs are relevant.
 
 @pytest.fixture
 def ir_datasets(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
-    """ir_datasets with its home in a temporary folder (when this test is the first to import it)."""
+    """ir_datasets with its home in a temporary folder.
+
+    (When this test is the first to import it.)
+    """
     monkeypatch.setenv("IR_DATASETS_HOME", str(tmp_path_factory.getbasetemp() / "ir_datasets_home"))
     return pytest.importorskip("ir_datasets")
 
@@ -70,7 +73,11 @@ def _register(
     return name
 
 
-DOCS = "d1\tMvula inagwa usiku wonse ku Lilongwe.\nd2\tAlimi akolola chimanga chambiri.\nd3\tMpira wa miyendo ku Malawi.\n"
+DOCS = (
+    "d1\tMvula inagwa usiku wonse ku Lilongwe.\n"
+    "d2\tAlimi akolola chimanga chambiri.\n"
+    "d3\tMpira wa miyendo ku Malawi.\n"
+)
 
 
 def test_trec_topics_read_their_title(ir_datasets, tmp_path: Path):
@@ -175,7 +182,10 @@ def test_data_that_would_be_downloaded_is_reported_not_fetched(ir_datasets, tmp_
 
 
 def test_file_ir_datasets_cannot_download_is_named(ir_datasets, tmp_path: Path):
-    """Some collections (TREC disks, ...) are not downloadable; ir_datasets expects a copy in its home."""
+    """Some collections (TREC disks, ...) are not downloadable.
+
+    ir_datasets expects a copy in its home.
+    """
     from ir_datasets.datasets.base import Dataset
     from ir_datasets.formats import TsvDocs, TsvQueries
     from ir_datasets.util import LocalDownload

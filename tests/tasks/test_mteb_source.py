@@ -85,7 +85,7 @@ def test_bad_specs(spec, split, problem):
 
 
 def _prepare_cache(datasets_cache: Path, tmp_path: Path) -> None:
-    """What ``load_dataset`` leaves in the datasets cache for mteb/NeuCLIR2022Retrieval's fas subset.
+    """What ``load_dataset`` leaves in the datasets cache for NeuCLIR2022Retrieval's fas subset.
 
     The data is tests/data/tiny; the configs are the ones MTEB's loader asks for.
     """
@@ -144,8 +144,8 @@ def test_absent_data_says_how_to_get_it(tmp_path: Path, monkeypatch: pytest.Monk
         task.queries  # noqa: B018
     message = str(error.value)
     assert (
-        "the data of MTEB task 'NeuCLIR2022Retrieval' (mteb/NeuCLIR2022Retrieval at revision 95cad86"
-        in message
+        "the data of MTEB task 'NeuCLIR2022Retrieval' "
+        "(mteb/NeuCLIR2022Retrieval at revision 95cad86" in message
     )
     assert "clirbench never downloads" in message and str(tmp_path) in message
     assert "mteb.get_task('NeuCLIR2022Retrieval').load_data()" in message

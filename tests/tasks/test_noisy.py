@@ -40,7 +40,7 @@ def test_typos_hit_the_rate_and_change_one_letter_or_swap_two():
     ]
     noisy = Noise(rate=0.2, seed=5).apply(" ".join(words), "document", "d1").split(" ")
     assert len(noisy) == len(words)
-    changed = [(w, n) for w, n in zip(words, noisy) if w != n]
+    changed = [(w, n) for w, n in zip(words, noisy, strict=True) if w != n]
     assert 0.17 < len(changed) / len(words) < 0.23
     assert all(_edit_distance(w, n) <= 2 and abs(len(w) - len(n)) <= 1 for w, n in changed)
     kinds = {
@@ -85,7 +85,7 @@ def test_variant_names_carry_rate_and_seed():
     assert named.card.name == "bible-en-ny/passage/noisy-rate0.1-seed2"
     other = load_task("bible-en-ny/passage/noisy-seed3")
     assert other.card.checksum != named.card.checksum
-    with pytest.raises(NoiseError, match="within 0..1"):
+    with pytest.raises(NoiseError, match=r"within 0..1"):
         load_task("bible-en-ny/verse/noisy-rate2")
     with pytest.raises(UnknownNameError, match="built-in task to add noise to"):
         load_task("bible-en-xx/verse/noisy")
@@ -103,7 +103,7 @@ def test_suite_lists_low_resource_verse_variants():
     assert is_builtin_task("bible-ny-en/passage/noisy") and not is_builtin_task("x/y")
 
 
-def test_list_and_describe_show_variants(cli):
+def test_list_and_describe_show_variants(cli):  # noqa: F811 - the fixture imported above
     listed = cli("list", "tasks", "--json")
     assert listed.code == 0
     rows = {row["name"]: row for row in json.loads(listed.out)["tasks"]}

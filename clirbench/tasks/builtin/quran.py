@@ -202,7 +202,7 @@ def segment_records(data: bytes) -> Iterator[bytes]:
     if directory < 4 or size < 0 or size % 8:
         raise ValueError(f"directory offset {directory} does not fit a file of {len(data)} bytes")
     pointers = struct.unpack_from(f">{size // 4}I", data, directory)
-    for offset, length in zip(pointers[::2], pointers[1::2]):
+    for offset, length in zip(pointers[::2], pointers[1::2], strict=True):
         if offset < 4 or offset + length > directory:
             raise ValueError(f"record at {offset} (+{length}) lies outside the data")
         yield data[offset : offset + length]

@@ -133,7 +133,7 @@ def read_index(text: str) -> list[Entry]:
     """The declarations ``index.js`` lists, in its order (its string fields only are read)."""
     entries = []
     for found in _ENTRY.finditer(text):
-        fields = dict(_FIELD.findall(found["body"]))
+        fields: dict[str, str] = dict(_FIELD.findall(found["body"]))
         if {"code", "bcp47", "iso6393"} <= set(fields):
             name = fields.get("name", fields["code"]).replace("\\'", "'")
             entries.append(Entry(fields["code"], fields["bcp47"], fields["iso6393"], name))
@@ -267,7 +267,7 @@ def task_name(language: str, ambiguous: bool) -> str:
 def generate_suite(root: Path, tarball: Path) -> None:
     """Write one BEIR folder per kept language and ``suite.json`` (kept and skipped) in ``root``."""
     try:
-        archive = tarfile.open(tarball, "r:gz")
+        archive = tarfile.open(tarball, "r:gz")  # noqa: SIM115 - closed by the `with` below
     except (OSError, tarfile.TarError) as error:
         raise InputError(
             tarball, None, f"not a readable tarball ({error}); delete it to fetch it again"
