@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 _BOM = codecs.BOM_UTF8
 
 
-def _open_error(path: Path, error: OSError) -> InputError:
+def _open_error(path: Path | FsPath, error: OSError) -> InputError:
     if isinstance(error, FileNotFoundError):
         return InputError(path, None, "file not found")
     if isinstance(error, IsADirectoryError):
@@ -34,7 +34,7 @@ def _open_error(path: Path, error: OSError) -> InputError:
     return InputError(path, None, f"cannot read ({error.strerror or error})")
 
 
-def _decode_error(path: Path) -> InputError:
+def _decode_error(path: Path | FsPath) -> InputError:
     """The error for the first line of ``path`` that is not UTF-8 (read again, in binary)."""
     with path.open("rb") as data:
         for line_no, raw in enumerate(data, start=1):

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from functools import partial
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from clirbench.errors import ClirbenchError
 
@@ -31,7 +31,14 @@ if TYPE_CHECKING:
     import numpy as np
 
     from clirbench.cache import EmbeddingShard, ShardCache
-    from clirbench.method import DenseEncoder, MethodBase, MethodOptions, Role, Run
+    from clirbench.method import (
+        DenseEncoder,
+        DenseEncoderOptions,
+        MethodBase,
+        MethodOptions,
+        Role,
+        Run,
+    )
     from clirbench.tasks.task import Task
 
 
@@ -241,7 +248,8 @@ def _document_texts(method: DenseEncoder, task: Task) -> Iterator[tuple[str, str
     """Each document's id and the text that stands for it (whole, or its first window)."""
     from clirbench.sentences import sentence_windows
 
-    options = method.options
+    # A mode other than whole comes from DenseEncoderOptions (as in encode_documents).
+    options = cast("DenseEncoderOptions", method.options)
     firstp = getattr(options, "long_documents", "whole") == "firstp"
     for doc_id, document in task.corpus.items():
         text = document.full_text

@@ -48,7 +48,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 from urllib.parse import quote, unquote
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
@@ -61,9 +61,6 @@ from clirbench.location import FsPath, Location, note_once, open_location
 from clirbench.method import Run
 from clirbench.tasks.beir import FOLDER_SOURCE
 from clirbench.trec import format_run, read_run
-
-if TYPE_CHECKING:
-    from typing_extensions import Self
 
 STORE_FORMAT = 2
 RUN_FILE, PER_QUERY_FILE, AGGREGATE_FILE, MANIFEST_FILE = (
@@ -212,7 +209,7 @@ class Cell:
 _PER_QUERY_HEADER = ["query_id", "measure", "value"]
 
 
-def _read_per_query(path: Path) -> PerQueryScores:
+def _read_per_query(path: Location) -> PerQueryScores:
     scores: PerQueryScores = {}
     for line_no, line in iter_lines(path):
         fields = line.split("\t")
@@ -234,13 +231,13 @@ def _read_per_query(path: Path) -> PerQueryScores:
     return scores
 
 
-def _repair_hint(root: Path) -> str:
+def _repair_hint(root: Location) -> str:
     import shlex
 
     return f"remove it with `clirbench store check --repair --store {shlex.quote(str(root))}`"
 
 
-def _damaged(error: InputError, root: Path) -> InputError:
+def _damaged(error: InputError, root: Location) -> InputError:
     """``error`` in a stored cell's file, saying what to do about the cell."""
     return InputError(
         error.path,
@@ -264,7 +261,7 @@ class ResultStore:
     ``ResultStore(url)`` of a URL that is not local gives an :class:`FsspecResultStore`, as
     ``Path`` gives a ``PosixPath``."""
 
-    def __new__(cls, root: str | Path) -> Self:
+    def __new__(cls, root: str | Path) -> ResultStore:
         remote = cls is ResultStore and isinstance(open_location(root), FsPath)
         return super().__new__(FsspecResultStore if remote else cls)
 
@@ -355,7 +352,7 @@ class ResultStore:
 
     def _publish(
         self,
-        final: Path,
+        final: Location,
         key: CellKey,
         run: Run,
         per_query: PerQueryScores,
@@ -364,6 +361,7 @@ class ResultStore:
     ) -> Cell:
         from filelock import FileLock
 
+        assert isinstance(final, Path), "a store at an fsspec URL is an FsspecResultStore"
         final.parent.mkdir(parents=True, exist_ok=True)
         if not (self.root / FORMAT_FILE).exists():
             atomic_write_json(self.root / FORMAT_FILE, {"format": STORE_FORMAT})
@@ -416,14 +414,15 @@ class ResultStore:
 
     def not_run(self) -> list[dict[str, Any]]:
         """Methods recorded as unable to run: method, config_hash, reason, tasks, options."""
-        return [_read_not_run(path) for path in sorted((self.root / NOT_RUN_DIR).glob("*.json"))]
+        records: list[Location] = sorted((self.root / NOT_RUN_DIR).glob("*.json"))
+        return [_read_not_run(path) for path in records]
 
     def cells(self) -> Iterator[Cell]:
         """Every finished cell in the store, in path order, each verified against its digests."""
-        for manifest in sorted(self.root.glob(f"*/*/*/{MANIFEST_FILE}")):
-            if not any(
-                part.startswith(".") for part in manifest.parent.relative_to(self.root).parts
-            ):
+        manifests: list[Location] = sorted(self.root.glob(f"*/*/*/{MANIFEST_FILE}"))
+        for manifest in manifests:
+            # its task, split and cell folders; a name with a leading dot is no cell's
+            if not any(manifest.parents[up].name.startswith(".") for up in range(3)):
                 yield self._read(manifest.parent)
 
     def find(
@@ -463,7 +462,7 @@ class ResultStore:
             )
         return matches[0]
 
-    def _read(self, path: Path) -> Cell:
+    def _read(self, path: Location) -> Cell:
         """The cell in ``path``, verified: its manifest, its files' digests, its aggregate, and
         that it is in the folder its manifest names (a copied cell would count twice)."""
         try:
@@ -488,7 +487,7 @@ class ResultStore:
         dumped = manifest.model_dump(exclude_unset=True)
         return Cell(path=path, manifest=dumped, aggregate=aggregate)
 
-    def _redo(self, path: Path) -> str:
+    def _redo(self, path: Location) -> str:
         """What to do about the damaged cell in ``path``: its command recomputes it."""
         try:
             command = json.loads((path / MANIFEST_FILE).read_bytes()).get("command")
@@ -516,7 +515,8 @@ class ResultStore:
         """
         self._check_is_store()
         found: list[StoreProblem] = []
-        for entry in sorted(self.root.iterdir()):
+        entries: list[Location] = sorted(self.root.iterdir())
+        for entry in entries:
             if entry.name == FORMAT_FILE:
                 continue
             if entry.name == NOT_RUN_DIR and entry.is_dir():
@@ -524,7 +524,8 @@ class ResultStore:
             elif _is_temp(entry):
                 found += _stale_temp(entry, repair)
             elif entry.is_dir() and not entry.name.startswith("."):
-                for split in sorted(entry.iterdir()):
+                splits: list[Location] = sorted(entry.iterdir())
+                for split in splits:
                     if split.is_dir() and not split.name.startswith("."):
                         found += self._check_split(split, repair)
                         _remove_if_emptied(split, repair)
@@ -537,9 +538,10 @@ class ResultStore:
                 found.append(_orphan(entry, "not part of a result store", repair))
         return found
 
-    def _check_split(self, folder: Path, repair: bool) -> list[StoreProblem]:
+    def _check_split(self, folder: Location, repair: bool) -> list[StoreProblem]:
         """The entries of one split folder, grouped by the cell they belong to, each group
         checked (and repaired) under that cell's lock."""
+        assert isinstance(folder, Path), "a store at an fsspec URL is an FsspecResultStore"
         groups: dict[str, dict[str, list[Path]]] = {}
         found = []
         for entry in sorted(folder.iterdir()):
@@ -592,7 +594,7 @@ class ResultStore:
                 held.release()
         return found
 
-    def _check_cell(self, path: Path, repair: bool) -> list[StoreProblem]:
+    def _check_cell(self, path: Location, repair: bool) -> list[StoreProblem]:
         if not (path / MANIFEST_FILE).exists():
             return [_problem(path, "damaged", "no manifest.json: not a finished cell", repair)]
         try:
@@ -600,9 +602,10 @@ class ResultStore:
         except InputError as error:
             return [_problem(path, "damaged", error.problem.split("; ")[0], repair)]
         known = {MANIFEST_FILE, *DATA_FILES}
+        entries: list[Location] = sorted(path.iterdir())
         return [
             _orphan(extra, "not a file of the cell", repair)
-            for extra in sorted(path.iterdir())
+            for extra in entries
             if extra.name not in known
         ]
 
@@ -673,7 +676,8 @@ class FsspecResultStore(ResultStore):
         """No locks, temp folders or trash here: each entry is a cell, the files of a save
         that did not finish (no manifest), or a stray file."""
         found = []
-        for entry in sorted(folder.iterdir()):
+        entries: list[Location] = sorted(folder.iterdir())
+        for entry in entries:
             match = _ENTRY.fullmatch(entry.name)
             if not (match and match.group("cell")) or not entry.is_dir():
                 found.append(_orphan(entry, "not a result cell", repair))
@@ -735,7 +739,7 @@ def _recover(final: Path) -> None:
             shutil.rmtree(leftover, ignore_errors=True)
 
 
-def _is_temp(path: Path) -> bool:
+def _is_temp(path: Location) -> bool:
     return bool(_TEMP.fullmatch(path.name))
 
 
@@ -756,7 +760,7 @@ def _stamped(manifest: dict[str, Any], key: CellKey) -> dict[str, Any]:
     return {**manifest, "task": task, "method": method}
 
 
-def _write_problem(final: Path, error: OSError) -> str:
+def _write_problem(final: Location, error: OSError) -> str:
     if error.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
         todo = "free some space (or raise the file-size limit, ulimit -f) and rerun"
     elif error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
@@ -769,7 +773,7 @@ def _write_problem(final: Path, error: OSError) -> str:
     )
 
 
-def _remove_if_emptied(folder: Path, repair: bool) -> None:
+def _remove_if_emptied(folder: Location, repair: bool) -> None:
     """After a repair, a task or split folder left empty goes too (a save recreates it)."""
     if repair:
         with contextlib.suppress(OSError):  # not empty: it holds cells
@@ -811,9 +815,10 @@ def _stale_temp(path: Location, repair: bool) -> list[StoreProblem]:
     return [_orphan(path, "a temp file of a write that was killed", repair)]
 
 
-def _check_not_run(folder: Path, repair: bool) -> list[StoreProblem]:
+def _check_not_run(folder: Location, repair: bool) -> list[StoreProblem]:
     found = []
-    for entry in sorted(folder.iterdir()):
+    entries: list[Location] = sorted(folder.iterdir())
+    for entry in entries:
         if _is_temp(entry):
             found += _stale_temp(entry, repair)
         elif entry.suffix != ".json" or not entry.is_file():
@@ -826,7 +831,7 @@ def _check_not_run(folder: Path, repair: bool) -> list[StoreProblem]:
     return found
 
 
-def _read_not_run(path: Path) -> dict[str, Any]:
+def _read_not_run(path: Location) -> dict[str, Any]:
     try:
         record = json.loads(path.read_bytes())
         if not isinstance(record, dict):
@@ -911,7 +916,7 @@ def _describe_identity(identity: Any) -> str:
     return described
 
 
-def system_labels(cells: Iterable[Cell]) -> dict[Path, str]:
+def system_labels(cells: Iterable[Cell]) -> dict[Location, str]:
     """Cell path -> the system's one human label, used by run, report, compare and repro.
 
     The label is the method's own (``nmt[lexical]``); where the cells hold several

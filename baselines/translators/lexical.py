@@ -102,8 +102,16 @@ class TranslationTable:
 
     @classmethod
     def from_arrays(cls, arrays: Any, prefix: str) -> TranslationTable:
-        vocabs = {name: bytes(arrays[f"{prefix}.{name}"]).decode().split("\n") for name in _VOCABS}
-        return cls(**vocabs, **{name: arrays[f"{prefix}.{name}"] for name in _ARRAYS})
+        def vocab(name: str) -> list[str]:
+            return bytes(arrays[f"{prefix}.{name}"]).decode().split("\n")
+
+        return cls(
+            source_vocab=vocab("source_vocab"),
+            target_vocab=vocab("target_vocab"),
+            indptr=arrays[f"{prefix}.indptr"],
+            indices=arrays[f"{prefix}.indices"],
+            probs=arrays[f"{prefix}.probs"],
+        )
 
 
 def _word_ids(sentences: Sequence[list[str]]) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -204,10 +212,9 @@ def _save(path: Path, tables: dict[str, TranslationTable]) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as out:
-            np.savez_compressed(
-                out,
-                **{k: v for name, table in tables.items() for k, v in table.arrays(name).items()},
-            )
+            arrays = {k: v for name, table in tables.items() for k, v in table.arrays(name).items()}
+            # numpy's stub matches **kwds against its allow_pickle flag (a bool) too
+            np.savez_compressed(out, **arrays)  # type: ignore[arg-type]
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

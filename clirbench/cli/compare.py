@@ -84,10 +84,12 @@ def compare(
     from clirbench.evaluation import canonical_measure
     from clirbench.report.model import PairedTest, PairedTests
     from clirbench.stats import adjust
+    from clirbench.stats.comparison import is_test
+    from clirbench.stats.correction import is_correction
     from clirbench.store import ResultStore
     from clirbench.tasks import expand_task_specs, load_task
 
-    if test not in ("randomization", "t-test") or correction not in ("holm", "bh", "none"):
+    if not is_test(test) or not is_correction(correction):
         raise OptionsError(
             "--test must be randomization or t-test and --correction holm, bh or none "
             f"(got {test!r}, {correction!r})"

@@ -55,6 +55,7 @@ def method_options(
     if foreign:
         from clirbench.errors import UnknownNameError
 
+        assert options_file is not None, "only an options file holds sections"
         known = available_methods()
         for name, values in foreign.items():
             try:

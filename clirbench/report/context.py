@@ -9,12 +9,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 
 from clirbench.errors import ClirbenchError, UnknownNameError
+from clirbench.location import Location
 from clirbench.report.groups import (
     ProbeTask,
     coverage_table,
@@ -49,8 +49,9 @@ from clirbench.store import ResultStore, system_labels
 
 if TYPE_CHECKING:
     from clirbench.stats import Comparison
+    from clirbench.stats.comparison import Test
 
-TEST = "randomization"
+TEST: Test = "randomization"
 CONFIDENCE = 0.95
 NOT_RECORDED = "not recorded"
 APPROXIMATE_MARK = "≈"
@@ -179,7 +180,9 @@ def _is_probe(cell: StoredCell) -> bool:
     return is_coverage_probe(cell.manifest["task"])
 
 
-def _coverage(cells: list[StoredCell], labels: dict[Path, str], measure: str) -> Coverage | None:
+def _coverage(
+    cells: list[StoredCell], labels: dict[Location, str], measure: str
+) -> Coverage | None:
     """The coverage probe's table (languages x systems), or None without probe results."""
     if not cells:
         return None
@@ -201,11 +204,11 @@ def _coverage(cells: list[StoredCell], labels: dict[Path, str], measure: str) ->
 
 def _select(
     cells: list[StoredCell],
-    labels: dict[Path, str],
+    labels: dict[Location, str],
     tasks: Sequence[str] | None,
     methods: Sequence[str] | None,
     not_run: set[str],
-    root: Path,
+    root: Location,
 ) -> list[StoredCell]:
     """The cells of the wanted tasks and methods; a name the store does not hold is an error.
 
@@ -269,9 +272,9 @@ def _not_run(
 
 
 def _check_settings(settings: Settings) -> None:
-    from clirbench.stats.correction import Correction
+    from clirbench.stats.correction import Correction, is_correction
 
-    if settings.correction not in get_args(Correction):
+    if not is_correction(settings.correction):
         raise UnknownNameError("correction", settings.correction, get_args(Correction))
     if not 0.0 < settings.alpha < 1.0:
         raise ReportError(f"alpha must be between 0 and 1, got {settings.alpha}")
@@ -321,7 +324,7 @@ def _shown_measures(
 
 
 def _group_by_task(
-    cells: Sequence[StoredCell], labels: dict[Path, str], measure: str
+    cells: Sequence[StoredCell], labels: dict[Location, str], measure: str
 ) -> dict[str, _TaskResults]:
     """Cells by task and split; a task shown on several splits is named ``name (split)``."""
     by_task: dict[tuple[str, str], list[StoredCell]] = {}
@@ -338,7 +341,7 @@ def _group_by_task(
 
 
 def _task_results(
-    name: str, cells: list[StoredCell], labels: dict[Path, str], measure: str
+    name: str, cells: list[StoredCell], labels: dict[Location, str], measure: str
 ) -> _TaskResults:
     checksums = sorted({str(cell.manifest["task"].get("checksum", "")) for cell in cells})
     if len(checksums) > 1:
@@ -397,6 +400,7 @@ def _compare(
     """Each system against the best and against the baseline, on every task and on every task
     set of the groups (pooled, ``clirbench.stats.grouped``), corrected as one family."""
     from clirbench.stats import adjust, compare_systems
+    from clirbench.stats.correction import is_correction
     from clirbench.stats.grouped import pool_tasks
 
     bests: dict[frozenset[str], str] = {}
@@ -430,7 +434,9 @@ def _compare(
             raise ReportError(f"cannot compare systems on {what}: {error}") from None
         queries = len(next(iter(primary.values())))
         found.extend((key, where, queries, comparison) for comparison in comparisons)
-    adjusted = adjust([c.p_value for *_, c in found], settings.correction) if found else []
+    correction = settings.correction
+    assert is_correction(correction), "build_report checks the settings first"
+    adjusted: Iterable[float] = adjust([c.p_value for *_, c in found], correction) if found else []
     by_key: dict[str | frozenset[str], Pairs] = {}
     tests = []
     for (key, where, queries, comparison), p_adjusted in zip(found, adjusted, strict=True):
@@ -645,7 +651,7 @@ def _legend(baseline: str | None) -> tuple[LegendItem, ...]:
     )
 
 
-def _approximate(cells: Sequence[StoredCell], labels: dict[Path, str]) -> Approximate:
+def _approximate(cells: Sequence[StoredCell], labels: dict[Location, str]) -> Approximate:
     """The systems whose search was approximate (faiss hnsw, ivf), shown with a mark."""
     from clirbench.search import APPROXIMATE
 
@@ -660,7 +666,7 @@ def _approximate(cells: Sequence[StoredCell], labels: dict[Path, str]) -> Approx
 
 
 def _provenance(
-    cells: Sequence[StoredCell], labels: dict[Path, str]
+    cells: Sequence[StoredCell], labels: dict[Location, str]
 ) -> tuple[tuple[Run, ...], tuple[Environment, ...]]:
     """Each run's date, commit and command, and the distinct environments they ran in."""
     environments: list[dict[str, Any]] = []

@@ -220,7 +220,8 @@ def coverage_table(probes: Sequence[ProbeTask], systems: Sequence[str]) -> Cover
     means = []
     for i, _ in enumerate(shown):
         values = [row.cells[i].value for row in rows]
-        means.append(None if None in values else _mean(values))
+        known = [value for value in values if value is not None]
+        means.append(_mean(known) if len(known) == len(values) else None)
     return Coverage(systems=tuple(shown), rows=tuple(rows), means=tuple(means))
 
 

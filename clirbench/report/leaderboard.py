@@ -83,7 +83,7 @@ class Leaderboard:
             alpha=alpha,
             n_resamples=n_resamples,
             seed=seed,
-            gain=tuple(gain) if gain is not None else None,
+            gain=(*gain,) if gain is not None else None,  # a caller's list as a tuple
         )
         return cls(build_report(ResultStore(store), settings, tasks=tasks, methods=methods))
 
@@ -206,18 +206,18 @@ class Leaderboard:
             overall = self.report.overall
             columns = [column.label for column in overall.columns] + ["Mean"]
             rows = []
-            for row in overall.rows:
-                values = [(cell.value, cell.mark_kinds) for cell in row.cells]
-                rows.append((row.system, [*values, (row.mean, ())]))
+            for system_row in overall.rows:
+                values = [(cell.value, cell.mark_kinds) for cell in system_row.cells]
+                rows.append((system_row.system, [*values, (system_row.mean, ())]))
             what = f"{self.measure} per task; Mean: the macro average over the tasks"
         else:
             view = self.report.task(task)
             columns = list(view.measures)
             rows = []
-            for row in view.rows:
+            for task_row in view.rows:
                 kinds: list[tuple[MarkKind, ...]] = [() for _ in columns]
-                kinds[view.primary_index] = row.mark_kinds
-                rows.append((row.system, list(zip(row.scores, kinds, strict=True))))
+                kinds[view.primary_index] = task_row.mark_kinds
+                rows.append((task_row.system, list(zip(task_row.scores, kinds, strict=True))))
             what = f"{view.name} ({view.languages}, {view.queries} queries)"
         return _latex_table(columns, rows, self._latex_caption(what), label, digits)
 
@@ -361,8 +361,8 @@ def _latex_table(
     columns: list[str], rows: list[_LatexRow], caption: str, label: str, digits: int
 ) -> str:
     best = [
-        max((round(v[i][0], digits) for _, v in rows if v[i][0] is not None), default=None)
-        for i in range(len(columns))
+        max((round(value, digits) for value in column if value is not None), default=None)
+        for column in ([v[i][0] for _, v in rows] for i in range(len(columns)))
     ]
     lines = [
         r"\begin{table}[t]",

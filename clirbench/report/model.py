@@ -14,6 +14,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, computed_field
 
 from clirbench.errors import UnknownNameError
+from clirbench.stats.comparison import Test
+from clirbench.stats.correction import Correction
 
 MarkKind = Literal["below-best", "above-baseline", "below-baseline"]
 # Significance mark kind -> its glyph; the HTML page styles each kind apart (colour and shape).
@@ -67,8 +69,8 @@ class PairedTest(Record):
 class PairedTests(Record):
     """What ``clirbench compare`` prints: its tests, corrected together."""
 
-    test: str
-    correction: str
+    test: Test
+    correction: Correction
     resamples: int
     seed: int
     comparisons: tuple[PairedTest, ...]
@@ -282,12 +284,12 @@ class ReportSettings(Record):
     measure: str
     measures: tuple[str, ...] | None
     baseline: str | None
-    correction: str
+    correction: Correction
     alpha: float
     n_resamples: int
     seed: int
     gain: tuple[str, str] | None
-    test: str
+    test: Test
     confidence: float
     comparisons: int
     """How many tests the correction covers."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
 import numpy as np
 
@@ -18,8 +18,16 @@ from clirbench.stats.paired import (
     paired_t_test,
 )
 
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs
+
 Test = Literal["randomization", "t-test"]
 Scores = Mapping[str, Mapping[str, float]]
+
+
+def is_test(name: str) -> TypeIs[Test]:
+    """Whether ``name`` is a test :func:`compare_systems` runs (a command-line string)."""
+    return name in get_args(Test)
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
 import numpy as np
 from numpy.typing import ArrayLike
 
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs
+
 Correction = Literal["holm", "bh", "none"]
+
+
+def is_correction(name: str) -> TypeIs[Correction]:
+    """Whether ``name`` is a correction :func:`adjust` knows (a command-line string)."""
+    return name in get_args(Correction)
 
 
 def holm(pvalues: ArrayLike) -> np.ndarray:

@@ -17,11 +17,12 @@ from typing import Any, NamedTuple
 from pydantic import ValidationError
 
 from clirbench.errors import ClirbenchError, InputError
+from clirbench.location import Location
 from clirbench.tasks.card import TaskCard
 from clirbench.tasks.languages import is_low_resource
 from clirbench.tasks.task import Document, Qrels, TaskData
 
-Where = str | Path
+Where = str | Location
 
 
 class QueryRecord(NamedTuple):

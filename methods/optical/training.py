@@ -316,7 +316,8 @@ class Distiller:
         pairs = random.Random(self.config.seed).sample(
             self.bitext.pairs, min(sentences, len(self.bitext))
         )
-        total, count = 0.0, 0
+        total: float | torch.Tensor = 0.0
+        count = 0
         with torch.no_grad():
             for start in range(0, len(pairs), 32):
                 english = [p[0] for p in pairs[start : start + 32]]
@@ -326,7 +327,9 @@ class Distiller:
                 content = batch.content.to(self.device).unsqueeze(-1)
                 total = total + (self.teacher(batch) * content).sum(dim=(0, 1))
                 count += int(content.sum())
-        return total / count
+        mean = total / count
+        assert isinstance(mean, torch.Tensor), "every batch adds the teacher's vectors"
+        return mean
 
     def prompt(self, step: int) -> str:
         role = self.config.bitext_prompt
