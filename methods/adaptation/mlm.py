@@ -180,12 +180,14 @@ def _step_seed(seed: int, step: int) -> int:
 
 @dataclass
 class MaskedBatch:
-    """One step's masked texts; the encoder's states of them are computed once, for every term."""
+    """One step's masked texts; the encoder's states of them are computed once, for every term
+    of that step. The states keep their graph: use a batch for one step (``replace(batch)`` is
+    a fresh copy)."""
 
     input_ids: torch.Tensor
     attention_mask: torch.Tensor
     labels: torch.Tensor
-    _states: dict[int, torch.Tensor] = field(default_factory=dict, repr=False)
+    _states: dict[int, torch.Tensor] = field(default_factory=dict, init=False, repr=False)
 
     def states(self, encoder: torch.nn.Module) -> torch.Tensor:
         """``encoder``'s last hidden states of the masked inputs, on its device."""
