@@ -21,9 +21,11 @@ Choices, each an option (``mlm_*``):
   encoder's 80 steps meet a head whose loss has left the uniform-guess 12.4), and
   ``mlm_anchor_weight`` 10: the anchor is 2 - 2 cos of a text's two vectors (0.02 at cos
   0.99, 0.2 at cos 0.9), so at weight 10 a drift that breaks a ranking costs whole nats, the
-  scale of the MLM loss itself. ``mlm_frozen_layers`` 0: with the anchor no
-  layer needs freezing, and freezing would make the stage adapt less. Measured on
-  bible-en-ny/verse, quick preset (the figures are in the README).
+  scale of the MLM loss itself. ``mlm_frozen_layers`` 0 (not measured: with the anchor the
+  vectors are held already, and frozen layers adapt less). Measured on bible-en-ny/verse, quick
+  preset: after 10-11 of the 80 encoder steps, dev nDCG@10 0.945 and a Chichewa verse's vector
+  at cos 0.926 from the original's without protection, 0.970 and cos 0.995 with these defaults
+  (untrained 0.961).
 """
 
 from __future__ import annotations
