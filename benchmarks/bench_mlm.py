@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from bench_optical import timed  # same median-of-repeats timer (a script's folder is on sys.path)
@@ -79,7 +80,7 @@ def main() -> None:
     tokenizer, model, _ = load_mlm_model(resolve_model(args.model))
     config = MLMConfig(steps=1, batch_size=args.batch, max_length=args.max_length, lr=5e-5)
     batch = MaskedBatches(tokenizer, tuple(target for _, target in pairs), config)(0)
-    print(f"  {int((batch['labels'] != -100).sum())} masked tokens in the MLM batch")
+    print(f"  {int((batch.labels != -100).sum())} masked tokens in the MLM batch")
     for frozen in (False, True):
         model.get_input_embeddings().weight.requires_grad_(not frozen)
         loss = MaskedLMLoss(model).train()
@@ -88,7 +89,7 @@ def main() -> None:
         def mlm_step(
             loss: MaskedLMLoss = loss, optimizer: torch.optim.Optimizer = optimizer
         ) -> None:
-            value = loss(batch)
+            value = loss(replace(batch))  # a fresh batch: its encoder states are per step
             optimizer.zero_grad(set_to_none=True)
             value.backward()
             optimizer.step()

@@ -63,14 +63,15 @@ class _AdaptedStudentMixin:
         return {**super().describe(), "adaptation": self.adaptation.summary()}  # type: ignore[misc]
 
     def label(self) -> str:
+        """The student family's label, then the fixed language and the protections off their
+        defaults: ``mlm-student[mlm:hau_Latn,head:0,anchor:0]``."""
         label = super().label()  # type: ignore[misc]
-        if self.options.adapt == ADAPT_FOLLOWS_TASK:
+        parts = [] if self.options.adapt == ADAPT_FOLLOWS_TASK else [f"mlm:{self.options.adapt}"]
+        parts += [self.options.protection_label()] if self.options.protection_label() else []
+        if not parts:
             return label
-        return (
-            f"{label[:-1]},mlm:{self.options.adapt}]"
-            if label.endswith("]")
-            else (f"{label}[mlm:{self.options.adapt}]")
-        )
+        extra = ",".join(parts)
+        return f"{label[:-1]},{extra}]" if label.endswith("]") else f"{label}[{extra}]"
 
 
 def _require_adapt(options: AdaptationOptions) -> None:
@@ -110,11 +111,15 @@ class OpticalMLMOptions(OpticalOptions, AdaptationOptions):
 class MLMStudent(_AdaptedStudentMixin, UntrainedStudent):
     """The student after MLM adaptation to the task's language, not distilled; English teacher."""
 
+    version = "2"  # the adaptation protects the retrieval space (head warm-up, anchor)
+
     Options = MLMStudentOptions
 
 
 @register_method("optical+mlm")
 class OpticalMLM(_AdaptedStudentMixin, Optical):
     """MLM adaptation of the student to the task's language, then OPTICAL distillation from it."""
+
+    version = "2"  # the adaptation protects the retrieval space (head warm-up, anchor)
 
     Options = OpticalMLMOptions

@@ -22,15 +22,19 @@ from typer.testing import CliRunner
 
 from clirbench.cli import app
 from clirbench.errors import InputError, OptionsError
+from clirbench.hashing import json_hash
 from clirbench.methods.adaptation.mlm import (
     MASK_SHARE,
+    MLM_FORMAT,
     RANDOM_SHARE,
     MLMConfig,
     adapt,
+    checkpoint_id,
     load_mlm_model,
     mask_tokens,
+    mean_pooled,
 )
-from clirbench.methods.adaptation.stage import MLM_PRESETS
+from clirbench.methods.adaptation.stage import MLM_PRESETS, PROTECTION
 from clirbench.methods.adaptation.text import AdaptationText, adaptation_text, read_text_file
 from clirbench.registry import build_options, instantiate
 from clirbench.tasks import load_task
@@ -203,6 +207,105 @@ def test_a_second_adaptation_reuses_the_checkpoint(world, tmp_path, monkeypatch)
         adapt(world["student"], _text(world), other)
 
 
+# --------------------------------------------------------------------------- protections
+
+
+def _sentence_vectors(folder: str | Path, texts: list[str]) -> torch.Tensor:
+    """Mean-pooled, normalised vectors of clean text (what a dense retriever compares)."""
+    from transformers import AutoModel, AutoTokenizer
+
+    tokenizer, model = AutoTokenizer.from_pretrained(folder), AutoModel.from_pretrained(folder)
+    batch = tokenizer(texts, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        return mean_pooled(model(**batch)[0], batch["attention_mask"])
+
+
+def _weights(folder: str | Path) -> dict[str, torch.Tensor]:
+    from transformers import AutoModel
+
+    return dict(AutoModel.from_pretrained(folder, add_pooling_layer=False).named_parameters())
+
+
+def test_head_warm_up_trains_the_head_alone(world, tmp_path, monkeypatch):
+    from transformers import AutoModelForMaskedLM
+
+    monkeypatch.setenv("CLIRBENCH_CACHE", str(tmp_path))
+    config = MLMConfig(**{**SMALL, "steps": 0, "head_warmup_steps": 30, "head_lr": 1e-2})
+    adapted = adapt(world["student"], _text(world), config, device="cpu")
+    warmup = adapted.record["head_warmup"]
+    assert warmup["steps"] == 30 and warmup["loss_last_10"] < warmup["loss_first_10"]
+    after, before = _weights(adapted.folder), _weights(world["student"])
+    assert after.keys() == before.keys()
+    for name, weight in before.items():  # the encoder, embeddings (tied decoder) included
+        assert torch.equal(after[name], weight), name
+    head = AutoModelForMaskedLM.from_pretrained(adapted.folder).cls.predictions
+    assert head.bias.detach().any() and not (adapted.folder.parent / "head").exists()
+
+
+def test_the_anchor_keeps_sentence_vectors_near_the_original(world, tmp_path, monkeypatch):
+    monkeypatch.setenv("CLIRBENCH_CACHE", str(tmp_path))
+    texts = Path(world["text"]).read_text(encoding="utf-8").splitlines()[:30]
+    original = _sentence_vectors(world["student"], texts)
+    drift = {}
+    for weight in (0.0, 50.0):
+        config = MLMConfig(**{**SMALL, "steps": 30, "lr": 3e-3, "anchor_weight": weight})
+        adapted = adapt(world["student"], _text(world), config, device="cpu")
+        vectors = _sentence_vectors(adapted.folder, texts)
+        drift[weight] = 1 - (vectors * original).sum(-1).mean().item()
+        assert adapted.record["mlm_loss_last_10"] < adapted.record["mlm_loss_first_10"]
+        assert ("anchor" in adapted.record["log"][-1]) == bool(weight)
+    assert drift[50.0] < drift[0.0] / 3, drift
+
+
+def test_frozen_layers_stay_as_they_were(world, tmp_path, monkeypatch):
+    monkeypatch.setenv("CLIRBENCH_CACHE", str(tmp_path))
+    adapted = adapt(world["student"], _text(world), MLMConfig(**{**SMALL, "frozen_layers": 1}))
+    after, before = _weights(adapted.folder), _weights(world["student"])
+    layer = {i: [n for n in before if f"encoder.layer.{i}." in n] for i in (0, 1)}
+    assert all(torch.equal(after[n], before[n]) for n in layer[0])
+    assert not all(torch.equal(after[n], before[n]) for n in layer[1])
+    with pytest.raises(OptionsError, match="mlm_frozen_layers=3.*2 layers"):
+        adapt(world["student"], _text(world), MLMConfig(**{**SMALL, "frozen_layers": 3}))
+
+
+def test_each_protection_is_in_the_checkpoint_id_and_none_keeps_the_old_id():
+    from dataclasses import asdict
+
+    text = AdaptationText("nya_Latn", ("madzi mvula",), "test")
+    plain = MLMConfig(**SMALL)
+    before = {k: v for k, v in asdict(plain).items() if k in SMALL or k in _OLD_FIELDS}
+    payload = {"format": MLM_FORMAT, "model": "m", "revision": "r", "text": text.sha256}
+    assert checkpoint_id("m", "r", text, plain) == json_hash({**payload, "config": before})
+    protected = [
+        {"head_warmup_steps": 5},
+        {"head_warmup_steps": 5, "head_lr": 1e-4},
+        {"anchor_weight": 1.0},
+        {"frozen_layers": 1},
+    ]
+    ids = {checkpoint_id("m", "r", text, MLMConfig(**SMALL, **p)) for p in protected}
+    assert len(ids | {checkpoint_id("m", "r", text, plain)}) == len(protected) + 1
+    assert checkpoint_id("m", "r", text, MLMConfig(**SMALL, head_lr=1e-4)) == checkpoint_id(
+        "m", "r", text, plain
+    )  # a warm-up rate without a warm-up changes nothing
+
+
+_OLD_FIELDS = ("warmup", "weight_decay", "masking_rate", "whole_word", "seed")
+
+
+def test_protections_are_in_the_label_and_the_identity():
+    student = instantiate("mlm-student", build_options("mlm-student", {}))
+    assert student.label() == "mlm-student"
+    assert {k: student.options.identity()[k] for k in PROTECTION} == PROTECTION
+    off = build_options("mlm-student", {"mlm_head_warmup_steps": 0, "mlm_anchor_weight": 0})
+    assert instantiate("mlm-student", off).label() == "mlm-student[head:0,anchor:0]"
+    fixed = build_options("optical+mlm", {"adapt": "hau_Latn", "mlm_frozen_layers": 6})
+    assert instantiate("optical+mlm", fixed).label() == "optical+mlm[mlm:hau_Latn,frozen:6]"
+    st = build_options("st", {"model": "m", "adapt": "task", "mlm_anchor_weight": 1})
+    assert instantiate("st", st).label() == "st[m,+mlm,anchor:1]"
+    assert st.mlm_config().anchor_weight == 1.0
+    assert not PROTECTION.keys() & build_options("st", {"model": "m"}).identity().keys()
+
+
 _CHILD = """
 import sys, time
 from pathlib import Path
@@ -224,7 +327,7 @@ adapt(sys.argv[1], AdaptationText("nya_Latn", texts, "test"), config, Checkpoint
 def test_a_run_killed_with_sigkill_resumes_to_the_same_weights(world, tmp_path, monkeypatch):
     from safetensors.torch import load_file
 
-    config = {**SMALL, "steps": 14}
+    config = {**SMALL, "steps": 14, "head_warmup_steps": 4, "anchor_weight": 1.0}
     script = tmp_path / "child.py"
     script.write_text(textwrap.dedent(_CHILD).replace("{CONFIG}", repr(config)), encoding="utf-8")
     env = {**os.environ, "CLIRBENCH_CACHE": str(tmp_path / "killed"), "PYTHONPATH": os.getcwd()}
