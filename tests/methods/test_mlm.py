@@ -264,7 +264,7 @@ def test_frozen_layers_stay_as_they_were(world, tmp_path, monkeypatch):
     layer = {i: [n for n in before if f"encoder.layer.{i}." in n] for i in (0, 1)}
     assert all(torch.equal(after[n], before[n]) for n in layer[0])
     assert not all(torch.equal(after[n], before[n]) for n in layer[1])
-    with pytest.raises(OptionsError, match="mlm_frozen_layers=3.*2 layers"):
+    with pytest.raises(OptionsError, match=r"mlm_frozen_layers=3.*2 layers"):
         adapt(world["student"], _text(world), MLMConfig(**{**SMALL, "frozen_layers": 3}))
 
 
