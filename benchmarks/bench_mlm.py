@@ -12,11 +12,10 @@ the stage's default, and frozen.
 from __future__ import annotations
 
 import argparse
-import tempfile
 from dataclasses import replace
-from pathlib import Path
 
-from bench_optical import timed  # same median-of-repeats timer (a script's folder is on sys.path)
+# the same timer and OPTICAL set-up as bench_optical (a script's folder is on sys.path)
+from bench_optical import OpticalBench, timed
 
 
 def main() -> None:
@@ -37,43 +36,15 @@ def main() -> None:
         MLMConfig,
         load_mlm_model,
     )
-    from clirbench.methods.optical.encoders import freeze
-    from clirbench.methods.optical.method import Optical, OpticalOptions
-    from clirbench.methods.optical.training import Distiller
 
     torch.set_num_threads(args.threads)
-    common = {
-        "teacher": args.model,
-        "student": args.model,
-        "num_threads": args.threads,
-        "train_batch_size": args.batch,
-        "max_length": args.max_length,
-    }
-    method = Optical(OpticalOptions(**common))
-    models = method.models
-    freeze(models.student, embeddings=True, layers=0)
-    folder = Path(tempfile.mkdtemp(prefix="bench-mlm-"))  # Distiller needs one; nothing is written
-    distiller = Distiller(
-        models.teacher,
-        models.student,
-        models.pairing,
-        method.bitext,
-        OpticalOptions(**common).training_config(),
-        folder,
-    )
-    # A batch of typical length: the median of the first 50 length-grouped batches.
-    sizes = sorted(range(50), key=lambda s: sum(len(t) for _, t in distiller.batch(s)))
-    pairs, prompt = distiller.batch(sizes[25]), models.pairing.prompts["document"]
+    bench = OpticalBench.load(args.model, args.model, args.threads, args.batch, args.max_length)
+    pairs = bench.pairs
     print(
         f"{args.model}; batch {len(pairs)}, max length {args.max_length}, {args.threads} thread(s)"
     )
-    models.student.train()
-
-    def optical_step() -> None:
-        loss = sum(distiller.loss((pairs, prompt)).values())
-        distiller.loop.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        distiller.loop.optimizer.step()
+    bench.method.models.student.train()
+    optical_step = bench.step(bench.distiller())
 
     seconds = {"OPTICAL (OT)": timed(optical_step, args.repeats)}
 
@@ -99,7 +70,7 @@ def main() -> None:
     optical = seconds["OPTICAL (OT)"]
     for name, value in seconds.items():
         print(f"  {name} step: {value:.3f} s ({value / optical:.2f}x OPTICAL)")
-    folder.rmdir()
+    bench.folder.rmdir()
 
 
 if __name__ == "__main__":

@@ -18,7 +18,13 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from clirbench.methods.optical.method import Optical
+    from clirbench.methods.optical.training import Distiller
 
 TARGET_STEP_RATIO = 1.5
 
@@ -32,6 +38,63 @@ def timed(function: Callable[[], object], repeats: int) -> float:
         function()
         times.append(time.perf_counter() - started)
     return statistics.median(times)
+
+
+@dataclass
+class OpticalBench:
+    """OPTICAL with its word embeddings frozen (its default) and one batch of typical length:
+    the median of the first 50 length-grouped batches, with the document prompt."""
+
+    method: Optical
+    options: dict[str, Any]
+    folder: Path  # a Distiller needs one; the steps timed here write nothing
+    pairs: list[tuple[str, str]]
+    prompt: str | None
+
+    @classmethod
+    def load(
+        cls, teacher: str, student: str, threads: int, batch: int, max_length: int
+    ) -> OpticalBench:
+        from clirbench.methods.optical.encoders import freeze
+        from clirbench.methods.optical.method import Optical, OpticalOptions
+
+        options = {
+            "teacher": teacher,
+            "student": student,
+            "num_threads": threads,
+            "train_batch_size": batch,
+            "max_length": max_length,
+        }
+        method = Optical(OpticalOptions(**options))
+        freeze(method.models.student, embeddings=True, layers=0)
+        bench = cls(method, options, Path(tempfile.mkdtemp(prefix="bench-optical-")), [], None)
+        probe = bench.distiller()
+        sizes = sorted(range(50), key=lambda s: sum(len(t) for _, t in probe.batch(s)))
+        bench.pairs = probe.batch(sizes[25])
+        bench.prompt = method.models.pairing.prompts["document"]
+        return bench
+
+    def distiller(self, **weights: float) -> Distiller:
+        """A Distiller of these models with the options' training config (loss weights given)."""
+        from clirbench.methods.optical.method import OpticalOptions
+        from clirbench.methods.optical.training import Distiller
+
+        models = self.method.models
+        config = OpticalOptions(**self.options, **weights).training_config()
+        return Distiller(
+            models.teacher, models.student, models.pairing, self.method.bitext, config, self.folder
+        )
+
+    def step(self, distiller: Distiller) -> Callable[[], None]:
+        """One training step on the typical batch: forward, backward, AdamW."""
+
+        def run() -> None:
+            loss = sum(distiller.loss((self.pairs, self.prompt)).values())
+            distiller.loop.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            distiller.loop.optimizer.step()
+
+        return run
 
 
 def main() -> None:
@@ -49,36 +112,12 @@ def main() -> None:
     import torch
     from ot.batch import solve_batch
 
-    from clirbench.methods.optical.encoders import freeze
-    from clirbench.methods.optical.method import Optical, OpticalOptions
     from clirbench.methods.optical.sinkhorn import cosine_cost, sinkhorn_log
-    from clirbench.methods.optical.training import Distiller, token_mass
+    from clirbench.methods.optical.training import token_mass
 
     torch.set_num_threads(args.threads)
-    common = {
-        "teacher": args.teacher,
-        "student": args.student,
-        "num_threads": args.threads,
-        "train_batch_size": args.batch,
-        "max_length": args.max_length,
-    }
-    method = Optical(OpticalOptions(**common))
-    models = method.models
-    freeze(models.student, embeddings=True, layers=0)
-    # A batch of typical length (the median of the first 50 length-grouped batches).
-    folder = Path(
-        tempfile.mkdtemp(prefix="bench-optical-")
-    )  # Distiller needs one; steps here write nothing
-    probe = Distiller(
-        models.teacher,
-        models.student,
-        models.pairing,
-        method.bitext,
-        OpticalOptions(**common).training_config(),
-        folder,
-    )
-    sizes = sorted(range(50), key=lambda s: sum(len(t) for _, t in probe.batch(s)))
-    pairs, prompt = probe.batch(sizes[25]), models.pairing.prompts["document"]
+    bench = OpticalBench.load(args.teacher, args.student, args.threads, args.batch, args.max_length)
+    models, pairs, prompt = bench.method.models, bench.pairs, bench.prompt
     print(
         f"teacher {args.teacher}, student {args.student}; batch {len(pairs)} pairs, max length "
         f"{args.max_length}, {args.threads} thread(s)"
@@ -89,19 +128,8 @@ def main() -> None:
         ("OT", {"ot_weight": 1.0}),
         ("MSE", {"ot_weight": 0.0, "mse_weight": 1.0, "anchor_weight": 1.0}),
     ):
-        config = OpticalOptions(**common, **weights).training_config()
-        distiller = Distiller(
-            models.teacher, models.student, models.pairing, method.bitext, config, folder
-        )
         models.student.train()
-
-        def step(distiller: Distiller = distiller) -> None:
-            loss = sum(distiller.loss((pairs, prompt)).values())
-            distiller.loop.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            distiller.loop.optimizer.step()
-
-        seconds[name] = timed(step, args.repeats)
+        seconds[name] = timed(bench.step(bench.distiller(**weights)), args.repeats)
         print(f"  {name} training step: {seconds[name]:.3f} s")
     ratio = seconds["OT"] / seconds["MSE"]
     verdict = "meets" if ratio <= TARGET_STEP_RATIO else "misses"
@@ -159,7 +187,7 @@ def main() -> None:
         f"POT loop / torch = {loop_s / torch_s:.1f}x, "
         f"POT solve_batch / torch = {batch_s / torch_s:.1f}x"
     )
-    folder.rmdir()
+    bench.folder.rmdir()
 
 
 if __name__ == "__main__":
