@@ -59,6 +59,7 @@ class OpticalBench:
         from clirbench.methods.optical.method import Optical, OpticalOptions
 
         options = {
+            "bitext": "bible-en-ny",  # no task here for the bitext to follow
             "teacher": teacher,
             "student": student,
             "num_threads": threads,
