@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from clirbench.cli.output import TableData
     from clirbench.report.model import PairedTests
 
-ALPHA = 0.05
 STORE = "results"
 
 
@@ -82,7 +81,7 @@ def compare(
     from clirbench.cli.run import names
     from clirbench.errors import ClirbenchError, OptionsError
     from clirbench.evaluation import canonical_measure
-    from clirbench.report.model import PairedTest, PairedTests
+    from clirbench.report.model import COMPARE_ALPHA, PairedTest, PairedTests
     from clirbench.stats import adjust
     from clirbench.stats.comparison import is_test
     from clirbench.stats.correction import is_correction
@@ -134,19 +133,21 @@ def compare(
         resamples=resamples,
         seed=seed,
         comparisons=tuple(
-            PairedTest(**row, p_adjusted=float(p), significant=bool(p <= ALPHA))
+            PairedTest(**row, p_adjusted=float(p), significant=bool(p <= COMPARE_ALPHA))
             for row, p in zip(rows, adjust([row["p"] for row in rows], correction), strict=True)
         ),
     )
     for reason in skipped:
         print(f"skipped: {reason}", file=sys.stderr)
+    if compared.resamples_warning is not None:
+        print(f"warning: {compared.resamples_warning}", file=sys.stderr)
     if as_json:
         print_json(compared.model_dump(mode="json"))
         return
     print_table(_table(compared))
     print(
         f"{test} test, {resamples} resamples, seed {seed}; "
-        f"* = significant at {ALPHA} after {correction} correction."
+        f"* = significant at {COMPARE_ALPHA} after {correction} correction."
     )
 
 

@@ -54,7 +54,7 @@ def report(
 ) -> None:
     """Write the leaderboard with significance tests and confidence intervals; print the two paths."""  # noqa: E501 - typer shows it on one line
     from clirbench.cli.run import names
-    from clirbench.report import write_report
+    from clirbench.report import Leaderboard
 
     measure = None
     if measures is not None:
@@ -69,9 +69,8 @@ def report(
         if len(given) != 2:
             raise typer.BadParameter("give two systems: SYSTEM,REFERENCE", param_hint="--gain")
         pair = (given[0], given[1])
-    paths = write_report(
+    board = Leaderboard.from_store(
         store,
-        out,
         baseline=None if baseline == NO_BASELINE else baseline,
         measure=measure,
         tasks=names(tasks, "'--tasks' / '-t'") if tasks is not None else None,
@@ -82,5 +81,8 @@ def report(
         seed=seed,
         gain=pair,
     )
-    for path in paths:
+    warning = board.report.settings.resamples_warning
+    if warning is not None:
+        typer.echo(f"warning: {warning}", err=True)
+    for path in board.write(out):
         typer.echo(str(path))

@@ -241,6 +241,8 @@ class Leaderboard:
             f"{what}. Paired {s.test} test, {s.correction} correction over "
             f"{s.comparisons} comparisons, alpha {s.alpha}. "
         )
+        if s.resamples_warning is not None:
+            tests += f"Warning: {s.resamples_warning}. "
         return f"{_latex_escape(tests)}{marks}. Bold: the best value of each column."
 
 

@@ -15,7 +15,11 @@ from pydantic import BaseModel, ConfigDict, computed_field
 
 from clirbench.errors import UnknownNameError
 from clirbench.stats.comparison import Test
-from clirbench.stats.correction import Correction
+from clirbench.stats.correction import (
+    Correction,
+    resamples_for_significance,
+    significance_reachable,
+)
 
 MarkKind = Literal["below-best", "above-baseline", "below-baseline"]
 # Significance mark kind -> its glyph; the HTML page styles each kind apart (colour and shape).
@@ -24,6 +28,9 @@ MARKS: dict[MarkKind, str] = {
     "above-baseline": "↑",
     "below-baseline": "↓",
 }
+
+COMPARE_ALPHA = 0.05
+"""The significance level of ``clirbench compare``."""
 
 
 class Record(BaseModel):
@@ -74,6 +81,13 @@ class PairedTests(Record):
     resamples: int
     seed: int
     comparisons: tuple[PairedTest, ...]
+
+    @property
+    def resamples_warning(self) -> str | None:
+        """See :attr:`ReportSettings.resamples_warning` (at ``COMPARE_ALPHA``)."""
+        return _resamples_warning(
+            self.test, self.resamples, len(self.comparisons), COMPARE_ALPHA, self.correction
+        )
 
 
 class Versus(Record):
@@ -293,6 +307,29 @@ class ReportSettings(Record):
     confidence: float
     comparisons: int
     """How many tests the correction covers."""
+
+    @property
+    def resamples_warning(self) -> str | None:
+        """Why no difference in the report can be significant, when it was made with fewer
+        resamples than the correction needs; else None."""
+        return _resamples_warning(
+            self.test, self.n_resamples, self.comparisons, self.alpha, self.correction
+        )
+
+
+def _resamples_warning(
+    test: Test, resamples: int, comparisons: int, alpha: float, correction: Correction
+) -> str | None:
+    if test != "randomization" or not comparisons:
+        return None
+    if significance_reachable(comparisons, resamples, alpha, correction):
+        return None
+    needed = resamples_for_significance(comparisons, alpha, correction)
+    return (
+        f"with {resamples} resamples the smallest p-value is 1/{resamples + 1}, so after the "
+        f"{correction} correction over {comparisons} comparisons no difference can be "
+        f"significant at {alpha}; rerun with --resamples {needed} or more"
+    )
 
 
 class Report(Record):

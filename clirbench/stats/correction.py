@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Literal, get_args
 
 import numpy as np
@@ -47,6 +48,25 @@ def adjust(pvalues: ArrayLike, method: Correction) -> np.ndarray:
     if method == "none":
         return _pvalues(pvalues)
     raise ValueError(f"unknown correction {method!r}; expected one of {get_args(Correction)}")
+
+
+def significance_reachable(
+    comparisons: int, resamples: int, alpha: float, method: Correction
+) -> bool:
+    """Whether any of ``comparisons`` resampling tests (p >= 1 / (1 + resamples)) can reach
+    ``alpha`` after ``method``: the best case, every p-value at that floor, decides.
+
+    Holm multiplies the smallest p-value by the number of comparisons; Benjamini-Hochberg and no
+    correction leave it as it is.
+    """
+    floor = np.full(max(comparisons, 1), 1.0 / (1 + resamples))
+    return bool(adjust(floor, method).min() <= alpha)
+
+
+def resamples_for_significance(comparisons: int, alpha: float, method: Correction) -> int:
+    """Resamples with which :func:`significance_reachable` holds, with room for rounding."""
+    scale = max(comparisons, 1) if method == "holm" else 1
+    return math.ceil(scale / alpha - 1e-9)
 
 
 def _pvalues(pvalues: ArrayLike) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -170,7 +171,37 @@ def test_cli_prints_both_paths(report_store: Path, tmp_path: Path):
         app, ["report", "--store", str(report_store), "--out", str(out), "--resamples", "100"]
     )
     assert result.exit_code == 0, result.output
-    assert result.output.split() == [str(out / "leaderboard.md"), str(out / "leaderboard.html")]
+    assert result.stdout.split() == [str(out / "leaderboard.md"), str(out / "leaderboard.html")]
+
+
+def test_too_few_resamples_for_the_correction_is_said_on_screen_and_in_the_report(
+    report_store: Path, tmp_path: Path
+):
+    """With 1/(1+resamples) as the smallest p-value, Holm over m comparisons needs
+    resamples >= m/alpha - 1 for anything to be significant: below that the report says so."""
+    from clirbench.report import Leaderboard
+
+    settings = Leaderboard.from_store(report_store, n_resamples=100).report.settings
+    m = settings.comparisons
+    assert m / 101 > 0.05  # the fixture has enough comparisons for 100 resamples to be too few
+    needed = math.ceil(m / 0.05)
+    for resamples, warned in [(100, True), (needed - 2, True), (needed, False)]:
+        out = tmp_path / f"r{resamples}"
+        args = ["report", "--store", str(report_store), "--out", str(out)]
+        result = CliRunner().invoke(app, [*args, "--resamples", str(resamples)])
+        assert result.exit_code == 0, result.output
+        markdown = (out / "leaderboard.md").read_text(encoding="utf-8")
+        html = (out / "leaderboard.html").read_text(encoding="utf-8")
+        if warned:
+            expected = f"over {m} comparisons no difference can be significant at 0.05; rerun "
+            expected += f"with --resamples {needed} or more"
+            assert expected in result.stderr
+            assert f"**Warning**: with {resamples} resamples" in markdown and expected in markdown
+            assert expected in html
+            assert "†" not in markdown.split("## Overall")[1].split("\n## ")[0]
+        else:
+            assert "warning" not in result.stderr and "**Warning**" not in markdown
+            assert "Warning" not in html
 
 
 def test_method_label_names_the_system(report_store: Path, tmp_path: Path):

@@ -55,3 +55,30 @@ def test_adjust_rejects_unknown_method() -> None:
 def test_rejects_invalid_pvalues(pvalues) -> None:
     with pytest.raises(ValueError, match="pvalues"):
         holm(pvalues)
+
+
+@pytest.mark.parametrize("method", ["holm", "bh", "none"])
+@pytest.mark.parametrize("comparisons", [1, 10, 48, 108])
+def test_significance_reachable_is_the_best_case_of_real_randomization_tests(
+    method, comparisons
+) -> None:
+    """A system better on every query gets the smallest p-value a randomization test can give,
+    1/(1+resamples); the reachability check agrees with correcting ``comparisons`` such tests,
+    and ``resamples_for_significance`` resamples are enough."""
+    from clirbench.stats.correction import resamples_for_significance, significance_reachable
+    from clirbench.stats.paired import randomization_test
+
+    better, worse = np.ones(40), np.zeros(40)
+    needed = resamples_for_significance(comparisons, 0.05, method)
+    for resamples in {needed - 2, needed - 1, needed, 2 * needed}:
+        if resamples < 1:
+            continue
+        p = randomization_test(better, worse, n_resamples=resamples, seed=0)
+        assert p == pytest.approx(1 / (1 + resamples))
+        significant = bool(adjust(np.full(comparisons, p), method).min() <= 0.05)
+        assert significance_reachable(comparisons, resamples, 0.05, method) is significant
+        if resamples >= needed:
+            assert significant
+    if method == "holm":  # the report's case: 108 comparisons need more than 2,000 resamples
+        assert not significance_reachable(108, 2000, 0.05, "holm")
+        assert significance_reachable(108, 10_000, 0.05, "holm")
