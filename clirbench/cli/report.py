@@ -10,10 +10,11 @@ NO_BASELINE = "none"
 
 
 def report(
-    store: str = typer.Option(
-        "results",
+    store: list[str] = typer.Option(
+        ["results"],
         "--store",
-        help="Result store (what `clirbench run --store` wrote): a folder or a URL.",
+        help="Result store (what `clirbench run --store` wrote): a folder or a URL. "
+        "Repeat it to report several stores' results together.",
     ),
     out: Path = typer.Option(
         Path("reports"), "--out", "-o", help="Folder for leaderboard.md and leaderboard.html."

@@ -85,7 +85,7 @@ class _TaskResults:
 
 
 def build_report(
-    store: ResultStore,
+    stores: ResultStore | Sequence[ResultStore],
     settings: Settings,
     *,
     tasks: Sequence[str] | None = None,
@@ -94,16 +94,19 @@ def build_report(
     """Everything the leaderboard shows, in every format.
 
     ``tasks`` (names, ``suite:NAME``, ``lang:CODE``) and ``methods`` (method names or system
-    labels) keep only those results; None keeps all. Labels are made over the whole store, so
-    a system has the same name in a filtered report as in the full one.
+    labels) keep only those results; None keeps all. Labels are made over every cell of the
+    stores, so a system has the same name in a filtered report as in the full one. Several
+    stores (a suite each, say) make one report, as if their cells were in one store.
     """
     _check_settings(settings)
-    cells = list(store.cells())
+    stores = [stores] if isinstance(stores, ResultStore) else list(stores)
+    where = " and ".join(str(store.root) for store in stores)
+    cells = _unique_cells(stores)
     if not cells:
-        raise ReportError(f"no results in {store.root}; run `clirbench run` first")
+        raise ReportError(f"no results in {where}; run `clirbench run` first")
     labels = system_labels(cells)
-    not_run = store.not_run()
-    cells = _select(cells, labels, tasks, methods, {item["method"] for item in not_run}, store.root)
+    not_run = _merged_not_run([item for store in stores for item in store.not_run()])
+    cells = _select(cells, labels, tasks, methods, {item["method"] for item in not_run}, where)
     cards = [cell.manifest["task"] for cell in cells]
     requested = settings.measure or (settings.measures[0] if settings.measures else None)
     measure = _primary_measure(cards, requested)
@@ -112,7 +115,7 @@ def build_report(
     cells = [cell for cell in cells if not _is_probe(cell)]
     if not cells:
         raise ReportError(
-            f"only coverage-probe results in {store.root}; the report needs a main task too"
+            f"only coverage-probe results in {where}; the report needs a main task too"
         )
     by_task = _group_by_task(cells, labels, measure)
     systems = sorted({labels[cell.path] for cell in cells})
@@ -174,6 +177,36 @@ def build_report(
     )
 
 
+def _unique_cells(stores: Sequence[ResultStore]) -> list[StoredCell]:
+    """Every cell of the stores; the same cell (task, split, system) in two stores is an error."""
+    cells: list[StoredCell] = []
+    seen: dict[tuple[str, str, str, str], Location] = {}
+    for store in stores:
+        for cell in store.cells():
+            key = (cell.manifest["task"]["name"], cell.manifest["task"]["split"], *cell.system)
+            if key in seen:
+                raise ReportError(
+                    f"the same result is in two stores: {seen[key]} and {cell.path}; "
+                    "pass each store once, or delete one copy"
+                )
+            seen[key] = cell.path
+            cells.append(cell)
+    return cells
+
+
+def _merged_not_run(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One not-run record per (method, config_hash), on the tasks of every store's record."""
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for item in items:
+        key = (item["method"], item["config_hash"])
+        if key in merged:
+            tasks = merged[key]["tasks"]
+            merged[key]["tasks"] = tasks + [t for t in item["tasks"] if t not in tasks]
+        else:
+            merged[key] = {**item, "tasks": list(item["tasks"])}
+    return list(merged.values())
+
+
 def _is_probe(cell: StoredCell) -> bool:
     from clirbench.tasks.builtin.udhr import is_coverage_probe
 
@@ -208,7 +241,7 @@ def _select(
     tasks: Sequence[str] | None,
     methods: Sequence[str] | None,
     not_run: set[str],
-    root: Location,
+    where: str,
 ) -> list[StoredCell]:
     """The cells of the wanted tasks and methods; a name the store does not hold is an error.
 
@@ -226,7 +259,7 @@ def _select(
                 raise UnknownNameError("method or system in the selected results", name, systems)
         cells = [cell for cell in cells if names[cell.path] & set(methods)]
     if not cells:
-        raise ReportError(f"no results in {root} for the tasks and methods asked for")
+        raise ReportError(f"no results in {where} for the tasks and methods asked for")
     return cells
 
 

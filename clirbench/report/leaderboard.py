@@ -51,7 +51,7 @@ class Leaderboard:
     @classmethod
     def from_store(
         cls,
-        store: str | Path,
+        store: str | Path | Sequence[str | Path],
         *,
         tasks: Sequence[str] | None = None,
         methods: Sequence[str] | None = None,
@@ -64,7 +64,7 @@ class Leaderboard:
         seed: int = 0,
         gain: tuple[str, str] | None = ("optical", "untrained-student"),
     ) -> Leaderboard:
-        """The leaderboard of the store at ``store``.
+        """The leaderboard of the store at ``store`` (or of several stores' cells together).
 
         ``tasks`` (names, ``suite:NAME``, ``lang:CODE``) and ``methods`` (method names or system
         labels) filter the results; ``baseline`` is the system every other is tested against
@@ -85,7 +85,9 @@ class Leaderboard:
             seed=seed,
             gain=(*gain,) if gain is not None else None,  # a caller's list as a tuple
         )
-        return cls(build_report(ResultStore(store), settings, tasks=tasks, methods=methods))
+        roots = [store] if isinstance(store, str | Path) else list(store)
+        stores = [ResultStore(root) for root in roots]
+        return cls(build_report(stores, settings, tasks=tasks, methods=methods))
 
     @property
     def measure(self) -> str:

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from clirbench.cli import app
 from clirbench.errors import ClirbenchError
-from clirbench.report import write_report
+from clirbench.report import Leaderboard, write_report
 from clirbench.report.context import ReportError
 from clirbench.store import CellKey, ResultStore
 from tests.reports.conftest import COMMAND, NOT_RUN_REASON, TASKS
@@ -240,3 +240,39 @@ def test_dev_and_test_of_one_task_are_shown_apart(report_store: Path, tmp_path: 
         and "toy-en-ny (test)" in markdown
         and "toy-en-fr (" not in markdown
     )
+
+
+def _split_by_task(root: Path, tmp_path: Path) -> list[Path]:
+    """The cells of ``root`` in two stores, one per task, with the not-run record in both."""
+    whole = ResultStore(root)
+    parts = {task: ResultStore(tmp_path / task) for task in TASKS}
+    for cell in whole.cells():
+        task = cell.manifest["task"]["name"]
+        key = CellKey(task, "test", *cell.system)
+        parts[task].save(key, cell.run, cell.per_query, cell.aggregate, cell.manifest)
+    for item in whole.not_run():
+        for task, part in parts.items():
+            part.record_not_run(
+                item["method"], item["config_hash"], item["reason"], [task], item["options"]
+            )
+    return [tmp_path / task for task in TASKS]
+
+
+def test_several_stores_make_the_report_of_their_cells_together(report_store: Path, tmp_path: Path):
+    parts = _split_by_task(report_store, tmp_path / "parts")
+    one = Leaderboard.from_store(report_store, n_resamples=200)
+    several = Leaderboard.from_store(parts, n_resamples=200)
+    assert several.to_markdown() == one.to_markdown()
+    assert several.report.not_run[0].tasks == tuple(TASKS)
+
+    out = tmp_path / "reports"
+    args = ["report", "--store", str(parts[0]), "--store", str(parts[1]), "--out", str(out)]
+    result = CliRunner().invoke(app, [*args, "--resamples", "200"])
+    assert result.exit_code == 0, result.output
+    assert (out / "leaderboard.md").read_text(encoding="utf-8") == one.to_markdown()
+
+
+def test_a_cell_in_two_stores_is_a_clear_error(report_store: Path, tmp_path: Path):
+    parts = _split_by_task(report_store, tmp_path / "parts")
+    with pytest.raises(ReportError, match=r"same result is in two stores: .*pass each store once"):
+        Leaderboard.from_store([report_store, *parts], n_resamples=100)
