@@ -207,6 +207,13 @@ def _merged_not_run(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(merged.values())
 
 
+def _cell_seconds(manifest: dict[str, Any]) -> float | None:
+    timings = manifest.get("timings") or {}
+    if "retrieve_s" not in timings:
+        return None
+    return float(timings["retrieve_s"]) + float(timings.get("evaluate_s", 0.0))
+
+
 def _is_probe(cell: StoredCell) -> bool:
     from clirbench.tasks.builtin.udhr import is_coverage_probe
 
@@ -722,6 +729,7 @@ def _provenance(
                 git_commit=(env.get("git_commit") or NOT_RECORDED)[:12],
                 environment=environments.index(facts) + 1,
                 command=cell.manifest.get("command") or NOT_RECORDED,
+                seconds=_cell_seconds(cell.manifest),
             )
         )
     return tuple(runs), tuple(

@@ -282,6 +282,9 @@ class Run(Record):
     git_commit: str
     environment: int
     command: str
+    seconds: float | None
+    """The cell's wall-clock time (retrieval and evaluation; training too where this cell
+    trained the model that later cells reuse); None where not recorded."""
 
 
 class Environment(Record):

@@ -14,7 +14,7 @@ from clirbench.errors import ClirbenchError
 from clirbench.report import Leaderboard, write_report
 from clirbench.report.context import ReportError
 from clirbench.store import CellKey, ResultStore
-from tests.reports.conftest import COMMAND, NOT_RUN_REASON, TASKS
+from tests.reports.conftest import CELL_SECONDS, COMMAND, NOT_RUN_REASON, TASKS
 
 RESAMPLES = 2000
 
@@ -85,6 +85,10 @@ def test_not_run_and_provenance(report: tuple[str, str]):
         and "numpy 2.4.6" in markdown
     )
     assert NOT_RUN_REASON in html and COMMAND in html
+    reproduce = markdown.split("## Reproduce", 1)[1]
+    runs = [line for line in reproduce.splitlines() if line.startswith("| toy-")]
+    assert len(runs) == 6  # 2 tasks x 3 systems, each with its measured seconds
+    assert all(line.strip("|").split("|")[5].strip() == f"{CELL_SECONDS:.0f}" for line in runs)
 
 
 def test_html_is_self_contained(report: tuple[str, str]):
