@@ -27,6 +27,7 @@ from clirbench.report.model import (
     MARKS,
     Approximate,
     Cell,
+    CommandTime,
     Coverage,
     Environment,
     LegendItem,
@@ -173,6 +174,7 @@ def build_report(
         not_run=_not_run(not_run, None if tasks is None else set(by_task), methods),
         approximate=_approximate(cells, labels),
         runs=runs,
+        commands=_command_times(runs),
         environments=environments,
     )
 
@@ -205,6 +207,24 @@ def _merged_not_run(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         else:
             merged[key] = {**item, "tasks": list(item["tasks"])}
     return list(merged.values())
+
+
+def _command_times(runs: Sequence[Run]) -> tuple[CommandTime, ...]:
+    by_command: dict[str, list[Run]] = {}
+    for run in sorted(runs, key=lambda r: r.created):
+        by_command.setdefault(run.command, []).append(run)
+    times = []
+    for command, made in by_command.items():
+        timed = [run.seconds for run in made if run.seconds is not None]
+        times.append(
+            CommandTime(
+                command=command,
+                cells=len(made),
+                seconds=sum(timed) if timed else None,
+                untimed=len(made) - len(timed),
+            )
+        )
+    return tuple(times)
 
 
 def _cell_seconds(manifest: dict[str, Any]) -> float | None:

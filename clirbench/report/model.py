@@ -287,6 +287,17 @@ class Run(Record):
     trained the model that later cells reuse); None where not recorded."""
 
 
+class CommandTime(Record):
+    """A command's cells in the report and their summed wall-clock seconds."""
+
+    command: str
+    cells: int
+    seconds: float | None
+    """The sum over the cells that recorded their time; None where none did."""
+    untimed: int
+    """Cells without a recorded time (made by an older clirbench)."""
+
+
 class Environment(Record):
     id: int
     packages: tuple[tuple[str, str], ...]
@@ -354,6 +365,8 @@ class Report(Record):
     not_run: tuple[NotRun, ...]
     approximate: Approximate
     runs: tuple[Run, ...]
+    commands: tuple[CommandTime, ...]
+    """Per command, in the order of its first cell: what reproducing the report costs."""
     environments: tuple[Environment, ...]
 
     @property

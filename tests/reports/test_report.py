@@ -89,6 +89,22 @@ def test_not_run_and_provenance(report: tuple[str, str]):
     runs = [line for line in reproduce.splitlines() if line.startswith("| toy-")]
     assert len(runs) == 6  # 2 tasks x 3 systems, each with its measured seconds
     assert all(line.strip("|").split("|")[5].strip() == f"{CELL_SECONDS:.0f}" for line in runs)
+    assert f"| `{COMMAND}` | 6 | {6 * CELL_SECONDS:.0f} |" in reproduce  # the command's cost
+
+
+def test_cells_without_a_recorded_time_are_counted_apart(report_store: Path, tmp_path: Path):
+    store = ResultStore(report_store)
+    cell = next(store.cells())
+    untimed = {key: value for key, value in cell.manifest.items() if key != "timings"}
+    store.save(
+        CellKey(cell.manifest["task"]["name"], "test", *cell.system),
+        cell.run,
+        cell.per_query,
+        cell.aggregate,
+        untimed,
+    )
+    markdown = Leaderboard.from_store(report_store, n_resamples=100).to_markdown()
+    assert f"| `{COMMAND}` | 6 | {5 * CELL_SECONDS:.0f} (1 not timed) |" in markdown
 
 
 def test_html_is_self_contained(report: tuple[str, str]):
