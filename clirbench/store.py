@@ -197,8 +197,20 @@ class Cell:
             raise _damaged(error, self.path.parents[2]) from None
 
     @property
+    def has_run(self) -> bool:
+        """False for a cell exported without its run (``clirbench store export --without-runs``):
+        its scores serve reports and comparisons, not methods that read runs (fuse)."""
+        return RUN_FILE in self.manifest["files"]
+
+    @property
     def run(self) -> Run:
         """The stored TREC run; a method that found nothing stored an empty one."""
+        if not self.has_run:
+            command = self.manifest.get("command") or "the command that made it"
+            raise StoreError(
+                f"{self.path}: this cell was exported without its run (scores only); rerun "
+                f"`{command}` with --overwrite in a store of your own to get the run"
+            )
         path = self.path / RUN_FILE
         try:
             return {} if path.is_file() and path.stat().st_size == 0 else read_run(path)
@@ -337,13 +349,14 @@ class ResultStore:
     def save(
         self,
         key: CellKey,
-        run: Run,
+        run: Run | None,
         per_query: PerQueryScores,
         aggregate: dict[str, float],
         manifest: dict[str, Any],
     ) -> Cell:
         """Write the whole cell to a temporary folder, then move it into place in one rename,
-        under a lock so that two runs that finish the same cell at once cannot collide."""
+        under a lock so that two runs that finish the same cell at once cannot collide.
+        ``run=None`` keeps the scores only (an export without runs)."""
         final = self.path(key)
         try:
             return self._publish(final, key, run, per_query, aggregate, manifest)
@@ -354,7 +367,7 @@ class ResultStore:
         self,
         final: Location,
         key: CellKey,
-        run: Run,
+        run: Run | None,
         per_query: PerQueryScores,
         aggregate: dict[str, float],
         manifest: dict[str, Any],
@@ -369,12 +382,13 @@ class ResultStore:
             _recover(final)
             tmp = create_temp_dir(final.parent, final.name)
             try:
-                (tmp / RUN_FILE).write_text(
-                    format_run(run, tag=f"{key.method}@{key.config_hash}"), encoding="utf-8"
-                )
+                if run is not None:
+                    (tmp / RUN_FILE).write_text(
+                        format_run(run, tag=f"{key.method}@{key.config_hash}"), encoding="utf-8"
+                    )
                 (tmp / PER_QUERY_FILE).write_text(_per_query_tsv(per_query), encoding="utf-8")
                 atomic_write_json(tmp / AGGREGATE_FILE, aggregate)
-                files = {name: file_sha256(tmp / name) for name in DATA_FILES}
+                files = {name: file_sha256(tmp / name) for name in _data_files(run is not None)}
                 stamped = {**_stamped(manifest, key), "format": STORE_FORMAT, "files": files}
                 atomic_write_json(tmp / MANIFEST_FILE, stamped)
                 if final.exists():
@@ -416,6 +430,31 @@ class ResultStore:
         """Methods recorded as unable to run: method, config_hash, reason, tasks, options."""
         records: list[Location] = sorted((self.root / NOT_RUN_DIR).glob("*.json"))
         return [_read_not_run(path) for path in records]
+
+    def export(self, destination: str | Path, *, runs: bool = True) -> int:
+        """Copy every cell (each verified as it is read) and every not-run record into the
+        store at ``destination``, replacing what it holds for them; the number of cells.
+
+        Without ``runs`` a cell keeps its scores and manifest only, a few KB instead of about
+        1.5 MB: the form in which a leaderboard's results can be committed beside it, so that a
+        new machine re-renders or extends the report without recomputing them.
+        """
+        self._check_is_store()
+        target = ResultStore(destination)
+        if str(target.root) == str(self.root):
+            raise StoreError(f"{self.root}: cannot export a store into itself; give another --out")
+        count = 0
+        for cell in self.cells():
+            task = cell.manifest["task"]
+            key = CellKey(task["name"], task["split"], *cell.system)
+            run = cell.run if runs and cell.has_run else None
+            target.save(key, run, cell.per_query, cell.aggregate, cell.manifest)
+            count += 1
+        for item in self.not_run():
+            target.record_not_run(
+                item["method"], item["config_hash"], item["reason"], item["tasks"], item["options"]
+            )
+        return count
 
     def cells(self) -> Iterator[Cell]:
         """Every finished cell in the store, in path order, each verified against its digests."""
@@ -467,7 +506,7 @@ class ResultStore:
         that it is in the folder its manifest names (a copied cell would count twice)."""
         try:
             manifest = Manifest.model_validate_json((path / MANIFEST_FILE).read_bytes())
-            for name in DATA_FILES:
+            for name in _data_files(RUN_FILE in manifest.files):
                 if file_sha256(path / name) != manifest.files.get(name):
                     raise ValueError(f"{name} does not match its digest in the manifest")
             aggregate = _aggregate(json.loads((path / AGGREGATE_FILE).read_bytes()))
@@ -598,10 +637,10 @@ class ResultStore:
         if not (path / MANIFEST_FILE).exists():
             return [_problem(path, "damaged", "no manifest.json: not a finished cell", repair)]
         try:
-            self._read(path)
+            cell = self._read(path)
         except InputError as error:
             return [_problem(path, "damaged", error.problem.split("; ")[0], repair)]
-        known = {MANIFEST_FILE, *DATA_FILES}
+        known = {MANIFEST_FILE, *cell.manifest["files"]}
         entries: list[Location] = sorted(path.iterdir())
         return [
             _orphan(extra, "not a file of the cell", repair)
@@ -646,7 +685,7 @@ class FsspecResultStore(ResultStore):
         self,
         final: Location,
         key: CellKey,
-        run: Run,
+        run: Run | None,
         per_query: PerQueryScores,
         aggregate: dict[str, float],
         manifest: dict[str, Any],
@@ -658,10 +697,11 @@ class FsspecResultStore(ResultStore):
             "same cell at the same time are not protected from each other",
         )
         files = {
-            RUN_FILE: format_run(run, tag=f"{key.method}@{key.config_hash}").encode("utf-8"),
             PER_QUERY_FILE: _per_query_tsv(per_query).encode("utf-8"),
             AGGREGATE_FILE: json_bytes(aggregate),
         }
+        if run is not None:
+            files[RUN_FILE] = format_run(run, tag=f"{key.method}@{key.config_hash}").encode()
         digests = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
         stamped = json_bytes({**_stamped(manifest, key), "format": STORE_FORMAT, "files": digests})
         if not (self.root / FORMAT_FILE).exists():
@@ -696,6 +736,10 @@ class FsspecResultStore(ResultStore):
 
 
 ProblemKind = Literal["damaged", "orphan"]
+
+
+def _data_files(with_run: bool) -> tuple[str, ...]:
+    return DATA_FILES if with_run else tuple(name for name in DATA_FILES if name != RUN_FILE)
 
 
 @dataclass(frozen=True)

@@ -245,3 +245,43 @@ def test_a_garbled_stored_identity_is_a_reason_to_recompute(tmp_path: Path, stor
     _save(store, key, code=stored)
     cell, why = store.lookup(key, _identity(key), CODE)
     assert cell is None and "method's code changed" in why
+
+
+def test_export_without_runs_keeps_scores_and_provenance(tmp_path: Path):
+    store = ResultStore(tmp_path / "results")
+    key = CellKey("bible-en-ny/verse", "test", "bm25", config_hash("bm25", {}, 100))
+    cell = _save(store, key)
+    store.record_not_run("mbert", "abc", "weights not available", ["t1"], {})
+    assert store.export(tmp_path / "light", runs=False) == 1
+
+    light = ResultStore(tmp_path / "light")
+    (copy,) = light.cells()
+    assert copy.per_query == cell.per_query and copy.aggregate == cell.aggregate
+    assert {k: v for k, v in copy.manifest.items() if k != "files"} == {
+        k: v for k, v in cell.manifest.items() if k != "files"
+    }
+    assert not copy.has_run and not (copy.path / "run.trec").exists()
+    assert light.not_run() == store.not_run()
+    found, why = light.lookup(key, _identity(key), CODE)  # `clirbench run` reuses it
+    assert found is not None and why == ""
+    with pytest.raises(StoreError, match="exported without its run"):
+        _ = copy.run
+    assert light.check() == []
+
+    assert store.export(tmp_path / "full") == 1
+    (whole,) = ResultStore(tmp_path / "full").cells()
+    assert whole.has_run and whole.run == cell.run
+
+
+def test_a_scores_only_cell_is_checked_like_any_other(tmp_path: Path):
+    store = ResultStore(tmp_path / "results")
+    _save(store, CellKey("t", "test", "bm25", "0" * 12))
+    with pytest.raises(StoreError, match="into itself"):
+        store.export(tmp_path / "results")
+    store.export(tmp_path / "light", runs=False)
+    light = ResultStore(tmp_path / "light")
+    (cell,) = light.cells()
+    (cell.path / "run.trec").write_text("")  # not one of this cell's files
+    assert [(p.kind, p.path.name) for p in light.check()] == [("orphan", "run.trec")]
+    (cell.path / "per_query.tsv").write_text("query_id\tmeasure\tvalue\nq1\tnDCG@10\t0.1\n")
+    assert [p.kind for p in light.check()] == ["damaged"]

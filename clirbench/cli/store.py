@@ -1,4 +1,5 @@
-"""``clirbench store check``: damaged and orphaned entries of a result store (and the cache)."""
+"""``clirbench store check``: damaged and orphaned entries of a result store (and the cache);
+``clirbench store export``: a store's cells copied into another, with or without their runs."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import json
 
 import typer
 
-app = typer.Typer(help="The result store: check it and repair it.", no_args_is_help=True)
+app = typer.Typer(help="The result store: check it, repair it, export it.", no_args_is_help=True)
 
 
 @app.command("check")
@@ -72,3 +73,28 @@ def check(
         print_line(escape(summary))
     if left:
         raise typer.Exit(1)
+
+
+@app.command("export")
+def export(
+    out: str = typer.Option(
+        ..., "--out", "-o", help="The store to write: a folder or a URL (its cells are replaced)."
+    ),
+    store: str = typer.Option("results", "--store", "-s", help="Result store: a folder or a URL."),
+    without_runs: bool = typer.Option(
+        False,
+        "--without-runs",
+        help="Keep each cell's scores and manifest, not its run (a few KB a cell instead of "
+        "~1.5 MB): the form to commit beside a leaderboard.",
+    ),
+) -> None:
+    """Copy every cell (verified) and not-run record of a store into another. `clirbench
+    report` and `compare` read an export without runs as they read the store; `clirbench run`
+    reuses its cells; only methods that read stored runs (fuse) need the runs."""
+    from clirbench.cli.output import print_line
+    from clirbench.store import ResultStore
+
+    count = ResultStore(store).export(out, runs=not without_runs)
+    kept = "scores only" if without_runs else "with their runs"
+    cells = "1 cell" if count == 1 else f"{count} cells"
+    print_line(f"exported {cells} from {store} to {out} ({kept})")
