@@ -8,8 +8,12 @@
 #
 # Times: measured on this project's 2-core machine, with 2-4 jobs sharing it, as the sum of the
 # seconds of the cells each command makes (every cell's time is in the "Reproduce" section of
-# reports/leaderboard.md; training is counted in the first cell that needed the model).
-# TIMES
+# reports/leaderboard.md; training is counted in the first cell that needed the model, and not
+# at all where the model came from an earlier run). Bible, in order: 54 min; seconds; 81 min
+# (Marian's training included); 6 s; 134 min (optical's default student trained earlier, not
+# counted); 72 min; 31 min. Qur'an (stages 1-5): 0.5, 66, 185, 142 min, and 120 min for marian on
+# the Swahili and Hausa pairs (the Somali and Amharic ones: about as long again, not yet run).
+# Reports: about 1 min.
 set -euo pipefail
 export HF_HUB_OFFLINE=1  # no hub: mbert's weights are absent here, so it is listed as not run
 
