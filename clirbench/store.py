@@ -189,6 +189,12 @@ class Cell:
         return self.manifest["method"]["name"], self.manifest["method"]["config_hash"]
 
     @property
+    def key(self) -> CellKey:
+        """The key this cell is stored under (its task, split and system)."""
+        task = self.manifest["task"]
+        return CellKey(task["name"], task["split"], *self.system)
+
+    @property
     def per_query(self) -> PerQueryScores:
         """measure -> query id -> value, from ``per_query.tsv``; a bad row is an InputError."""
         try:
@@ -445,10 +451,8 @@ class ResultStore:
             raise StoreError(f"{self.root}: cannot export a store into itself; give another --out")
         count = 0
         for cell in self.cells():
-            task = cell.manifest["task"]
-            key = CellKey(task["name"], task["split"], *cell.system)
             run = cell.run if runs and cell.has_run else None
-            target.save(key, run, cell.per_query, cell.aggregate, cell.manifest)
+            target.save(cell.key, run, cell.per_query, cell.aggregate, cell.manifest)
             count += 1
         for item in self.not_run():
             target.record_not_run(

@@ -46,7 +46,7 @@ from clirbench.report.model import (
     Worst,
 )
 from clirbench.store import Cell as StoredCell
-from clirbench.store import ResultStore, system_labels
+from clirbench.store import CellKey, ResultStore, system_labels
 
 if TYPE_CHECKING:
     from clirbench.stats import Comparison
@@ -182,16 +182,15 @@ def build_report(
 def _unique_cells(stores: Sequence[ResultStore]) -> list[StoredCell]:
     """Every cell of the stores; the same cell (task, split, system) in two stores is an error."""
     cells: list[StoredCell] = []
-    seen: dict[tuple[str, str, str, str], Location] = {}
+    seen: dict[CellKey, Location] = {}
     for store in stores:
         for cell in store.cells():
-            key = (cell.manifest["task"]["name"], cell.manifest["task"]["split"], *cell.system)
-            if key in seen:
+            if cell.key in seen:
                 raise ReportError(
-                    f"the same result is in two stores: {seen[key]} and {cell.path}; "
+                    f"the same result is in two stores: {seen[cell.key]} and {cell.path}; "
                     "pass each store once, or delete one copy"
                 )
-            seen[key] = cell.path
+            seen[cell.key] = cell.path
             cells.append(cell)
     return cells
 

@@ -268,8 +268,7 @@ def _split_by_task(root: Path, tmp_path: Path) -> list[Path]:
     parts = {task: ResultStore(tmp_path / task) for task in TASKS}
     for cell in whole.cells():
         task = cell.manifest["task"]["name"]
-        key = CellKey(task, "test", *cell.system)
-        parts[task].save(key, cell.run, cell.per_query, cell.aggregate, cell.manifest)
+        parts[task].save(cell.key, cell.run, cell.per_query, cell.aggregate, cell.manifest)
     for item in whole.not_run():
         for task, part in parts.items():
             part.record_not_run(
