@@ -45,6 +45,7 @@ from clirbench.report.model import (
     Versus,
     Worst,
 )
+from clirbench.report.robustness import NoisyPair, noise_samples, noisy_pairs, robustness_view
 from clirbench.store import Cell as StoredCell
 from clirbench.store import CellKey, ResultStore, system_labels
 
@@ -113,17 +114,20 @@ def build_report(
     measure = _primary_measure(cards, requested)
     shown = _shown_measures(cards, measure, settings.measures)
     probe = [cell for cell in cells if _is_probe(cell)]
-    cells = [cell for cell in cells if not _is_probe(cell)]
+    noisy = [cell for cell in cells if _is_noisy(cell)]
+    cells = [cell for cell in cells if not _is_probe(cell) and not _is_noisy(cell)]
     if not cells:
         raise ReportError(
-            f"only coverage-probe results in {where}; the report needs a main task too"
+            f"only coverage-probe or noisy-variant results in {where}; "
+            "the report needs a main task too"
         )
     by_task = _group_by_task(cells, labels, measure)
     systems = sorted({labels[cell.path] for cell in cells})
     baseline = _resolve_baseline(settings.baseline, systems)
     task_cards = {name: results.card for name, results in by_task.items()}
     groupings, ungrouped = task_groups(task_cards)
-    found = _compare(by_task, group_task_sets(groupings), baseline, measure, settings)
+    variants = noisy_pairs(_group_by_task(noisy, labels, measure), by_task)
+    found = _compare(by_task, group_task_sets(groupings), variants, baseline, measure, settings)
     comparisons = {key: pairs for key, pairs in found.by_key.items() if isinstance(key, str)}
     task_views = [
         _task_view(name, results, comparisons.get(name, {}), baseline, measure, shown, settings)
@@ -143,7 +147,7 @@ def build_report(
         return found.bests.get(tasks), functools.partial(_versus, found.by_key.get(tasks, {}))
 
     order = [row.system for row in overall.rows]
-    runs, environments = _provenance([*cells, *probe], labels)
+    runs, environments = _provenance([*cells, *probe, *noisy], labels)
     return Report(
         settings=ReportSettings(
             **{
@@ -169,6 +173,7 @@ def build_report(
         ungrouped=tuple(ungrouped),
         gain=gain_view(settings.gain, task_cards, rows),
         coverage=_coverage(probe, labels, measure),
+        robustness=robustness_view(variants, found.by_key),
         tasks=tuple(task_views),
         tests=found.tests,
         not_run=_not_run(not_run, None if tasks is None else set(by_task), methods),
@@ -259,6 +264,12 @@ def _coverage(
         for name, results in _group_by_task(cells, labels, measure).items()
     ]
     return coverage_table(probes, sorted({labels[cell.path] for cell in cells}))
+
+
+def _is_noisy(cell: StoredCell) -> bool:
+    from clirbench.tasks.noise import noisy_base
+
+    return noisy_base(cell.manifest["task"]["name"]) is not None
 
 
 def _select(
@@ -437,6 +448,8 @@ def _resolve_baseline(baseline: str | None, systems: list[str]) -> str | None:
 
 
 Pairs = dict[frozenset[str], "Comparison"]  # system pair -> its corrected comparison
+# A sample of paired tests: its key, where (for messages), per-query scores, the pairs to test.
+Sample = tuple[str | frozenset[str], str, dict[str, dict[str, float]], list[tuple[str, str]]]
 
 
 @dataclass(frozen=True)
@@ -452,30 +465,34 @@ class _Tests:
 def _compare(
     tasks: dict[str, _TaskResults],
     task_sets: Sequence[frozenset[str]],
+    variants: Sequence[NoisyPair],
     baseline: str | None,
     measure: str,
     settings: Settings,
 ) -> _Tests:
     """Each system against the best and against the baseline, on every task and on every task
-    set of the groups (pooled, ``clirbench.stats.grouped``), corrected as one family."""
+    set of the groups (pooled, ``clirbench.stats.grouped``), and each system on a noisy variant
+    against itself on the clean task, corrected as one family."""
     from clirbench.stats import adjust, compare_systems
     from clirbench.stats.correction import is_correction
     from clirbench.stats.grouped import pool_tasks
 
     bests: dict[frozenset[str], str] = {}
-    samples: list[tuple[str | frozenset[str], str, dict[str, dict[str, float]]]] = [
-        (name, name, results.primary) for name, results in tasks.items()
+    samples: list[Sample] = [
+        (name, name, results.primary, _pairs(results.primary, baseline))
+        for name, results in tasks.items()
     ]
     for task_set in task_sets:
         members = [tasks[name].primary for name in sorted(task_set)]
         complete = sorted(set.intersection(*(set(primary) for primary in members)))
         if complete:
             pooled = pool_tasks([{s: p[s] for s in complete} for p in members])
-            samples.append((task_set, " + ".join(sorted(task_set)), pooled))
+            where = " + ".join(sorted(task_set))
+            samples.append((task_set, where, pooled, _pairs(pooled, baseline)))
             bests[task_set] = _best(pooled)
+    samples.extend(noise_samples(variants))
     found: list[tuple[str | frozenset[str], str, int, Comparison]] = []
-    for key, where, primary in samples:
-        pairs = _pairs(primary, baseline)
+    for key, where, primary, pairs in samples:
         if not pairs:
             continue
         try:

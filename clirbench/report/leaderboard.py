@@ -17,7 +17,15 @@ from typing import Any
 
 from clirbench.errors import UnknownNameError
 from clirbench.report.context import Settings, build_report
-from clirbench.report.model import Coverage, Gain, Grouping, MarkKind, Report, Worst
+from clirbench.report.model import (
+    Coverage,
+    Gain,
+    Grouping,
+    MarkKind,
+    Report,
+    Robustness,
+    Worst,
+)
 
 _LATEX_MARKS = {
     "below-best": r"\dagger",
@@ -121,7 +129,8 @@ class Leaderboard:
     def to_csv(self, table: str = "tasks") -> str:
         """A table as CSV. ``tasks`` (default): one row per (task, system) with every measure
         shown, the interval and both comparisons; ``family``/``resource``: one row per (group,
-        system) with a mean; ``gain``: one row per language; ``coverage``: one per probe task."""
+        system) with a mean; ``gain``: one row per language; ``coverage``: one per probe task;
+        ``robustness``: one per (noisy task, system), clean against noisy."""
         groupings = {grouping.key: grouping for grouping in self.report.groupings}
         if table in groupings:
             return _csv(*_grouping_rows(groupings[table]))
@@ -129,8 +138,10 @@ class Leaderboard:
             return _csv(*_gain_rows(self.report.gain))
         if table == "coverage":
             return _csv(*_coverage_rows(self.report.coverage))
+        if table == "robustness":
+            return _csv(*_robustness_rows(self.report.robustness))
         if table != "tasks":
-            known = ["tasks", *groupings, "gain", "coverage"]
+            known = ["tasks", *groupings, "gain", "coverage", "robustness"]
             raise UnknownNameError("leaderboard table", table, known)
         tasks = self.report.tasks
         measures = list(dict.fromkeys(m for task in tasks for m in task.measures))
@@ -351,6 +362,34 @@ def _coverage_rows(coverage: Coverage | None) -> _CsvTable:
         for row in coverage.rows
     ]
     return ["language", "task", "queries", *coverage.systems], rows
+
+
+def _robustness_rows(robustness: Robustness | None) -> _CsvTable:
+    header = [
+        "task",
+        "clean_task",
+        "system",
+        "clean",
+        "noisy",
+        "change",
+        "p_adjusted",
+        "significant",
+    ]
+    rows: list[list[Any]] = [
+        [
+            task.name,
+            task.base,
+            row.system,
+            row.clean,
+            row.noisy,
+            row.change.difference,
+            row.change.p_adjusted,
+            row.change.significant,
+        ]
+        for task in (robustness.tasks if robustness is not None else ())
+        for row in task.rows
+    ]
+    return header, rows
 
 
 def _csv_number(value: float | None) -> str:

@@ -248,6 +248,52 @@ class Coverage(Record):
     means: tuple[float | None, ...]
 
 
+class NoiseRow(Record):
+    """A system on a noisy variant and on its clean task (None: not run there).
+
+    ``change`` is noisy minus clean on the queries both scored, tested paired and corrected
+    with the report's other tests; ``mark`` is ``↓`` for a significant drop, ``↑`` for a
+    significant gain, else empty."""
+
+    system: str
+    clean: float | None
+    noisy: float
+    change: Versus
+    mark: str
+
+
+class NoiseTask(Record):
+    """A ``.../noisy`` task (its name), the clean task it varies, and its systems, best first."""
+
+    name: str
+    base: str
+    languages: str
+    queries: int
+    rows: tuple[NoiseRow, ...]
+
+
+class NoiseSummary(Record):
+    """A system over the noisy tasks that it ran both clean and noisy: macro averages, the
+    change (absolute and relative to clean), its significant drops and its largest drop."""
+
+    system: str
+    tasks: int
+    clean: float
+    noisy: float
+    change: float
+    relative: float | None
+    significant_drops: int
+    worst: Worst
+
+
+class Robustness(Record):
+    """Orthographic noise: noisy variants against their clean tasks. The noisy tasks are kept out
+    of every table, average and group above; their tests are in the report's one family."""
+
+    tasks: tuple[NoiseTask, ...]
+    summary: tuple[NoiseSummary, ...]
+
+
 class LegendItem(Record):
     kind: MarkKind
     mark: str
@@ -359,9 +405,11 @@ class Report(Record):
     ungrouped: tuple[str, ...]
     gain: Gain | None
     coverage: Coverage | None
+    robustness: Robustness | None
     tasks: tuple[TaskSection, ...]
     tests: tuple[PairedTest, ...]
-    """Every test of the report (each task's, each group's pooled), corrected as one family."""
+    """Every test of the report (each task's, each group's pooled, each system's noisy against
+    clean), corrected as one family."""
     not_run: tuple[NotRun, ...]
     approximate: Approximate
     runs: tuple[Run, ...]

@@ -11,6 +11,7 @@ from typing import Any
 from clirbench.errors import UnknownNameError
 from clirbench.registry import Registry
 from clirbench.tasks.languages import AFRICAN_LANGUAGES, LANGUAGES
+from clirbench.tasks.noise import NOISY_NAME
 from clirbench.tasks.task import Task
 
 
@@ -161,9 +162,7 @@ def _sources() -> Registry[Callable[..., Task]]:
     names = {name: task.factory for name, task in BUILTIN_TASKS.items()}
     patterns = {
         # <built-in task>/noisy[-rateR][-seedS]: orthographic noise on the non-English side.
-        r"(?P<base>.+)/noisy(?:-rate(?P<rate>[0-9.]+))?(?:-seed(?P<seed>[0-9]+))?": (
-            "clirbench.tasks.noise:noisy_variant"
-        ),
+        NOISY_NAME: "clirbench.tasks.noise:noisy_variant",
         # udhr-en-XXX/paragraph: the UDHR coverage probe (known once it is generated).
         r"udhr-en-.*/paragraph": "clirbench.tasks.builtin.udhr:probe_task",
     }

@@ -43,6 +43,9 @@ NOISE_VERSION = 1
 DEFAULT_RATE = 0.03
 DEFAULT_SEED = 0
 
+NOISY_NAME = r"(?P<base>.+)/noisy(?:-rate(?P<rate>[0-9.]+))?(?:-seed(?P<seed>[0-9]+))?"
+"""A noisy variant's name: ``<base task>/noisy[-rateR][-seedS]`` (the task registry's pattern)."""
+
 _MARKED_SCRIPTS = ("LATIN", "GREEK", "CYRILLIC")
 _ARABIC_VOWEL_MARKS = frozenset(map(chr, [*range(0x064B, 0x0653), 0x0670]))
 _WORD = re.compile(r"[^\W\d_]{2,}")
@@ -76,6 +79,13 @@ class Noise:
         if not self.rate:
             return stripped
         return _WORD.sub(lambda word: _maybe_typo(word.group(), self.rate, rng), stripped)
+
+
+def noisy_base(name: str) -> str | None:
+    """The base task of a noisy variant's name (``quran-en-hau/verse`` for
+    ``quran-en-hau/verse/noisy``); None for any other name."""
+    found = re.fullmatch(NOISY_NAME, name)
+    return found["base"] if found is not None else None
 
 
 def strip_diacritics(text: str) -> str:
