@@ -126,7 +126,8 @@ def build_report(
     baseline = _resolve_baseline(settings.baseline, systems)
     task_cards = {name: results.card for name, results in by_task.items()}
     groupings, ungrouped = task_groups(task_cards)
-    variants = noisy_pairs(_group_by_task(noisy, labels, measure), by_task)
+    noisy_by_task = _group_by_task(noisy, labels, measure)
+    variants = noisy_pairs(noisy_by_task, by_task)
     found = _compare(by_task, group_task_sets(groupings), variants, baseline, measure, settings)
     comparisons = {key: pairs for key, pairs in found.by_key.items() if isinstance(key, str)}
     task_views = [
@@ -176,8 +177,8 @@ def build_report(
         robustness=robustness_view(variants, found.by_key),
         tasks=tuple(task_views),
         tests=found.tests,
-        not_run=_not_run(not_run, None if tasks is None else set(by_task), methods),
-        approximate=_approximate(cells, labels),
+        not_run=_not_run(not_run, None if tasks is None else {*by_task, *noisy_by_task}, methods),
+        approximate=_approximate([*cells, *noisy], labels),
         runs=runs,
         commands=_command_times(runs),
         environments=environments,

@@ -384,7 +384,7 @@ def _robustness_rows(robustness: Robustness | None) -> _CsvTable:
             row.noisy,
             row.change.difference,
             row.change.p_adjusted,
-            row.change.significant,
+            row.change.significant if row.change.p_adjusted is not None else "",
         ]
         for task in (robustness.tasks if robustness is not None else ())
         for row in task.rows

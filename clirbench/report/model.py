@@ -251,9 +251,9 @@ class Coverage(Record):
 class NoiseRow(Record):
     """A system on a noisy variant and on its clean task (None: not run there).
 
-    ``change`` is noisy minus clean on the queries both scored, tested paired and corrected
-    with the report's other tests; ``mark`` is ``↓`` for a significant drop, ``↑`` for a
-    significant gain, else empty."""
+    ``change`` is noisy minus clean on the same queries, tested paired and corrected with the
+    report's other tests (so it changes their adjusted p-values too); ``mark`` is ``↓`` for a
+    significant drop, ``↑`` for a significant gain, else empty."""
 
     system: str
     clean: float | None
@@ -273,8 +273,9 @@ class NoiseTask(Record):
 
 
 class NoiseSummary(Record):
-    """A system over the noisy tasks that it ran both clean and noisy: macro averages, the
-    change (absolute and relative to clean), its significant drops and its largest drop."""
+    """A system over the noisy tasks that it ran both clean and noisy (each rate and seed a task
+    of its own): macro averages, the change (absolute and relative to clean), its significant
+    drops and its largest drop."""
 
     system: str
     tasks: int
@@ -283,12 +284,14 @@ class NoiseSummary(Record):
     change: float
     relative: float | None
     significant_drops: int
-    worst: Worst
+    worst: Worst | None
+    """The task of its largest drop and the drop; None when no score fell."""
 
 
 class Robustness(Record):
     """Orthographic noise: noisy variants against their clean tasks. The noisy tasks are kept out
-    of every table, average and group above; their tests are in the report's one family."""
+    of every table, average and group above; their tests are in the report's one family, so
+    they count in every adjusted p-value of the report."""
 
     tasks: tuple[NoiseTask, ...]
     summary: tuple[NoiseSummary, ...]

@@ -45,7 +45,9 @@ class NoisyPair:
 
 
 def noisy_pairs(noisy: Mapping[str, Scored], clean: Mapping[str, Scored]) -> list[NoisyPair]:
-    """Each noisy task with its clean task of the same split, matched by the base task's name."""
+    """Each noisy task with its clean task of the same split, matched by the base task's name;
+    the two must have been scored on the same queries."""
+    from clirbench.report.context import ReportError
     from clirbench.tasks.noise import noisy_base
 
     by_base = {(r.card["name"], r.card.get("split")): name for name, r in clean.items()}
@@ -53,6 +55,11 @@ def noisy_pairs(noisy: Mapping[str, Scored], clean: Mapping[str, Scored]) -> lis
     for name, results in noisy.items():
         card = results.card
         base = by_base.get((noisy_base(card["name"]), card.get("split")))
+        if base is not None and _queries(results) != _queries(clean[base]):
+            raise ReportError(
+                f"the noisy task {name!r} and its clean task {base!r} were scored on different "
+                "queries (made from different task data); rerun the stale cells with --overwrite"
+            )
         pairs.append(
             NoisyPair(
                 name=name,
@@ -63,6 +70,10 @@ def noisy_pairs(noisy: Mapping[str, Scored], clean: Mapping[str, Scored]) -> lis
             )
         )
     return pairs
+
+
+def _queries(results: Scored) -> frozenset[str]:
+    return frozenset(next(iter(results.primary.values())))
 
 
 def noise_samples(
@@ -135,8 +146,8 @@ def _change(comparison: Comparison | None) -> Versus:
 
 
 def _summary(tasks: Sequence[NoiseTask]) -> tuple[NoiseSummary, ...]:
-    """Per system, over the noisy tasks it ran clean too; the most robust (smallest relative
-    drop) first."""
+    """Per system, over the noisy tasks it ran clean too (every rate and seed counted as a task
+    of its own); the most robust (smallest relative drop) first."""
     rows: dict[str, list[tuple[str, NoiseRow]]] = {}
     for task in tasks:
         for row in task.rows:
@@ -147,6 +158,7 @@ def _summary(tasks: Sequence[NoiseTask]) -> tuple[NoiseSummary, ...]:
         clean = _mean([row.clean for _, row in found if row.clean is not None])
         noisy = _mean([row.noisy for _, row in found])
         worst_task, worst_row = min(found, key=lambda item: item[1].noisy - (item[1].clean or 0))
+        worst_change = worst_row.noisy - (worst_row.clean or 0)
         summary.append(
             NoiseSummary(
                 system=system,
@@ -156,7 +168,7 @@ def _summary(tasks: Sequence[NoiseTask]) -> tuple[NoiseSummary, ...]:
                 change=noisy - clean,
                 relative=(noisy - clean) / clean if clean else None,
                 significant_drops=sum(row.mark == "↓" for _, row in found),
-                worst=Worst(label=worst_task, value=worst_row.noisy - (worst_row.clean or 0)),
+                worst=Worst(label=worst_task, value=worst_change) if worst_change < 0 else None,
             )
         )
     summary.sort(key=lambda row: (row.relative is None, -(row.relative or 0.0), row.system))
