@@ -75,8 +75,6 @@ def bm25_search(
 
     Only documents sharing a term with the query are hits; a query without any known term has none.
     """
-    import numpy as np
-    from bm25s.tokenization import Tokenized
 
     index, vocab = _index(doc_texts, options)
     query_tokens = [[vocab[t] for t in tokenize(text) if t in vocab] for text in query_texts]
@@ -86,16 +84,23 @@ def bm25_search(
     hits: list[dict[int, float]] = [{} for _ in query_texts]
     if not answerable:
         return hits
-    found, scores = index.retrieve(
-        Tokenized(ids=[query_tokens[i] for i in answerable], vocab=vocab),
-        k=min(k, len(doc_texts)),
-        show_progress=False,
-        n_threads=1,
-    )
-    for row, i in enumerate(answerable):
-        matched = np.flatnonzero(scores[row] > 0)  # a document sharing no term is not a hit
-        hits[i] = {int(found[row, j]): float(scores[row, j]) for j in matched}
+    for i in answerable:
+        scores = index.get_scores_from_ids(query_tokens[i])
+        hits[i] = {int(j): float(scores[j]) for j in _top_k(scores, k)}
     return hits
+
+
+def _top_k(scores: Any, k: int) -> Any:
+    """Positions of the ``k`` best positive scores, best first, ties by position.
+
+    Not bm25s's top-k: numpy's ``argpartition`` orders tied scores differently on CPUs with
+    different SIMD instructions, which changed the documents tied at rank ``k`` between machines.
+    A document sharing no term with the query (score 0) is not a hit.
+    """
+    import numpy as np
+
+    positive = np.flatnonzero(scores > 0)
+    return positive[np.lexsort((positive, -scores[positive]))][:k]
 
 
 def bm25_weighted_search(
