@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from clirbench.report.model import NoiseRow, NoiseSummary, NoiseTask, Robustness, Versus, Worst
+from clirbench.report.groups import _mean
+from clirbench.report.model import NoiseRow, NoiseSummary, NoiseTask, Robustness, Worst
 
 if TYPE_CHECKING:
     from clirbench.stats import Comparison
@@ -106,18 +107,19 @@ def robustness_view(
 
 
 def _task(variant: NoisyPair, tests: Mapping[frozenset[str], Comparison]) -> NoiseTask:
+    from clirbench.report.context import _means, _versus
+
+    noisy_means, clean_means = _means(variant.noisy), _means(variant.clean)
     rows = []
-    for system, scores in variant.noisy.items():
-        noisy = _mean(list(scores.values()))
-        clean = variant.clean.get(system)
-        change = _change(tests.get(frozenset((system + NOISY, system + CLEAN))))
+    for system, noisy in noisy_means.items():
+        change = _versus(dict(tests), system + NOISY, system + CLEAN)
         mark = ""
         if change.significant and change.difference is not None:
             mark = "↓" if change.difference < 0 else "↑"
         rows.append(
             NoiseRow(
                 system=system,
-                clean=_mean(list(clean.values())) if clean is not None else None,
+                clean=clean_means.get(system),
                 noisy=noisy,
                 change=change,
                 mark=mark,
@@ -133,18 +135,6 @@ def _task(variant: NoisyPair, tests: Mapping[frozenset[str], Comparison]) -> Noi
     )
 
 
-def _change(comparison: Comparison | None) -> Versus:
-    """Noisy minus clean (the comparison's a minus b), corrected; all None when not tested."""
-    if comparison is None:
-        return Versus()
-    return Versus(
-        difference=comparison.difference,
-        effect_size=comparison.effect_size,
-        p_adjusted=comparison.p_adjusted,
-        significant=comparison.significant,
-    )
-
-
 def _summary(tasks: Sequence[NoiseTask]) -> tuple[NoiseSummary, ...]:
     """Per system, over the noisy tasks it ran clean too (every rate and seed counted as a task
     of its own); the most robust (smallest relative drop) first."""
@@ -155,10 +145,11 @@ def _summary(tasks: Sequence[NoiseTask]) -> tuple[NoiseSummary, ...]:
                 rows.setdefault(row.system, []).append((task.name, row))
     summary = []
     for system, found in rows.items():
-        clean = _mean([row.clean for _, row in found if row.clean is not None])
+        changes = {name: row.noisy - (row.clean or 0.0) for name, row in found}
+        clean = _mean([row.clean or 0.0 for _, row in found])
         noisy = _mean([row.noisy for _, row in found])
-        worst_task, worst_row = min(found, key=lambda item: item[1].noisy - (item[1].clean or 0))
-        worst_change = worst_row.noisy - (worst_row.clean or 0)
+        worst_task = min(changes, key=changes.__getitem__)
+        worst_change = changes[worst_task]
         summary.append(
             NoiseSummary(
                 system=system,
@@ -173,7 +164,3 @@ def _summary(tasks: Sequence[NoiseTask]) -> tuple[NoiseSummary, ...]:
         )
     summary.sort(key=lambda row: (row.relative is None, -(row.relative or 0.0), row.system))
     return tuple(summary)
-
-
-def _mean(values: Sequence[float]) -> float:
-    return sum(values) / len(values)
