@@ -471,39 +471,9 @@ class ResultStore:
     def find(
         self, task: str, system: str, split: str | None = None, cells: Iterable[Cell] | None = None
     ) -> Cell:
-        """The one cell of ``task`` for ``system``: a label as the leaderboard shows it
-        (``nmt[lexical]``, ``bm25[k1=0.9]``), a method name with one configuration, or
-        ``name@config_hash``."""
-        cells = list(self.cells() if cells is None else cells)
-        labels = system_labels(cells)
-        on_task = [
-            c
-            for c in cells
-            if c.manifest["task"]["name"] == task and split in (None, c.manifest["task"]["split"])
-        ]
-        if not on_task:
-            raise StoreError(
-                f"no result for task {task!r} in {self.root}; run `clirbench run -t {task}` first"
-            )
-        matches = [c for c in on_task if system in (labels[c.path], f"{c.system[0]}@{c.system[1]}")]
-        if not matches:
-            matches = [c for c in on_task if c.system[0] == system]
-        if not matches:
-            raise UnknownNameError(
-                f"system on task {task!r} in {self.root}", system, {labels[c.path] for c in on_task}
-            )
-        if len({c.system for c in matches}) > 1:
-            names = ", ".join(sorted(labels[c.path] for c in matches))
-            raise StoreError(
-                f"{system!r} has several configurations on {task!r}: name one of {names}"
-            )
-        if len(matches) > 1:
-            splits = ", ".join(sorted(c.manifest["task"]["split"] for c in matches))
-            raise StoreError(
-                f"{system!r} has results on several splits of {task!r} ({splits}): "
-                "choose one with --split"
-            )
-        return matches[0]
+        """The one cell of ``task`` for ``system`` among ``cells`` (default: this store's); see
+        ``find_cell``."""
+        return find_cell(self.cells() if cells is None else cells, task, system, split, self.root)
 
     def _read(self, path: Location) -> Cell:
         """The cell in ``path``, verified: its manifest, its files' digests, its aggregate, and
@@ -962,6 +932,59 @@ def _describe_identity(identity: Any) -> str:
     if isinstance(inputs, list) and inputs:
         described += f", reading [{'; '.join(map(_describe_identity, inputs))}]"
     return described
+
+
+def cells_of(stores: Iterable[ResultStore]) -> list[Cell]:
+    """Every cell of several stores, as if they were one; the same cell (task, split, system)
+    in two stores is an error, since a result counted twice would skew every test."""
+    cells: list[Cell] = []
+    seen: dict[CellKey, Location] = {}
+    for store in stores:
+        for cell in store.cells():
+            if cell.key in seen:
+                raise StoreError(
+                    f"the same result is in two stores: {seen[cell.key]} and {cell.path}; "
+                    "pass each store once, or delete one copy"
+                )
+            seen[cell.key] = cell.path
+            cells.append(cell)
+    return cells
+
+
+def find_cell(
+    cells: Iterable[Cell], task: str, system: str, split: str | None, where: object
+) -> Cell:
+    """The one cell of ``task`` for ``system``: a label as the leaderboard shows it
+    (``nmt[lexical]``, ``bm25[k1=0.9]``), a method name with one configuration, or
+    ``name@config_hash``. ``where`` names the store(s) in the errors."""
+    cells = list(cells)
+    labels = system_labels(cells)
+    on_task = [
+        c
+        for c in cells
+        if c.manifest["task"]["name"] == task and split in (None, c.manifest["task"]["split"])
+    ]
+    if not on_task:
+        raise StoreError(
+            f"no result for task {task!r} in {where}; run `clirbench run -t {task}` first"
+        )
+    matches = [c for c in on_task if system in (labels[c.path], f"{c.system[0]}@{c.system[1]}")]
+    if not matches:
+        matches = [c for c in on_task if c.system[0] == system]
+    if not matches:
+        raise UnknownNameError(
+            f"system on task {task!r} in {where}", system, {labels[c.path] for c in on_task}
+        )
+    if len({c.system for c in matches}) > 1:
+        names = ", ".join(sorted(labels[c.path] for c in matches))
+        raise StoreError(f"{system!r} has several configurations on {task!r}: name one of {names}")
+    if len(matches) > 1:
+        splits = ", ".join(sorted(c.manifest["task"]["split"] for c in matches))
+        raise StoreError(
+            f"{system!r} has results on several splits of {task!r} ({splits}): "
+            "choose one with --split"
+        )
+    return matches[0]
 
 
 def system_labels(cells: Iterable[Cell]) -> dict[Location, str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from itertools import combinations
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -61,7 +61,12 @@ def compare(
         help="Comma-separated tasks (names or BEIR folders), suite:NAME or lang:CODE "
         "(default: every task in the store).",
     ),
-    store: Annotated[str, typer.Option("--store", help="Result store: a folder or a URL.")] = STORE,
+    store: list[str] = typer.Option(
+        [STORE],
+        "--store",
+        help="Result store: a folder or a URL. Repeat it to compare several stores' results "
+        "together (one correction over all).",
+    ),
     measures: str | None = typer.Option(
         None, "--measures", help="Comma-separated measures (default: each task card's first)."
     ),
@@ -85,7 +90,7 @@ def compare(
     from clirbench.stats import adjust
     from clirbench.stats.comparison import is_test
     from clirbench.stats.correction import is_correction
-    from clirbench.store import ResultStore
+    from clirbench.store import ResultStore, cells_of, find_cell
     from clirbench.tasks import expand_task_specs, load_task
 
     if not is_test(test) or not is_correction(correction):
@@ -99,8 +104,8 @@ def compare(
         if measures is not None
         else None
     )
-    results = ResultStore(store)
-    stored = list(results.cells())
+    where = " and ".join(store)
+    stored = cells_of(ResultStore(root) for root in store)
     if tasks is not None:
         # cells are filed by the card's name, also for a task given as a folder
         task_names = [
@@ -114,8 +119,8 @@ def compare(
     for a, b in pairs:
         for task in task_names:
             try:
-                cell_a = results.find(task, a, split, stored)
-                cell_b = results.find(task, b, split, stored)
+                cell_a = find_cell(stored, task, a, split, where)
+                cell_b = find_cell(stored, task, b, split, where)
             except ClirbenchError as error:
                 if tasks is not None:
                     raise
@@ -125,7 +130,7 @@ def compare(
                 rows.append(_test(a, b, task, measure, cell_a, cell_b, test, resamples, seed))
     if not rows:
         raise ClirbenchError(
-            f"nothing to compare in {store}: " + ("; ".join(skipped) or "the store is empty")
+            f"nothing to compare in {where}: " + ("; ".join(skipped) or "the store is empty")
         )
     compared = PairedTests(
         test=test,

@@ -47,7 +47,7 @@ from clirbench.report.model import (
 )
 from clirbench.report.robustness import NoisyPair, noise_samples, noisy_pairs, robustness_view
 from clirbench.store import Cell as StoredCell
-from clirbench.store import CellKey, ResultStore, system_labels
+from clirbench.store import ResultStore, cells_of, system_labels
 
 if TYPE_CHECKING:
     from clirbench.stats import Comparison
@@ -103,7 +103,7 @@ def build_report(
     _check_settings(settings)
     stores = [stores] if isinstance(stores, ResultStore) else list(stores)
     where = " and ".join(str(store.root) for store in stores)
-    cells = _unique_cells(stores)
+    cells = cells_of(stores)
     if not cells:
         raise ReportError(f"no results in {where}; run `clirbench run` first")
     labels = system_labels(cells)
@@ -183,22 +183,6 @@ def build_report(
         commands=_command_times(runs),
         environments=environments,
     )
-
-
-def _unique_cells(stores: Sequence[ResultStore]) -> list[StoredCell]:
-    """Every cell of the stores; the same cell (task, split, system) in two stores is an error."""
-    cells: list[StoredCell] = []
-    seen: dict[CellKey, Location] = {}
-    for store in stores:
-        for cell in store.cells():
-            if cell.key in seen:
-                raise ReportError(
-                    f"the same result is in two stores: {seen[cell.key]} and {cell.path}; "
-                    "pass each store once, or delete one copy"
-                )
-            seen[cell.key] = cell.path
-            cells.append(cell)
-    return cells
 
 
 def _merged_not_run(items: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from pathlib import Path
@@ -13,7 +14,7 @@ from clirbench.cli import app
 from clirbench.errors import ClirbenchError
 from clirbench.report import Leaderboard, write_report
 from clirbench.report.context import ReportError
-from clirbench.store import CellKey, ResultStore
+from clirbench.store import CellKey, ResultStore, StoreError
 from tests.reports.conftest import CELL_SECONDS, COMMAND, NOT_RUN_REASON, TASKS
 
 RESAMPLES = 2000
@@ -291,7 +292,23 @@ def test_several_stores_make_the_report_of_their_cells_together(report_store: Pa
     assert (out / "leaderboard.md").read_text(encoding="utf-8") == one.to_markdown()
 
 
+def test_compare_takes_several_stores_as_one(report_store: Path, tmp_path: Path):
+    """``compare --store a --store b`` tests the same pairs, with the same correction, as
+    ``compare`` on one store holding both stores' cells; a cell in both is refused."""
+    parts = _split_by_task(report_store, tmp_path / "parts")
+    args = ["compare", "-m", "bm25,strong", "--resamples", "200", "--json"]
+    one = CliRunner().invoke(app, [*args, "--store", str(report_store)])
+    several = CliRunner().invoke(app, [*args, "--store", str(parts[0]), "--store", str(parts[1])])
+    assert one.exit_code == 0 and several.exit_code == 0, several.output
+    compared = json.loads(several.output)["comparisons"]
+    assert compared == json.loads(one.output)["comparisons"]
+    assert {row["task"] for row in compared} == set(TASKS) and len(compared) == len(TASKS)
+    twice = CliRunner().invoke(app, [*args, "--store", str(report_store), "--store", str(parts[0])])
+    assert isinstance(twice.exception, StoreError)  # exit code 2 with its message in `main`
+    assert "same result is in two stores" in str(twice.exception)
+
+
 def test_a_cell_in_two_stores_is_a_clear_error(report_store: Path, tmp_path: Path):
     parts = _split_by_task(report_store, tmp_path / "parts")
-    with pytest.raises(ReportError, match=r"same result is in two stores: .*pass each store once"):
+    with pytest.raises(StoreError, match=r"same result is in two stores: .*pass each store once"):
         Leaderboard.from_store([report_store, *parts], n_resamples=100)
