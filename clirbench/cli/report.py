@@ -44,7 +44,12 @@ def report(
         help="Only these tasks: comma-separated names, suite:NAME or lang:CODE.",
     ),
     methods: str | None = typer.Option(
-        None, "--methods", "-m", help="Only these systems: comma-separated method names or labels."
+        None,
+        "--methods",
+        "-m",
+        help="Only these systems: comma-separated labels as the report shows them "
+        "(optical, nmt[lexical]), or method names that are no system's label (all their "
+        "configurations).",
     ),
     gain: str = typer.Option(
         "optical,untrained-student",

@@ -95,10 +95,11 @@ def build_report(
 ) -> Report:
     """Everything the leaderboard shows, in every format.
 
-    ``tasks`` (names, ``suite:NAME``, ``lang:CODE``) and ``methods`` (method names or system
-    labels) keep only those results; None keeps all. Labels are made over every cell of the
-    stores, so a system has the same name in a filtered report as in the full one. Several
-    stores (a suite each, say) make one report, as if their cells were in one store.
+    ``tasks`` (names, ``suite:NAME``, ``lang:CODE``) and ``methods`` (system labels, or
+    method names that are no system's label) keep only those results; None keeps all. Labels
+    are made over every cell of the stores, so a system has the same name in a filtered report
+    as in the full one. Several stores (a suite each, say) make one report, as if their cells
+    were in one store.
     """
     _check_settings(settings)
     stores = [stores] if isinstance(stores, ResultStore) else list(stores)
@@ -274,12 +275,22 @@ def _select(
         wanted = set(_task_names(tasks, task_names))
         cells = [cell for cell in cells if cell.manifest["task"]["name"] in wanted]
     if methods is not None:
-        names = {cell.path: {labels[cell.path], cell.manifest["method"]["name"]} for cell in cells}
-        systems = set().union(*names.values(), not_run)
+        shown = {labels[cell.path] for cell in cells}
+        systems = shown | {cell.manifest["method"]["name"] for cell in cells} | not_run
         for name in methods:
             if name not in systems:
                 raise UnknownNameError("method or system in the selected results", name, systems)
-        cells = [cell for cell in cells if names[cell.path] & set(methods)]
+        # a label is that one system (``optical`` is not ``optical[maxp]``); a method name that
+        # is no system's label stands for every configuration of the method
+        cells = [
+            cell
+            for cell in cells
+            if labels[cell.path] in methods
+            or (
+                cell.manifest["method"]["name"] in methods
+                and cell.manifest["method"]["name"] not in shown
+            )
+        ]
     if not cells:
         raise ReportError(f"no results in {where} for the tasks and methods asked for")
     return cells

@@ -74,12 +74,13 @@ class Leaderboard:
     ) -> Leaderboard:
         """The leaderboard of the store at ``store`` (or of several stores' cells together).
 
-        ``tasks`` (names, ``suite:NAME``, ``lang:CODE``) and ``methods`` (method names or system
-        labels) filter the results; ``baseline`` is the system every other is tested against
-        (None: no baseline); ``measures`` are the measures shown per task (default: each card's)
-        and ``measure`` the primary one (default: the first of ``measures``, else the first the
-        task cards share); ``correction`` ("holm", "bh" or "none") covers every comparison;
-        ``gain`` is the pair of systems of the gain plot (the first's gain over the second).
+        ``tasks`` (names, ``suite:NAME``, ``lang:CODE``) and ``methods`` (system labels, or
+        method names that are no system's label: every configuration) filter the results;
+        ``baseline`` is the system every other is tested against (None: no baseline);
+        ``measures`` are the measures shown per task (default: each card's) and ``measure`` the
+        primary one (default: the first of ``measures``, else the first the task cards share);
+        ``correction`` ("holm", "bh" or "none") covers every comparison; ``gain`` is the pair of
+        systems of the gain plot (the first's gain over the second).
         """
         from clirbench.store import ResultStore
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import json
@@ -13,6 +14,7 @@ import pytest
 from clirbench.errors import ClirbenchError, UnknownNameError
 from clirbench.report import Leaderboard, write_report
 from clirbench.report.context import ReportError
+from clirbench.store import CellKey, ResultStore
 from tests.reports.conftest import MEASURES, NOT_RUN_REASON, TASKS
 
 RESAMPLES = 2000
@@ -188,3 +190,33 @@ def test_report_command_filters_tasks_and_methods(report_store: Path, tmp_path: 
     markdown = (out / "leaderboard.md").read_text(encoding="utf-8")
     assert "| toy-en-ny |" in markdown and "| toy-en-fr |" not in markdown
     assert "| strong |" in markdown and "| clone |" not in markdown
+
+
+def test_a_label_selects_one_system_a_method_name_all_its_configurations(report_store: Path):
+    """``optical`` is the system so labelled, not ``optical[maxp]`` too; ``nmt``, where every
+    configuration has a qualified label (``nmt[lexical]``, ...), stands for all of them."""
+    store = ResultStore(report_store)
+    for cell in list(store.cells()):
+        if cell.system[0] != "strong":
+            continue
+        for method, k1, chash in (
+            ("strong", 0.9, "f" * 12),
+            ("tuned", 0.9, "e" * 12),
+            ("tuned", 1.2, "d" * 12),
+        ):
+            manifest = copy.deepcopy(cell.manifest)
+            manifest["method"].update(
+                name=method, options={"k1": k1}, identity_options={"k1": k1}, config_hash=chash
+            )
+            key = CellKey(cell.key.task, cell.key.split, method, chash)
+            store.save(key, cell.run, cell.per_query, cell.aggregate, manifest)
+    everything = Leaderboard.from_store(report_store, n_resamples=100).systems
+    assert {"strong", "strong[k1=0.9]", "tuned[k1=0.9]", "tuned[k1=1.2]"} <= set(everything)
+    only_label = Leaderboard.from_store(report_store, methods=["bm25", "strong"], n_resamples=100)
+    assert only_label.systems == ["bm25", "strong"]
+    tuned = Leaderboard.from_store(
+        report_store, methods=["bm25", "strong[k1=0.9]"], n_resamples=100
+    )
+    assert tuned.systems == ["bm25", "strong[k1=0.9]"]
+    every = Leaderboard.from_store(report_store, methods=["bm25", "tuned"], n_resamples=100)
+    assert every.systems == ["bm25", "tuned[k1=0.9]", "tuned[k1=1.2]"]
