@@ -24,6 +24,7 @@ set -euo pipefail
 export HF_HUB_OFFLINE=1
 S="--store results-quran"
 AFRICAN="quran-en-swh/verse,quran-en-hau/verse,quran-en-som/verse,quran-en-amh/verse,quran-swh-en/verse,quran-hau-en/verse,quran-som-en/verse,quran-amh-en/verse"
+LOWRES_OTHERS="quran-en-uig/verse,quran-en-tat/verse,quran-en-aze/verse,quran-en-tgk/verse,quran-en-snd/verse"
 OTHERS="quran-en-uig/verse,quran-en-tat/verse,quran-en-uzb/verse,quran-en-aze/verse,quran-en-zsm/verse,quran-en-tgk/verse,quran-en-snd/verse,quran-en-zho/verse,quran-en-jpn/verse,quran-en-tur/verse"
 last=${1:-6}
 
@@ -43,10 +44,13 @@ if [ "$last" -ge 5 ]; then
   clirbench run -m nmt -t "$AFRICAN" $S --set nmt.preset=full
 fi
 if [ "$last" -ge 6 ]; then
-  # Robustness (issue 13, in progress): the lexical systems on the noisy low-resource tasks;
-  # mlm-student and optical+mlm at the quick presets on the African pairs.
+  # Robustness (issue 13): the lexical systems on the noisy low-resource tasks; mlm-student and
+  # optical+mlm at the quick presets on every low-resource pair; the dense systems on the noisy
+  # tasks (models trained above are reused).
   NOISY="quran-en-swh/verse/noisy,quran-en-hau/verse/noisy,quran-en-som/verse/noisy,quran-en-amh/verse/noisy,quran-en-uig/verse/noisy,quran-en-tat/verse/noisy,quran-en-aze/verse/noisy,quran-en-tgk/verse/noisy,quran-en-snd/verse/noisy,quran-swh-en/verse/noisy,quran-hau-en/verse/noisy,quran-som-en/verse/noisy,quran-amh-en/verse/noisy"
   clirbench run -m bm25,nmt --set 'nmt.translators=[lexical]' -t "$NOISY" $S
   clirbench run -m mlm-student,optical+mlm -t "$AFRICAN" $S
+  clirbench run -m mlm-student,optical+mlm -t "$LOWRES_OTHERS" $S
+  clirbench run -m untrained-student,mlm-student,optical+mlm -t "$NOISY" $S
 fi
 clirbench report --store results-quran --out reports/quran --baseline 'nmt[lexical]'
