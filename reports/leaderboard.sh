@@ -11,10 +11,12 @@
 # reports/leaderboard.md; training is counted in the first cell that needed the model, and not
 # at all where the model came from an earlier run). Bible, in order: 54 min; seconds; 81 min
 # (Marian's training included); 6 s; 134 min (optical's default student trained earlier, not
-# counted); 72 min; 31 min; noisy lexical systems 6 s; MLM not yet run (issue 13). Qur'an
-# (stages 1-6): 0.5, 66, 185, 142 min; marian 120 min for the Swahili and Hausa pairs, 127 and
-# 120 for the Somali and Amharic ones; noisy lexical systems 22 s, MLM not yet run.
-# Reports: about 1 min.
+# counted); 72 min; 31 min; noisy lexical systems 6 s; MLM (quick) 191 min with 3-4 jobs
+# sharing the machine; dense systems on the noisy tasks 22 min; passage tasks: fuse 3 s, maxp
+# 19 min. Qur'an (stages 1-6): 0.5, 66, 185, 142 min; marian 120 min for the Swahili and Hausa
+# pairs, 127 and 120 for the Somali and Amharic ones; noisy lexical systems 22 s; MLM (quick,
+# 12 pairs) 372 min; dense systems on the noisy tasks 72 min (not all run, see quran.sh).
+# Reports: about 2 min.
 set -euo pipefail
 export HF_HUB_OFFLINE=1  # no hub: mbert's weights are absent here, so it is listed as not run
 
