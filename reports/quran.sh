@@ -19,8 +19,8 @@
 #      for Amharic (training and translating, two jobs and more sharing the machine).
 #   6. robustness (issue 13): bm25 and nmt[lexical] on the 13 noisy low-resource verse tasks,
 #      22 s measured; mlm-student and optical+mlm (quick), one adapted encoder per language:
-#      372 min measured for the 12 pairs run so far, 3-5 jobs sharing the machine (an
-#      adaptation 7 min alone, 20 shared; a distillation 10-20 min shared). Not run yet:
+#      372 min measured for the 12 pairs run so far, 3-5 jobs sharing the machine (the first
+#      optical+mlm cell of a language, its distillation included, 10-22 min). Not run yet:
 #      optical+mlm on aze, tgk, snd, mlm-student on snd, and the MLM systems on most noisy
 #      tasks (mlm-student on quran-hau-en/verse/noisy would adapt on other text: see issue 13).
 set -euo pipefail

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, get_args
 
@@ -569,7 +569,9 @@ def _pairs(primary: dict[str, dict[str, float]], baseline: str | None) -> list[t
     return list(pairs.values())
 
 
-def _versus(comparisons: Pairs, system: str, other: str | None) -> Versus:
+def _versus(
+    comparisons: Mapping[frozenset[str], Comparison], system: str, other: str | None
+) -> Versus:
     """``system`` minus ``other`` on the primary measure, with the corrected p-value (all None:
     not compared)."""
     comparison = comparisons.get(frozenset((system, other))) if other is not None else None

@@ -112,7 +112,7 @@ def _task(variant: NoisyPair, tests: Mapping[frozenset[str], Comparison]) -> Noi
     noisy_means, clean_means = _means(variant.noisy), _means(variant.clean)
     rows = []
     for system, noisy in noisy_means.items():
-        change = _versus(dict(tests), system + NOISY, system + CLEAN)
+        change = _versus(tests, system + NOISY, system + CLEAN)
         mark = ""
         if change.significant and change.difference is not None:
             mark = "↓" if change.difference < 0 else "↑"
@@ -138,16 +138,16 @@ def _task(variant: NoisyPair, tests: Mapping[frozenset[str], Comparison]) -> Noi
 def _summary(tasks: Sequence[NoiseTask]) -> tuple[NoiseSummary, ...]:
     """Per system, over the noisy tasks it ran clean too (every rate and seed counted as a task
     of its own); the most robust (smallest relative drop) first."""
-    rows: dict[str, list[tuple[str, NoiseRow]]] = {}
+    rows: dict[str, list[tuple[str, float, NoiseRow]]] = {}  # system -> (task, clean, row)
     for task in tasks:
         for row in task.rows:
             if row.clean is not None:
-                rows.setdefault(row.system, []).append((task.name, row))
+                rows.setdefault(row.system, []).append((task.name, row.clean, row))
     summary = []
     for system, found in rows.items():
-        changes = {name: row.noisy - (row.clean or 0.0) for name, row in found}
-        clean = _mean([row.clean or 0.0 for _, row in found])
-        noisy = _mean([row.noisy for _, row in found])
+        changes = {name: row.noisy - clean for name, clean, row in found}
+        clean = _mean([clean for _, clean, _ in found])
+        noisy = _mean([row.noisy for _, _, row in found])
         worst_task = min(changes, key=changes.__getitem__)
         worst_change = changes[worst_task]
         summary.append(
@@ -158,7 +158,7 @@ def _summary(tasks: Sequence[NoiseTask]) -> tuple[NoiseSummary, ...]:
                 noisy=noisy,
                 change=noisy - clean,
                 relative=(noisy - clean) / clean if clean else None,
-                significant_drops=sum(row.mark == "↓" for _, row in found),
+                significant_drops=sum(row.mark == "↓" for _, _, row in found),
                 worst=Worst(label=worst_task, value=worst_change) if worst_change < 0 else None,
             )
         )

@@ -4,8 +4,8 @@
 export --without-runs``); rendering them must give ``reports/leaderboard.md``,
 ``reports/quran/leaderboard.md`` and ``reports/adaptation/{,mrr/}leaderboard.md`` byte for
 byte, with the options of the report commands in ``reports/leaderboard.sh`` and
-``reports/quran.sh``. A change to the report's code or to the
-results therefore comes with the rebuilt reports.
+``reports/quran.sh``. A change to the report's code or to the results therefore comes with the
+rebuilt reports.
 """
 
 from __future__ import annotations
