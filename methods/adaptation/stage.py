@@ -191,14 +191,11 @@ class Adaptation:
         from clirbench.training import Checkpointing
 
         from .mlm import adapt
-        from .text import adaptation_text
+        from .text import adaptation_text, task_texts
 
         options = self.options
         lang = self.language(task)
-        exclude = [*task.queries.values()] if task.card.query_lang == lang else []
-        if task.card.doc_lang == lang:
-            exclude += (document.full_text for document in task.corpus.values())
-        text = adaptation_text(lang, options.adapt_text_file, exclude)
+        text = adaptation_text(lang, options.adapt_text_file, task_texts(task, lang))
         key = (lang, text.sha256)
         if key not in self._done:
             checkpointing = Checkpointing(

@@ -11,7 +11,11 @@ Whatever its source, the text is decontaminated before training: a text is dropp
 equals, or shares a run of :data:`OVERLAP_WORDS` words with, any dev or test query or document
 in that language of any built-in task, or any text the caller excludes (the task being run).
 This is the n-gram overlap test of GPT-3's contamination analysis (Brown et al. 2020, 13-grams),
-with shorter runs because Bible verses average about 25 words.
+with shorter runs because Bible verses average about 25 words. Words are compared casefolded
+and with the noisy variants' diacritics stripped (:func:`clirbench.tasks.noise.strip_diacritics`),
+so the same phrase spelt with and without Hausa's tildes is one phrase, a ``.../noisy`` variant
+adapts on the same text as its base task, and a combining mark (Arabic harakat, the dot of
+Turkish ``i̇``) no longer splits a word in two.
 """
 
 from __future__ import annotations
@@ -22,8 +26,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from clirbench.errors import ClirbenchError, InputError, OptionsError
+from clirbench.tasks.noise import strip_diacritics
+
+if TYPE_CHECKING:
+    from clirbench.tasks.task import Task
 
 OVERLAP_WORDS = 8
 HELD_OUT_SPLITS = ("dev", "test")
@@ -52,7 +61,7 @@ class AdaptationText:
 
 
 def _words(text: str) -> tuple[str, ...]:
-    return tuple(_WORD.findall(text.lower()))
+    return tuple(_WORD.findall(strip_diacritics(text).casefold()))
 
 
 def _ngrams(words: tuple[str, ...]) -> Iterable[int]:
@@ -76,6 +85,14 @@ class Decontaminator:
         return words in self.exact or any(gram in self.grams for gram in _ngrams(words))
 
 
+def task_texts(task: Task, lang: str) -> list[str]:
+    """The queries and documents of ``task`` that are in ``lang``: what its run may not adapt on."""
+    texts = [*task.queries.values()] if task.card.query_lang == lang else []
+    if task.card.doc_lang == lang:
+        texts += (document.full_text for document in task.corpus.values())
+    return texts
+
+
 def held_out_texts(lang: str) -> list[str]:
     """Every dev and test query and document in ``lang`` of every built-in task."""
     from clirbench.tasks import BUILTIN_TASKS, load_task
@@ -89,10 +106,7 @@ def held_out_texts(lang: str) -> list[str]:
                 task = load_task(name, split)
             except (ValueError, ClirbenchError):  # the task has no such split
                 continue
-            if task.card.query_lang == lang:
-                texts += task.queries.values()
-            if task.card.doc_lang == lang:
-                texts += (document.full_text for document in task.corpus.values())
+            texts += task_texts(task, lang)
     return texts
 
 

@@ -35,7 +35,14 @@ from clirbench.methods.adaptation.mlm import (
     mean_pooled,
 )
 from clirbench.methods.adaptation.stage import MLM_PRESETS, PROTECTION
-from clirbench.methods.adaptation.text import AdaptationText, adaptation_text, read_text_file
+from clirbench.methods.adaptation.text import (
+    AdaptationText,
+    Decontaminator,
+    _words,
+    adaptation_text,
+    read_text_file,
+    task_texts,
+)
 from clirbench.registry import build_options, instantiate
 from clirbench.tasks import load_task
 from clirbench.training import TrainingLoop
@@ -402,6 +409,27 @@ def test_a_users_file_loses_the_lines_that_overlap_evaluated_text(tmp_path):
     assert text.texts == (clean,) and text.dropped == 3 and text.origin == f"file:{path.resolve()}"
     with pytest.raises(InputError, match="nothing left"):
         adaptation_text("nya_Latn", path, exclude=[clean, task_text])
+
+
+def test_overlap_ignores_case_and_diacritics_and_keeps_marked_words_whole():
+    verse = "Kuma Allah ya ƙãga sammai da ƙasa a cikin kwanaki shida da gaskiya."
+    checker = Decontaminator([verse])
+    assert checker.overlaps("kuma allah ya ƙaga sammai da ƙasa a cikin kwanaki")
+    # Harakat are marks inside a word: with them stripped, eight words are eight words.
+    voweled = " ".join(["كَتَبَ"] * 4 + ["قَلَمٌ"] * 3)
+    assert _words(voweled) == ("كتب",) * 4 + ("قلم",) * 3
+    assert not Decontaminator([voweled]).overlaps(voweled + " كتب")
+
+
+def test_a_noisy_variant_adapts_on_the_same_text_as_its_base():
+    """Its typos and stripped diacritics let no other text in (compared with diacritics, the
+    noisy quran-hau-en/verse dropped 463 texts and the clean one 459)."""
+    base, noisy = (load_task(t, "test") for t in ("bible-en-ny/verse", "bible-en-ny/verse/noisy"))
+    assert task_texts(base, "nya_Latn") != task_texts(noisy, "nya_Latn")
+    on_base, on_noisy = (
+        adaptation_text("nya_Latn", exclude=task_texts(task, "nya_Latn")) for task in (base, noisy)
+    )
+    assert on_base.sha256 == on_noisy.sha256
 
 
 def test_text_files_are_read_and_checked(tmp_path):
