@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,9 +15,14 @@ if TYPE_CHECKING:
     from clirbench.tasks.task import Task
 
 
+_OUTSIDE_BRACKETS = re.compile(r",(?![^\[]*\])")
+
+
 def names(value: str, option: str) -> list[str]:
-    """Comma-separated names; none at all is a usage error (exit 2), not a run of nothing."""
-    found = [name.strip() for name in value.split(",") if name.strip()]
+    """Comma-separated names; none at all is a usage error (exit 2), not a run of nothing. A
+    comma inside brackets belongs to a label: ``optical+mlm[adapt_preset=default,preset=default]``.
+    """
+    found = [name.strip() for name in _OUTSIDE_BRACKETS.split(value) if name.strip()]
     if not found:
         raise typer.BadParameter(f"no name given ({value!r}); give at least one", param_hint=option)
     return found

@@ -82,6 +82,17 @@ def test_empty_names_are_usage_errors(args: list[str], tmp_path: Path, cli):
     assert len(ended.err.strip().splitlines()) == 1 and not any(tmp_path.iterdir())
 
 
+def test_a_comma_inside_a_labels_brackets_does_not_split_it(tmp_path: Path, cli):
+    store = str(tmp_path / "s")
+    assert cli("run", "-m", "bm25", "-t", str(TINY), "--store", store).code == 0
+    tuned = ("--set", "bm25.k1=0.9", "--set", "bm25.b=0.5")
+    assert cli("run", "-m", "bm25", *tuned, "-t", str(TINY), "--store", store).code == 0
+    compared = cli("compare", "-m", "bm25[b=0.5,k1=0.9], bm25", "--store", store, "--json")
+    assert compared.code == 0, compared.err
+    rows = json.loads(compared.out)["comparisons"]
+    assert {(row["a"], row["b"]) for row in rows} == {("bm25[b=0.5,k1=0.9]", "bm25")}
+
+
 def test_run_exits_1_when_a_cell_did_not_run(tmp_path: Path):
     result = runner.invoke(
         app, ["run", "-m", "bm25,unavailable-here", "-t", str(TINY), "--store", str(tmp_path)]
