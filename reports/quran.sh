@@ -25,8 +25,7 @@
 #      text changed): 7-8 min an mlm-student cell, 6-7 min an optical+mlm one, two jobs sharing
 #      the machine; the dense systems on the noisy tasks (encoding only, the models reused).
 #      Two more adaptation seeds on eng->tgk (store results-seeds, committed in
-#      reports/results/seeds): 8 min each. Not run yet: the MLM systems on the Uyghur and
-#      Tatar noisy tasks.
+#      reports/results/seeds): 8 min each.
 #   7. the MLM systems at the default presets (adaptation 500 steps of 96 tokens, OPTICAL 500
 #      steps) on the African pairs, both directions sharing one adapted encoder and one student:
 #      measured for Swahili 29 min (eng->swh mlm-student, the adaptation 26 min of it), 20 min
