@@ -30,7 +30,7 @@
 #      steps) on the African pairs, both directions sharing one adapted encoder and one student:
 #      measured for Swahili 29 min (eng->swh mlm-student, the adaptation 26 min of it), 20 min
 #      (optical+mlm, its distillation 18 min) and 1.5 min a cell for swh->eng; Somali 27, 22
-#      and 1.4 min; two jobs sharing the machine. Hausa and Amharic: 93 and 85 min for the
+#      and 1.4 min; two jobs sharing the machine. Hausa and Amharic: 93 and 86 min for the
 #      whole pair (adaptation 49 and 43 min, distillation 33 and 31 min) with three jobs
 #      (these two and Chichewa's, leaderboard.sh) sharing the machine.
 set -euo pipefail
